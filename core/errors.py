@@ -1,0 +1,392 @@
+"""Every error a user can meet, one class per kind, each with its message in English and Chinese.
+
+The UI picks the language and displays `error.message(lang)`; nothing else formats user-facing text.
+Messages never contain an API key: they are built only from the parameters given here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+LANGUAGES = ("en", "zh")
+
+
+class EditError(Exception):
+    """Base of all errors shown to the user."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Something went wrong: {detail}",
+        "zh": "出错了：{detail}",
+    }
+
+    def __init__(self, request_id: str | None = None, **params: Any) -> None:
+        self.params = params
+        self.request_id = request_id
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        """The sentence for a person, in `lang` ("en" or "zh"; anything else falls back to English)."""
+        template = self.messages.get(lang) or self.messages["en"]
+        text = template.format(**self.params)
+        if self.request_id:
+            text += (" (请求 ID：{})" if lang == "zh" else " (request id: {})").format(self.request_id)
+        return text
+
+
+# --- the request: refused before any network call -------------------------------------------------
+
+
+class InvalidRequestError(EditError):
+    """A parameter of the edit is outside what the model accepts; `field` names it."""
+
+    field: ClassVar[str] = ""
+
+
+class NoImageError(InvalidRequestError):
+    """No input image was given."""
+
+    field = "images"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Add at least one image: the models edit an input image (up to 3 for fusion).",
+        "zh": "请至少添加一张图片：模型需要输入图片才能编辑（融合最多 3 张）。",
+    }
+
+
+class TooManyImagesError(InvalidRequestError):
+    """More than three input images."""
+
+    field = "images"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "{count} images were given; the models take at most 3. Remove {extra}.",
+        "zh": "给了 {count} 张图片，模型最多接受 3 张。请移除 {extra} 张。",
+    }
+
+
+class EmptyPromptError(InvalidRequestError):
+    """The prompt is empty or only white space."""
+
+    field = "prompt"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Write a prompt: say what to change in the image.",
+        "zh": "请填写提示词：说明要如何修改图片。",
+    }
+
+
+class TextTooLongError(InvalidRequestError):
+    """The prompt or negative prompt is longer than its limit."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The {label} is {length} characters long; the limit is {limit}. Shorten it by {excess}.",
+        "zh": "{label_zh}长 {length} 个字符，上限为 {limit}。请删减 {excess} 个字符。",
+    }
+
+
+class InvalidTextError(InvalidRequestError):
+    """The prompt holds characters that cannot be sent (NUL and other control characters)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The {label} contains control characters (such as NUL) that cannot be sent. Remove them.",
+        "zh": "{label_zh}含有无法发送的控制字符（如 NUL），请删除。",
+    }
+
+
+class UnknownModelError(InvalidRequestError):
+    """The model name is not one of the catalog's."""
+
+    field = "model"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Unknown model {model!r}. Choose one of: {choices}.",
+        "zh": "未知模型 {model!r}。可选：{choices}。",
+    }
+
+
+class UnknownRegionError(InvalidRequestError):
+    """The region name is not one of the catalog's."""
+
+    field = "region"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Unknown region {region!r}. Choose one of: {choices}.",
+        "zh": "未知地域 {region!r}。可选：{choices}。",
+    }
+
+
+class SizeFormatError(InvalidRequestError):
+    """The size is neither "auto" nor W*H with whole numbers."""
+
+    field = "size"
+    messages: ClassVar[dict[str, str]] = {
+        "en": 'Output size {value!r} is not understood. Use "auto" or width*height, e.g. "1024*1536".',
+        "zh": '无法识别输出尺寸 {value!r}。请使用 "auto" 或 宽*高，例如 "1024*1536"。',
+    }
+
+
+class SizeOutOfRangeError(InvalidRequestError):
+    """A side of the size is outside [512, 2048]."""
+
+    field = "size"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Output size {value}: width and height must each be between {low} and {high} pixels.",
+        "zh": "输出尺寸 {value}：宽和高都必须在 {low} 到 {high} 像素之间。",
+    }
+
+
+class SizeNotSupportedError(InvalidRequestError):
+    """A custom size was asked of a model that only follows its default rule."""
+
+    field = "size"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "{model} does not take a custom output size; choose Auto, or a model of the plus or max series.",
+        "zh": "{model} 不支持自定义输出尺寸；请选择“自动”，或改用 plus / max 系列模型。",
+    }
+
+
+class CountOutOfRangeError(InvalidRequestError):
+    """n is outside 1 to the model's maximum."""
+
+    field = "n"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Number of images {value!r}: {model} makes between 1 and {max_n}.",
+        "zh": "图片数量 {value!r}：{model} 每次可生成 1 到 {max_n} 张。",
+    }
+
+
+class SeedOutOfRangeError(InvalidRequestError):
+    """The seed is not a whole number in [0, 2147483647]."""
+
+    field = "seed"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Seed {value!r} must be a whole number from 0 to {high}, or random.",
+        "zh": "种子 {value!r} 必须是 0 到 {high} 之间的整数，或选择随机。",
+    }
+
+
+class PromptExtendNotSupportedError(InvalidRequestError):
+    """Prompt rewriting was asked of a model without it."""
+
+    field = "prompt_extend"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "{model} does not rewrite prompts; turn prompt rewriting off or pick a plus or max model.",
+        "zh": "{model} 不支持提示词改写；请关闭提示词改写，或改用 plus / max 系列模型。",
+    }
+
+
+# --- input images -------------------------------------------------------------------------------
+
+
+class ImageError(InvalidRequestError):
+    """An input image cannot be used; `slot` (1-3) says which."""
+
+    field = "images"
+
+
+class ImageUnreadableError(ImageError):
+    """The file is empty, truncated, corrupt or not an image at all."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Image {slot} cannot be read ({reason}). Use a JPG, PNG, BMP, TIFF, WEBP or GIF file.",
+        "zh": "无法读取图片 {slot}（{reason}）。请使用 JPG、PNG、BMP、TIFF、WEBP 或 GIF 文件。",
+    }
+
+
+class ImageFormatError(ImageError):
+    """The file is an image, but of a format the models do not take."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Image {slot} is a {format} file, which the models do not take. "
+        "Convert it to JPG, PNG, BMP, TIFF, WEBP or GIF.",
+        "zh": "图片 {slot} 是 {format} 格式，模型不支持。请转换为 JPG、PNG、BMP、TIFF、WEBP 或 GIF。",
+    }
+
+
+class ImageTooSmallError(ImageError):
+    """A side of the image is below the models' minimum."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Image {slot} is {width}x{height} pixels; both sides must be at least {minimum}. "
+        "Use a larger image.",
+        "zh": "图片 {slot} 为 {width}x{height} 像素；宽和高都至少需要 {minimum} 像素。请换一张更大的图片。",
+    }
+
+
+class ImageTooLargeError(ImageError):
+    """The image declares more pixels than it is safe to decode (a decompression bomb, or simply huge)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Image {slot} declares {width}x{height} pixels, more than the {limit} megapixels this app "
+        "will open. Resize it first.",
+        "zh": "图片 {slot} 声明为 {width}x{height} 像素，超过本应用可打开的 {limit} 百万像素。请先缩小。",
+    }
+
+
+# --- DashScope's answers ------------------------------------------------------------------------
+
+
+class ServiceError(EditError):
+    """DashScope refused or failed the call; `code` is its error code when there is one."""
+
+    retryable: ClassVar[bool] = False
+    code: str = ""
+
+
+class InvalidApiKeyError(ServiceError):
+    """The key was refused (401): wrong, revoked, or from the other region."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The API key was refused. Check it, and check that it belongs to the {region} region: "
+        "Singapore and Beijing keys are separate and do not work in the other region.",
+        "zh": "API Key 被拒绝。请检查 Key 是否正确，以及它是否属于{region_zh}地域：新加坡与北京的 Key 互不通用。",
+    }
+
+
+class MissingApiKeyError(ServiceError):
+    """No key is configured and the visitor gave none."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "An API key is needed: paste your DashScope (Model Studio) key in the key field.",
+        "zh": "需要 API Key：请在 Key 输入框中粘贴你的 DashScope（百炼）API Key。",
+    }
+
+
+class AccessDeniedError(ServiceError):
+    """The account may not use this model (403), e.g. not activated or not purchased."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "This account may not use {model} ({code}): activate the model in the Model Studio console, "
+        "or choose another model. Service said: {detail}",
+        "zh": "该账号无权使用 {model}（{code}）：请在百炼控制台开通该模型，或换用其他模型。服务返回：{detail}",
+    }
+
+
+class ModelNotFoundError(ServiceError):
+    """The model does not exist in the chosen region (404)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "{model} is not available in the {region} region. Choose another model or region.",
+        "zh": "{model} 在{region_zh}地域不可用。请换用其他模型或地域。",
+    }
+
+
+class ContentInspectionError(ServiceError):
+    """Content moderation refused the input or the output (DataInspectionFailed)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The content check refused this edit (an input image, the prompt, or the result). "
+        "Change the prompt or the images and try again. Nothing was billed.",
+        "zh": "内容安全检查未通过（输入图片、提示词或生成结果）。请修改提示词或图片后重试。本次不计费。",
+    }
+
+
+class ThrottledError(ServiceError):
+    """Too many requests (429) and still throttled after our retries."""
+
+    retryable = True
+    messages: ClassVar[dict[str, str]] = {
+        "en": "DashScope is throttling this key (too many requests); {attempts} attempts failed. "
+        "Wait a minute and try again.",
+        "zh": "DashScope 正在限流（请求过多），已尝试 {attempts} 次仍失败。请稍等一分钟再试。",
+    }
+
+
+class QuotaExhaustedError(ServiceError):
+    """The free quota or allocation is used up (Throttling.AllocationQuota)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The quota for {model} is used up on this account. Check your quota in the Model Studio "
+        "console, or try another model.",
+        "zh": "该账号的 {model} 额度已用完。请在百炼控制台查看额度，或换用其他模型。",
+    }
+
+
+class ArrearageError(ServiceError):
+    """The account is in arrears (Arrearage)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The Alibaba Cloud account behind this key is in arrears. Top it up, then try again.",
+        "zh": "该 Key 所属的阿里云账号已欠费。请充值后再试。",
+    }
+
+
+class ServiceRejectedParameterError(ServiceError):
+    """DashScope refused a parameter (InvalidParameter) that our checks let through."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "DashScope refused the request: {detail}",
+        "zh": "DashScope 拒绝了该请求：{detail}",
+    }
+
+
+class ServiceUnavailableError(ServiceError):
+    """DashScope failed (5xx) and kept failing after our retries."""
+
+    retryable = True
+    messages: ClassVar[dict[str, str]] = {
+        "en": "DashScope is having trouble ({code}); {attempts} attempts failed. Try again in a few minutes.",
+        "zh": "DashScope 服务异常（{code}），已尝试 {attempts} 次仍失败。请几分钟后再试。",
+    }
+
+
+class MaybeBilledError(ServiceError):
+    """The call may have run but its answer was lost (read timeout, 504): never re-sent automatically."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "No answer from DashScope within {timeout} s ({detail}). The images may still have been "
+        "made and billed, so this was not retried automatically. Run it again if you want new results.",
+        "zh": "DashScope 在 {timeout} 秒内没有回应（{detail}）。图片可能已生成并计费，因此未自动重试。"
+        "如需结果请重新运行。",
+    }
+
+
+class ConnectionFailedError(ServiceError):
+    """DashScope could not be reached at all (nothing was sent)."""
+
+    retryable = True
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Could not reach {host} after {attempts} attempts. Check the network connection "
+        "and the region.",
+        "zh": "尝试 {attempts} 次后仍无法连接 {host}。请检查网络连接和地域设置。",
+    }
+
+
+class UnexpectedResponseError(ServiceError):
+    """The answer could not be understood (not JSON, no images, an unknown error code)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "DashScope answered in a way this app does not understand ({code}): {detail}",
+        "zh": "DashScope 返回了无法识别的结果（{code}）：{detail}",
+    }
+
+
+# --- result downloads ---------------------------------------------------------------------------
+
+
+class DownloadError(EditError):
+    """A result image could not be saved; `index` (1-based) says which."""
+
+
+class LinkExpiredError(DownloadError):
+    """The result link has expired (DashScope's links live 24 hours)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Result {index} can no longer be downloaded: its link has expired (links live 24 hours). "
+        "Run the edit again.",
+        "zh": "结果 {index} 已无法下载：链接已过期（有效期 24 小时）。请重新运行。",
+    }
+
+
+class DisallowedHostError(DownloadError):
+    """A result link points at a host that is neither DashScope's result storage nor the configured base."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Result {index} points at {host}, which is not DashScope's result storage; "
+        "it was not downloaded.",
+        "zh": "结果 {index} 指向 {host}，不是 DashScope 的结果存储，已拒绝下载。",
+    }
+
+
+class DownloadFailedError(DownloadError):
+    """The download kept failing (network, server error, wrong content) after our retries."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Result {index} could not be downloaded after {attempts} attempts ({reason}).",
+        "zh": "结果 {index} 下载 {attempts} 次仍失败（{reason}）。",
+    }
