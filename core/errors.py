@@ -202,8 +202,7 @@ class ImageTooSmallError(ImageError):
     """A side of the image is below the models' minimum."""
 
     messages: ClassVar[dict[str, str]] = {
-        "en": "Image {slot} is {width}x{height} pixels; both sides must be at least {minimum}. "
-        "Use a larger image.",
+        "en": "Image {slot} is {width}x{height} pixels; both sides must be at least {minimum}. Use a larger image.",
         "zh": "图片 {slot} 为 {width}x{height} 像素；宽和高都至少需要 {minimum} 像素。请换一张更大的图片。",
     }
 
@@ -329,10 +328,9 @@ class MaybeBilledError(ServiceError):
     """The call may have run but its answer was lost (read timeout, 504): never re-sent automatically."""
 
     messages: ClassVar[dict[str, str]] = {
-        "en": "No answer from DashScope within {timeout} s ({detail}). The images may still have been "
-        "made and billed, so this was not retried automatically. Run it again if you want new results.",
-        "zh": "DashScope 在 {timeout} 秒内没有回应（{detail}）。图片可能已生成并计费，因此未自动重试。"
-        "如需结果请重新运行。",
+        "en": "DashScope's answer was lost ({detail}). The images may still have been made and billed, "
+        "so the edit was not re-sent automatically. Run it again if you want new results.",
+        "zh": "DashScope 的响应丢失（{detail}）。图片可能已生成并计费，因此未自动重新发送。如需结果请重新运行。",
     }
 
 
@@ -341,8 +339,7 @@ class ConnectionFailedError(ServiceError):
 
     retryable = True
     messages: ClassVar[dict[str, str]] = {
-        "en": "Could not reach {host} after {attempts} attempts. Check the network connection "
-        "and the region.",
+        "en": "Could not reach {host} after {attempts} attempts. Check the network connection and the region.",
         "zh": "尝试 {attempts} 次后仍无法连接 {host}。请检查网络连接和地域设置。",
     }
 
@@ -377,8 +374,7 @@ class DisallowedHostError(DownloadError):
     """A result link points at a host that is neither DashScope's result storage nor the configured base."""
 
     messages: ClassVar[dict[str, str]] = {
-        "en": "Result {index} points at {host}, which is not DashScope's result storage; "
-        "it was not downloaded.",
+        "en": "Result {index} points at {host}, which is not DashScope's result storage; it was not downloaded.",
         "zh": "结果 {index} 指向 {host}，不是 DashScope 的结果存储，已拒绝下载。",
     }
 

@@ -1,0 +1,252 @@
+"""The one place that calls DashScope: per-call key and base URL, bounded retries, typed errors."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
+
+import dashscope
+import requests
+import urllib3
+
+from core import catalog, errors
+from core.request import EditRequest
+
+log = logging.getLogger(__name__)
+
+# Codes worth re-sending: the call did not run (throttled) or failed before producing anything.
+# Never 504 or a read timeout: those calls may have run and been billed (contract, "What is safe to retry").
+_RETRY_CODES = {"Throttling", "Throttling.RateQuota", "InternalError", "ServiceUnavailable"}
+_RETRY_STATUSES = {HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a call goes and with which key. The key never appears in repr()."""
+
+    base_url: str
+    region: str
+    api_key: str = field(repr=False)
+    simulated: bool = False
+
+    @property
+    def host(self) -> str:
+        """host[:port] of the base URL, for messages."""
+        return urlsplit(self.base_url).netloc
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with full-jitter exponential backoff."""
+
+    attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 12.0
+
+    def delay(self, failed_attempts: int) -> float:
+        """Seconds to wait after `failed_attempts` failures (1-based)."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (failed_attempts - 1)))
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """Told to the caller before each wait, so the user sees that we are retrying."""
+
+    attempt: int
+    attempts: int
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What DashScope says it billed: images of width x height."""
+
+    width: int
+    height: int
+    image_count: int
+
+
+@dataclass(frozen=True)
+class ServiceResult:
+    """DashScope's answer to one successful call: result links that live 24 hours."""
+
+    request_id: str
+    image_urls: tuple[str, ...]
+    usage: Usage
+    attempts: int
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way that is safe to re-send; `error` is what the user sees if
+    attempts run out."""
+
+    def __init__(self, error: errors.ServiceError, reason: str) -> None:
+        super().__init__(reason)
+        self.error = error
+        self.reason = reason
+
+
+def call_edit(
+    request: EditRequest,
+    endpoint: Endpoint,
+    *,
+    timeout: float,
+    retry: RetryPolicy | None = None,
+    on_retry: Callable[[RetryNotice], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ServiceResult:
+    """Send `request` and return the result links; raise a ServiceError subclass on failure."""
+    policy = retry or RetryPolicy()
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return _attempt(request, endpoint, timeout, attempt)
+        except _Retry as failure:
+            if attempt == policy.attempts:
+                raise failure.error from None
+            wait = policy.delay(attempt)
+            log.warning(
+                "edit attempt %d/%d failed (%s); retrying in %.1fs",
+                attempt,
+                policy.attempts,
+                failure.reason,
+                wait,
+            )
+            if on_retry:
+                on_retry(RetryNotice(attempt, policy.attempts, wait, failure.reason))
+            sleep(wait)
+    raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _attempt(request: EditRequest, endpoint: Endpoint, timeout: float, attempt: int) -> ServiceResult:
+    params = request.params
+    content: list[dict[str, str]] = [{"image": image.data_uri} for image in request.images]
+    content.append({"text": params.prompt})
+    extra: dict[str, Any] = {"n": params.n, "watermark": params.watermark, "seed": params.seed}
+    if params.negative_prompt.strip():
+        extra["negative_prompt"] = params.negative_prompt
+    if params.size is not None:
+        extra["size"] = str(params.size)
+    if request.model.prompt_extend:
+        extra["prompt_extend"] = params.prompt_extend
+    try:
+        response = dashscope.MultiModalConversation.call(
+            api_key=endpoint.api_key,
+            model=params.model,
+            messages=[{"role": "user", "content": content}],
+            stream=False,
+            base_address=endpoint.base_url,
+            request_timeout=timeout,
+            **extra,
+        )
+    except requests.exceptions.RequestException as exc:
+        raise _transport_error(exc, endpoint, timeout, attempt) from None
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        # The SDK raises TypeError itself when a 200 body has no `output`.
+        raise errors.UnexpectedResponseError(
+            code="no output", detail=_redact(str(exc), endpoint.api_key) or type(exc).__name__
+        ) from None
+    if response.status_code != HTTPStatus.OK:
+        raise _service_error(response, request, endpoint, attempt)
+    return _parse_success(response, attempt)
+
+
+def _parse_success(response: Any, attempt: int) -> ServiceResult:
+    request_id = response.request_id or ""
+    try:
+        content = response.output.choices[0].message.content
+        urls = tuple(item["image"] for item in content if isinstance(item, dict) and item.get("image"))
+    except (AttributeError, IndexError, KeyError, TypeError):
+        raise errors.UnexpectedResponseError(
+            request_id=request_id, code="no images", detail="the answer has no result images"
+        ) from None
+    if not urls:
+        raise errors.UnexpectedResponseError(
+            request_id=request_id, code="no images", detail="the answer has no result images"
+        )
+    usage = response.usage or {}
+    return ServiceResult(
+        request_id=request_id,
+        image_urls=urls,
+        usage=Usage(
+            width=int(usage.get("width") or 0),
+            height=int(usage.get("height") or 0),
+            image_count=int(usage.get("image_count") or len(urls)),
+        ),
+        attempts=attempt,
+    )
+
+
+def _service_error(response: Any, request: EditRequest, endpoint: Endpoint, attempt: int) -> Exception:
+    """Map an HTTP error answer to the error the user sees, or to _Retry when it is safe to re-send."""
+    status = int(response.status_code)
+    code = str(response.code or "")
+    detail = _redact(str(response.message or "").strip(), endpoint.api_key)[:300] or f"HTTP {status}"
+    rid = response.request_id or None
+    region = catalog.get_region(endpoint.region)
+    model = request.params.model
+    if code in _RETRY_CODES or (status in _RETRY_STATUSES and code not in ("Throttling.AllocationQuota",)):
+        if status == HTTPStatus.TOO_MANY_REQUESTS or code.startswith("Throttling"):
+            error: errors.ServiceError = errors.ThrottledError(request_id=rid, attempts=attempt)
+        else:
+            error = errors.ServiceUnavailableError(request_id=rid, code=code or f"HTTP {status}", attempts=attempt)
+        return _Retry(error, f"{code or 'HTTP'} {status}")
+    if code == "InvalidApiKey" or status == HTTPStatus.UNAUTHORIZED:
+        return errors.InvalidApiKeyError(request_id=rid, region=region.name, region_zh=region.name_zh)
+    if code == "Throttling.AllocationQuota":
+        return errors.QuotaExhaustedError(request_id=rid, model=model)
+    if code == "Arrearage":
+        return errors.ArrearageError(request_id=rid)
+    if code == "DataInspectionFailed":
+        return errors.ContentInspectionError(request_id=rid)
+    if code.startswith("AccessDenied"):
+        return errors.AccessDeniedError(request_id=rid, model=model, code=code, detail=detail)
+    if code == "Model.NotExist" or status == HTTPStatus.NOT_FOUND:
+        return errors.ModelNotFoundError(request_id=rid, model=model, region=region.name, region_zh=region.name_zh)
+    if code == "InvalidParameter":
+        return errors.ServiceRejectedParameterError(request_id=rid, detail=detail)
+    if code == "GatewayTimeout" or status == HTTPStatus.GATEWAY_TIMEOUT:
+        return errors.MaybeBilledError(request_id=rid, detail=f"gateway timeout, HTTP {status}")
+    return errors.UnexpectedResponseError(request_id=rid, code=code or f"HTTP {status}", detail=detail)
+
+
+def _transport_error(
+    exc: requests.exceptions.RequestException, endpoint: Endpoint, timeout: float, attempt: int
+) -> Exception:
+    """Connect failures are safe to retry (nothing was sent); anything after sending may have been billed."""
+    if _never_connected(exc):
+        return _Retry(errors.ConnectionFailedError(host=endpoint.host, attempts=attempt), "connection failed")
+    if isinstance(exc, requests.exceptions.JSONDecodeError):
+        return errors.UnexpectedResponseError(code="not JSON", detail="the answer could not be read as JSON")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return errors.MaybeBilledError(detail=f"no answer within {timeout:g} s")
+    return errors.MaybeBilledError(detail="the connection was dropped mid-call")
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the failure happened before the request could reach the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: BaseException | None = exc
+    for _ in range(12):  # exception chains are short; bound the walk anyway
+        if seen is None:
+            return False
+        if isinstance(seen, urllib3.exceptions.NewConnectionError):
+            return True
+        reason = getattr(seen, "reason", None)
+        if isinstance(reason, BaseException) and reason is not seen:
+            seen = reason
+            continue
+        args = getattr(seen, "args", ())
+        seen = args[0] if args and isinstance(args[0], BaseException) else seen.__context__
+    return False
+
+
+def _redact(text: str, key: str) -> str:
+    return text.replace(key, "***") if key else text

@@ -1,0 +1,167 @@
+"""Fetch result images at once, in parallel, from allowed hosts only, into the content store."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from PIL import Image
+
+from core import errors
+from core.store import ContentStore
+
+log = logging.getLogger(__name__)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_RESULT_HOST = re.compile(r"^dashscope-result-[a-z0-9-]+\.oss-[a-z0-9-]+\.aliyuncs\.com$")
+_CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class SavedImage:
+    """One result, complete on disk."""
+
+    index: int
+    url: str
+    path: str
+    sha256: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class DownloadPolicy:
+    """Which hosts results may come from, and how hard to try."""
+
+    base_url: str | None = None
+    timeout: float = 60.0
+    attempts: int = 4
+    backoff: float = 0.5
+    max_bytes: int = 64 * 1024 * 1024
+
+    def allows(self, url: str) -> bool:
+        """DashScope's OSS result hosts over https, or exactly the scheme and host of the base URL."""
+        parts = urlsplit(url)
+        if parts.username or parts.password or not parts.hostname:
+            return False
+        if parts.scheme == "https" and parts.port is None and _RESULT_HOST.match(parts.hostname):
+            return True
+        if self.base_url:
+            base = urlsplit(self.base_url)
+            return (parts.scheme, parts.netloc.lower()) == (base.scheme, base.netloc.lower())
+        return False
+
+
+class _Transient(Exception):
+    """A failure worth another try while the link lives."""
+
+
+def download_all(
+    urls: Sequence[str],
+    store: ContentStore,
+    policy: DownloadPolicy,
+    *,
+    on_saved: Callable[[SavedImage], None] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[SavedImage | errors.DownloadError]:
+    """Download every url in parallel; each entry of the result is the saved image or why it failed.
+
+    `on_saved` is called (from worker threads) as each image lands, so callers can show it at once.
+    """
+    if not urls:
+        return []
+    with requests.Session() as session, ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        futures = [
+            pool.submit(_download_one, index, url, store, policy, session, on_saved, clock)
+            for index, url in enumerate(urls, start=1)
+        ]
+        return [future.result() for future in futures]
+
+
+def _download_one(
+    index: int,
+    url: str,
+    store: ContentStore,
+    policy: DownloadPolicy,
+    session: requests.Session,
+    on_saved: Callable[[SavedImage], None] | None,
+    clock: Callable[[], float],
+) -> SavedImage | errors.DownloadError:
+    if not policy.allows(url):
+        log.warning("refused result %d from a host outside the allowlist: %s", index, urlsplit(url).hostname)
+        return errors.DisallowedHostError(index=index, host=urlsplit(url).hostname or url[:60])
+    reason = ""
+    for attempt in range(1, policy.attempts + 1):
+        if link_expired(url, clock()):
+            return errors.LinkExpiredError(index=index)
+        try:
+            saved = _fetch(index, url, store, policy, session)
+        except errors.DownloadError as final:
+            return final
+        except (_Transient, requests.exceptions.RequestException) as exc:
+            reason = str(exc) if isinstance(exc, _Transient) else type(exc).__name__
+            log.info("download of result %d failed (attempt %d): %s", index, attempt, reason)
+            if attempt < policy.attempts:
+                time.sleep(policy.backoff * 2 ** (attempt - 1))
+            continue
+        if on_saved:
+            on_saved(saved)
+        return saved
+    return errors.DownloadFailedError(index=index, attempts=policy.attempts, reason=reason)
+
+
+def _fetch(index: int, url: str, store: ContentStore, policy: DownloadPolicy, session: requests.Session) -> SavedImage:
+    with session.get(url, stream=True, timeout=policy.timeout, allow_redirects=False) as response:
+        status = response.status_code
+        if status == 403:
+            raise errors.LinkExpiredError(index=index)
+        if status >= 500 or status == 429:
+            raise _Transient(f"HTTP {status}")
+        if status != 200:
+            raise errors.DownloadFailedError(index=index, attempts=1, reason=f"HTTP {status}")
+        declared = int(response.headers.get("Content-Length") or 0)
+        if declared > policy.max_bytes:
+            raise errors.DownloadFailedError(index=index, attempts=1, reason=f"{declared} bytes is too large")
+        with store.writer("png", verify=lambda path: _verify_png(path, index)) as stream:
+            head = b""
+            for chunk in response.iter_content(_CHUNK):
+                if len(head) < len(PNG_SIGNATURE):
+                    head += chunk[: len(PNG_SIGNATURE)]
+                stream.write(chunk)
+                if stream.size > policy.max_bytes:
+                    raise errors.DownloadFailedError(index=index, attempts=1, reason="the file is too large")
+            if declared and stream.size != declared:
+                raise _Transient(f"got {stream.size} of {declared} bytes")
+            if not head.startswith(PNG_SIGNATURE):
+                raise errors.DownloadFailedError(index=index, attempts=1, reason="the file is not a PNG")
+    stored = stream.stored
+    assert stored is not None
+    with Image.open(stored.path, formats=["PNG"]) as image:
+        width, height = image.size
+    return SavedImage(index, url, str(stored.path), stored.sha256, width, height, stored.size)
+
+
+def _verify_png(path: Path, index: int) -> None:
+    """Refuse a file whose PNG structure or chunk checksums are damaged."""
+    try:
+        with Image.open(path, formats=["PNG"]) as image:
+            image.verify()
+    except Exception:
+        raise errors.DownloadFailedError(index=index, attempts=1, reason="the PNG is damaged") from None
+
+
+def link_expired(url: str, now: float) -> bool:
+    """True when an OSS-style signed link's `Expires` (unix seconds) is in the past."""
+    expires = parse_qs(urlsplit(url).query).get("Expires")
+    try:
+        return bool(expires) and float(expires[0]) <= now
+    except ValueError:
+        return False

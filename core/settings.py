@@ -1,0 +1,124 @@
+"""One typed Settings object, built once at start-up from command-line flags and the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import platformdirs
+
+from core import catalog
+
+APP_NAME = "qwen-edit-studio"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Price:
+    """Price of one generated image, for the cost line."""
+
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about the app. See the README's settings table."""
+
+    api_key: str | None = None
+    base_url_override: str | None = None
+    region: str = catalog.DEFAULT_REGION
+    data_dir: Path = Path(platformdirs.user_data_dir(APP_NAME))
+    simulate: bool = False
+    require_user_key: bool = False
+    concurrency: int = 16
+    queue_max: int = 64
+    max_upload_mb: int = 50
+    rate_limit_per_hour: int = 30
+    max_storage_mb: int = 5000
+    owner_storage_mb: int = 500
+    explore_max_cells: int = 48
+    explore_concurrency: int = 4
+    price_per_image: Price | None = None
+    request_timeout: float = 180.0
+
+    @property
+    def has_server_key(self) -> bool:
+        """True when the operator configured a DashScope key."""
+        return bool(self.api_key)
+
+    @property
+    def uses_simulator(self) -> bool:
+        """Simulator mode: forced, or no server key and visitors are not asked for theirs."""
+        return self.simulate or (not self.has_server_key and not self.require_user_key)
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        data_dir: str | Path | None = None,
+        simulate: bool | None = None,
+    ) -> Settings:
+        """Read `QWEN_EDIT_*`, `DASHSCOPE_API_KEY` and `DASHSCOPE_HTTP_BASE_URL`; flags given here win."""
+        env = os.environ if env is None else env
+        region = catalog.get_region(env.get("QWEN_EDIT_REGION") or catalog.DEFAULT_REGION).id
+        return cls(
+            api_key=(env.get("DASHSCOPE_API_KEY") or "").strip() or None,
+            base_url_override=(env.get("DASHSCOPE_HTTP_BASE_URL") or "").strip().rstrip("/") or None,
+            region=region,
+            data_dir=Path(data_dir or env.get("QWEN_EDIT_DATA_DIR") or _default_data_dir(env)).expanduser(),
+            simulate=simulate if simulate is not None else _flag(env, "QWEN_EDIT_SIMULATE"),
+            require_user_key=_flag(env, "QWEN_EDIT_REQUIRE_USER_KEY"),
+            concurrency=_int(env, "QWEN_EDIT_CONCURRENCY", 16),
+            queue_max=_int(env, "QWEN_EDIT_QUEUE_MAX", 64),
+            max_upload_mb=_int(env, "QWEN_EDIT_MAX_UPLOAD_MB", 50),
+            rate_limit_per_hour=_int(env, "QWEN_EDIT_RATE_LIMIT", 30),
+            max_storage_mb=_int(env, "QWEN_EDIT_MAX_STORAGE_MB", 5000),
+            owner_storage_mb=_int(env, "QWEN_EDIT_OWNER_STORAGE_MB", 500),
+            explore_max_cells=_int(env, "QWEN_EDIT_EXPLORE_MAX_CELLS", 48),
+            explore_concurrency=_int(env, "QWEN_EDIT_EXPLORE_CONCURRENCY", 4),
+            price_per_image=_price(env.get("QWEN_EDIT_PRICE_PER_IMAGE")),
+            request_timeout=float(_int(env, "QWEN_EDIT_REQUEST_TIMEOUT", 180)),
+        )
+
+
+def _default_data_dir(env: Mapping[str, str]) -> Path:
+    """On a Space with persistent storage, /data; elsewhere the per-user data dir."""
+    if env.get("SPACE_ID") and os.access("/data", os.W_OK):
+        return Path("/data") / APP_NAME
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return (env.get(name) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise SettingsError(f"{name}={raw!r} must be at least 1")
+    return value
+
+
+def _price(raw: str | None) -> Price | None:
+    """'0.03 USD' -> Price(0.03, 'USD'); unset -> None."""
+    if not raw or not raw.strip():
+        return None
+    amount, _, currency = raw.strip().partition(" ")
+    try:
+        return Price(Decimal(amount), currency.strip() or "USD")
+    except InvalidOperation:
+        raise SettingsError(f"QWEN_EDIT_PRICE_PER_IMAGE={raw!r} should look like '0.03 USD'") from None
