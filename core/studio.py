@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -87,15 +89,48 @@ class EditResult:
         }
 
 
+class EditJob:
+    """An edit running in the studio's own threads: it finishes (and its results land on disk) even if
+    whoever started it stops listening, e.g. a closed browser tab or Cancel."""
+
+    _DONE = object()
+
+    def __init__(self) -> None:
+        self._events: queue.Queue[object] = queue.Queue()
+        self.future: Future[EditResult] = Future()
+
+    def publish(self, progress: Progress) -> None:
+        """Called by the worker for each step."""
+        self._events.put(progress)
+
+    def finish(self, _future: Future[EditResult]) -> None:
+        """Called when the worker is done, successful or not."""
+        self._events.put(self._DONE)
+
+    def progress(self) -> Iterator[Progress]:
+        """Each step as it happens, until the edit is over; then `result()` answers at once."""
+        while (event := self._events.get()) is not self._DONE:
+            assert isinstance(event, Progress)
+            yield event
+
+    def result(self) -> EditResult:
+        """The finished edit, or the EditError it ended with."""
+        return self.future.result()
+
+
 class Studio:
     """Owns what every edit shares: settings, the content store, the simulator when there is no key."""
 
-    def __init__(self, settings: Settings, *, simulator: Simulator | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, simulator: Simulator | None = None, retry: RetryPolicy | None = None
+    ) -> None:
         self.settings = settings
         self.store = ContentStore(settings.data_dir / "store")
         self._own_simulator = simulator is None and settings.uses_simulator
         self.simulator = Simulator().start() if self._own_simulator else simulator
-        self.retry = RetryPolicy()
+        self.retry = retry or RetryPolicy()
+        # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
+        self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
 
     @property
     def simulated(self) -> bool:
@@ -160,7 +195,15 @@ class Studio:
             attempts=answer.attempts,
         )
 
+    def submit(self, request: EditRequest, *, user_key: str | None = None) -> EditJob:
+        """Start an edit in the studio's threads and return at once."""
+        job = EditJob()
+        job.future = self._workers.submit(self.edit, request, user_key=user_key, on_progress=job.publish)
+        job.future.add_done_callback(job.finish)
+        return job
+
     def close(self) -> None:
-        """Stop the simulator this studio started."""
+        """Let running edits finish, then stop the simulator this studio started."""
+        self._workers.shutdown(wait=True)
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()

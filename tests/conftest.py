@@ -1,0 +1,52 @@
+"""Fixtures: a running simulator, a temporary data dir, and input images made with Pillow."""
+
+import io
+import os
+import tempfile
+
+# Before gradio is imported anywhere: no telemetry, no proxy for loopback, a private temp dir.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="qwen-edit-gradio-"))
+
+from collections.abc import Callable, Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from core.client import RetryPolicy  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.simulator import Simulator  # noqa: E402
+from core.studio import Studio  # noqa: E402
+
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.02)
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    """A simulator on a free loopback port."""
+    with Simulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def make_image() -> Callable[..., bytes]:
+    """Encoded image bytes: make_image(width, height, color=(r, g, b), fmt="PNG")."""
+
+    def make(
+        width: int = 640, height: int = 480, color: tuple[int, int, int] = (200, 80, 40), fmt: str = "PNG"
+    ) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (width, height), color).save(buffer, fmt)
+        return buffer.getvalue()
+
+    return make
+
+
+@pytest.fixture
+def studio(sim: Simulator, tmp_path) -> Iterator[Studio]:
+    """A Studio in simulator mode over `sim`, with a temporary data dir and quick retries."""
+    settings = Settings(data_dir=tmp_path / "data", simulate=True)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
+    yield studio
+    studio.close()

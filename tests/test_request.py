@@ -1,0 +1,89 @@
+"""EditRequest refuses every out-of-contract value before any network call, naming field and range."""
+
+import pytest
+
+from core import catalog, errors
+from core.request import EditParameters, EditRequest, Size, parse_size
+
+
+def test_valid_values_are_normalised():
+    params = EditParameters.create(
+        "make it blue", n="3", seed="42", size=" 1024 x 768 ", model="qwen-image-edit-max", region="Beijing"
+    )
+    assert (params.n, params.seed, params.size, params.region) == (3, 42, Size(1024, 768), "beijing")
+    assert params.prompt_extend is True and params.seed_was_random is False
+
+
+@pytest.mark.parametrize("seed", [None, -1, "-1", "random", ""])
+def test_a_random_seed_is_drawn_in_range_and_recorded(seed):
+    params = EditParameters.create("x", seed=seed)
+    assert params.seed_was_random and 0 <= params.seed <= catalog.SEED_MAX
+
+
+def test_prompt_rewriting_defaults_to_the_models_ability():
+    assert EditParameters.create("x", model="qwen-image-edit-plus").prompt_extend is True
+    assert EditParameters.create("x", model="qwen-image-edit").prompt_extend is False
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"prompt": ""}, errors.EmptyPromptError, "Write a prompt"),
+        ({"prompt": "   \n"}, errors.EmptyPromptError, "Write a prompt"),
+        ({"prompt": "x" * 801}, errors.TextTooLongError, "801 characters long; the limit is 800"),
+        ({"prompt": "a\x00b"}, errors.InvalidTextError, "control characters"),
+        ({"negative_prompt": "n" * 501}, errors.TextTooLongError, "negative prompt is 501"),
+        ({"model": "qwen-image-edit-ultra"}, errors.UnknownModelError, "qwen-image-edit-plus"),
+        ({"region": "mars"}, errors.UnknownRegionError, "singapore, beijing"),
+        ({"size": "2048"}, errors.SizeFormatError, "width*height"),
+        ({"size": "1e3*1e3"}, errors.SizeFormatError, "width*height"),
+        ({"size": "-1*5"}, errors.SizeFormatError, "width*height"),
+        ({"size": "0*0"}, errors.SizeOutOfRangeError, "between 512 and 2048"),
+        ({"size": "511*1024"}, errors.SizeOutOfRangeError, "between 512 and 2048"),
+        ({"size": "1024*2049"}, errors.SizeOutOfRangeError, "between 512 and 2048"),
+        ({"size": "1024*1024", "model": "qwen-image-edit"}, errors.SizeNotSupportedError, "custom output size"),
+        ({"n": 0}, errors.CountOutOfRangeError, "between 1 and 6"),
+        ({"n": 7}, errors.CountOutOfRangeError, "between 1 and 6"),
+        ({"n": 2.5}, errors.CountOutOfRangeError, "between 1 and 6"),
+        ({"n": True}, errors.CountOutOfRangeError, "between 1 and 6"),
+        ({"n": 2, "model": "qwen-image-edit"}, errors.CountOutOfRangeError, "between 1 and 1"),
+        ({"seed": 2_147_483_648}, errors.SeedOutOfRangeError, "0 to 2147483647"),
+        ({"seed": -2}, errors.SeedOutOfRangeError, "0 to 2147483647"),
+        ({"seed": "abc"}, errors.SeedOutOfRangeError, "0 to 2147483647"),
+        ({"prompt_extend": True, "model": "qwen-image-edit"}, errors.PromptExtendNotSupportedError, "rewrite"),
+    ],
+)
+def test_out_of_contract_values_are_refused_with_field_and_range(kwargs, error, fragment):
+    values = {"prompt": "make it blue", **kwargs}
+    with pytest.raises(error) as caught:
+        EditParameters.create(values.pop("prompt"), **values)
+    assert fragment in caught.value.message("en")
+    assert caught.value.message("zh") != caught.value.message("en")
+    assert caught.value.field
+
+
+def test_sizes_at_the_bounds_are_accepted():
+    assert parse_size("512*2048") == Size(512, 2048)
+    assert parse_size("auto") is None and parse_size(None) is None
+
+
+def test_no_image_is_refused(make_image):
+    with pytest.raises(errors.NoImageError):
+        EditRequest.create([None, None, None], "x")
+
+
+def test_more_than_three_images_are_refused(make_image):
+    with pytest.raises(errors.TooManyImagesError) as caught:
+        EditRequest.create([make_image()] * 4, "x")
+    assert "Remove 1" in caught.value.message("en")
+
+
+def test_parameters_are_checked_before_the_images_are_decoded():
+    with pytest.raises(errors.EmptyPromptError):
+        EditRequest.create([b"not an image"], "")
+
+
+def test_a_bad_image_names_its_slot(make_image):
+    with pytest.raises(errors.ImageError) as caught:
+        EditRequest.create([make_image(), b"", make_image()], "x")
+    assert caught.value.params["slot"] == 2 and "Image 2" in caught.value.message("en")
