@@ -217,6 +217,18 @@ class ImageTooLargeError(ImageError):
     }
 
 
+class ImageAspectRatioError(ImageError):
+    """The image is so long and narrow that no downscale brings both sides into the models' range."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Image {slot} is {width}x{height} pixels, too long and narrow: both sides must end up "
+        "between {minimum} and {maximum} pixels, so the long side may be at most {ratio} times the short "
+        "one. Crop it first.",
+        "zh": "图片 {slot} 为 {width}x{height} 像素，过于细长：宽和高都需在 {minimum} 到 {maximum} 像素之间，"
+        "因此长边最多为短边的 {ratio} 倍。请先裁剪。",
+    }
+
+
 # --- DashScope's answers ------------------------------------------------------------------------
 
 
