@@ -39,7 +39,12 @@ class EditError(Exception):
 class InvalidRequestError(EditError):
     """A parameter of the edit is outside what the model accepts; `field` names it."""
 
-    field: ClassVar[str] = ""
+    field: str = ""
+
+    def __init__(self, request_id: str | None = None, *, field: str | None = None, **params: Any) -> None:
+        if field:
+            self.field = field
+        super().__init__(request_id, **params)
 
 
 class NoImageError(InvalidRequestError):
@@ -184,7 +189,7 @@ class ImageUnreadableError(ImageError):
 
     messages: ClassVar[dict[str, str]] = {
         "en": "Image {slot} cannot be read ({reason}). Use a JPG, PNG, BMP, TIFF, WEBP or GIF file.",
-        "zh": "无法读取图片 {slot}（{reason}）。请使用 JPG、PNG、BMP、TIFF、WEBP 或 GIF 文件。",
+        "zh": "无法读取图片 {slot}（{reason_zh}）。请使用 JPG、PNG、BMP、TIFF、WEBP 或 GIF 文件。",
     }
 
 
@@ -192,7 +197,7 @@ class ImageFormatError(ImageError):
     """The file is an image, but of a format the models do not take."""
 
     messages: ClassVar[dict[str, str]] = {
-        "en": "Image {slot} is a {format} file, which the models do not take. "
+        "en": "Image {slot} is in {format} format, which the models do not take. "
         "Convert it to JPG, PNG, BMP, TIFF, WEBP or GIF.",
         "zh": "图片 {slot} 是 {format} 格式，模型不支持。请转换为 JPG、PNG、BMP、TIFF、WEBP 或 GIF。",
     }

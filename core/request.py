@@ -64,11 +64,11 @@ class EditParameters:
         """
         spec = catalog.get_model(model)
         region_id = catalog.get_region(region).id
-        prompt = _check_text(prompt or "", "prompt", "提示词", catalog.PROMPT_MAX_CHARS)
+        prompt = _check_text(prompt or "", "prompt", "prompt", "提示词", catalog.PROMPT_MAX_CHARS)
         if not prompt.strip():
             raise errors.EmptyPromptError()
         negative = _check_text(
-            negative_prompt or "", "negative prompt", "反向提示词", catalog.NEGATIVE_PROMPT_MAX_CHARS
+            negative_prompt or "", "negative_prompt", "negative prompt", "反向提示词", catalog.NEGATIVE_PROMPT_MAX_CHARS
         )
         parsed_size = parse_size(size)
         if parsed_size is not None and not spec.custom_size:
@@ -138,12 +138,12 @@ def parse_size(value: str | Size | None) -> Size | None:
     return size
 
 
-def _check_text(text: str, label: str, label_zh: str, limit: int) -> str:
+def _check_text(text: str, field: str, label: str, label_zh: str, limit: int) -> str:
     if any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text):
-        raise errors.InvalidTextError(label=label.capitalize(), label_zh=label_zh)
+        raise errors.InvalidTextError(field=field, label=label.capitalize(), label_zh=label_zh)
     if len(text) > limit:
         raise errors.TextTooLongError(
-            label=label, label_zh=label_zh, length=len(text), limit=limit, excess=len(text) - limit
+            field=field, label=label, label_zh=label_zh, length=len(text), limit=limit, excess=len(text) - limit
         )
     return text
 

@@ -126,8 +126,8 @@ BAD_INPUTS: list[tuple[str, str, Callable[[], bytes], type[errors.ImageError], s
         errors.ImageUnreadableError,
         "HEIC/HEIF photos are not supported",
     ),
-    ("ICO icon", "icon.png", lambda: encode(gradient(64, 64), "ICO"), errors.ImageFormatError, "ICO file"),
-    ("PPM image", "frame.jpg", lambda: encode(gradient(500, 500), "PPM"), errors.ImageFormatError, "PPM file"),
+    ("ICO icon", "icon.png", lambda: encode(gradient(64, 64), "ICO"), errors.ImageFormatError, "in ICO format"),
+    ("PPM image", "frame.jpg", lambda: encode(gradient(500, 500), "PPM"), errors.ImageFormatError, "in PPM format"),
     (
         "PNG declaring 30000x30000",
         "bomb.png",
