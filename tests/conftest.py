@@ -9,15 +9,15 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="qwen-edit-gradio-"))
 
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Callable, Iterator
 
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import pytest
+from PIL import Image
 
-from core.client import RetryPolicy  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.simulator import Simulator  # noqa: E402
-from core.studio import Studio  # noqa: E402
+from core.client import RetryPolicy
+from core.settings import Settings
+from core.simulator import Simulator
+from core.studio import Studio
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.02)
 

@@ -1,0 +1,61 @@
+"""Qwen Edit Studio: `python app.py [--host H] [--port P] [--simulate] [--data-dir DIR] [--mcp]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from core.settings import Settings
+from core.studio import Studio
+from ui.layout import build_app, launch_options
+
+log = logging.getLogger("qwen_edit")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; every flag also has an environment variable (see the README)."""
+    parser = argparse.ArgumentParser(description="Qwen Edit Studio: a web studio for Qwen image-edit models.")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to bind")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--simulate", action="store_true", help="answer with the local simulator even with a key")
+    parser.add_argument("--data-dir", help="where results, inputs and history are kept (QWEN_EDIT_DATA_DIR)")
+    parser.add_argument("--mcp", action="store_true", help="also serve /edit as an MCP tool (needs gradio[mcp])")
+    return parser.parse_args(argv)
+
+
+def browser_secret(data_dir: Path) -> str:
+    """A secret kept in the data dir, so keys that visitors stored in their browser survive restarts."""
+    path = data_dir / "browser-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build the settings, the studio and the page, and serve it."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = parse_args(argv)
+    settings = Settings.from_env(data_dir=args.data_dir, simulate=True if args.simulate else None)
+    studio = Studio(settings)
+    if studio.simulated:
+        log.info(
+            "No DashScope key configured (or --simulate): the local simulator answers at %s", studio.simulator.base_url
+        )
+    demo = build_app(studio, browser_secret=browser_secret(settings.data_dir))
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_max)
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, mcp_server=args.mcp, **launch_options(studio))
+    finally:
+        studio.close()
+
+
+if __name__ == "__main__":
+    main()
