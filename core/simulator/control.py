@@ -1,0 +1,63 @@
+"""The HTTP control API, for processes that cannot call the Simulator's Python methods.
+
+POST /_sim/faults {"fault", "times", ...options}   queue a fault (GET lists, DELETE clears the queue)
+POST /_sim/config {"latency", "bandwidth", "link_ttl"}   change settings at run time
+GET /_sim/stats   the counters (DELETE resets them)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from core.simulator.protocol import Reply, json_reply
+
+if TYPE_CHECKING:
+    from core.simulator.server import Simulator
+
+PREFIX = "/_sim/"
+CONFIG_FIELDS = ("latency", "bandwidth", "link_ttl")
+
+
+def handle_control(simulator: Simulator, method: str, path: str, body: bytes) -> Reply:
+    """The reply to a request under /_sim/."""
+    route = (method, path.removeprefix(PREFIX).rstrip("/"))
+    try:
+        if route == ("POST", "faults"):
+            options = _json_object(body)
+            name = options.pop("fault", None)
+            if not isinstance(name, str):
+                raise ValueError('"fault" (the fault name) is required')
+            simulator.inject(name, options.pop("times", 1), **options)
+            return _faults(simulator)
+        if route == ("GET", "faults"):
+            return _faults(simulator)
+        if route == ("DELETE", "faults"):
+            simulator.clear_faults()
+            return _faults(simulator)
+        if route == ("POST", "config"):
+            changes = _json_object(body)
+            unknown = set(changes) - set(CONFIG_FIELDS)
+            if unknown:
+                raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+            simulator.configure(**changes)
+            return json_reply(200, simulator.config.as_dict())
+        if route == ("GET", "stats"):
+            return json_reply(200, simulator.stats.snapshot())
+        if route == ("DELETE", "stats"):
+            simulator.stats.reset()
+            return json_reply(200, simulator.stats.snapshot())
+    except (ValueError, TypeError) as error:
+        return json_reply(400, {"code": "InvalidParameter", "message": str(error)})
+    return json_reply(404, {"code": "NotFound", "message": f"No control route {method} {path}."})
+
+
+def _faults(simulator: Simulator) -> Reply:
+    return json_reply(200, {"pending": simulator.pending_faults})
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    payload = json.loads(body or b"{}")
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    return payload

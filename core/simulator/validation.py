@@ -1,0 +1,244 @@
+"""Reading a generation request the way the service does: every refusal with its status, code and message."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from core.catalog import (
+    INPUT_MAX_BYTES,
+    INPUT_SIDE_MAX,
+    INPUT_SIDE_MIN,
+    MAX_IMAGES,
+    MODELS,
+    NEGATIVE_PROMPT_MAX_CHARS,
+    PROMPT_MAX_CHARS,
+    SEED_MAX,
+    SIZE_MAX,
+    SIZE_MIN,
+    Model,
+)
+from core.simulator.protocol import ErrorAnswer, Refused, invalid
+from core.simulator.render import default_output_size
+
+# Pillow's names for the formats the service takes; MPO is how Pillow opens many camera JPEGs.
+ACCEPTED_FORMATS = {
+    "JPEG": "JPG",
+    "MPO": "JPG",
+    "PNG": "PNG",
+    "BMP": "BMP",
+    "TIFF": "TIFF",
+    "WEBP": "WEBP",
+    "GIF": "GIF",
+}
+N_MAX = max(model.max_n for model in MODELS)
+SIZE_PATTERN = re.compile(r"(\d+)\*(\d+)")
+DATA_URI_PATTERN = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),", re.IGNORECASE)
+
+# Resolves an http(s) image URL to its bytes, or says why it cannot be read.
+UrlResolver = Callable[[str], bytes | str]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A request that passed every check: what the model is to make."""
+
+    model: Model
+    images: tuple[Image.Image, ...]  # decoded, RGB, in request order
+    prompt: str  # already truncated to PROMPT_MAX_CHARS
+    count: int  # images to return
+    size: tuple[int, int]
+    seed: int | None
+
+
+def load(body: bytes) -> dict[str, Any] | None:
+    """The JSON object in `body`, or None when the body is not one."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def summarize(payload: dict[str, Any] | None, authorization: str | None) -> dict[str, Any]:
+    """What a test wants to know about a request, read leniently (the request may be malformed)."""
+    payload = payload or {}
+    content = _first_content(payload)
+    texts = [item["text"] for item in content if isinstance(item, dict) and "text" in item]
+    return {
+        "model": payload.get("model"),
+        "parameters": payload.get("parameters"),
+        "image_count": sum(1 for item in content if isinstance(item, dict) and "image" in item),
+        "text": texts[0] if texts else None,
+        "authorization": authorization,
+    }
+
+
+def parse_generation(payload: dict[str, Any] | None, resolve_url: UrlResolver) -> Generation:
+    """The checked request from the body's JSON `payload` (None if it had none), or Refused."""
+    if payload is None:
+        raise invalid("The request body is not a JSON object.")
+    model = _model(payload.get("model"))
+    image_values, prompt = _content(payload.get("input"))
+    parameters = payload.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise invalid("parameters must be a JSON object.")
+    count, size, seed = _parameters(model, parameters)
+    images = tuple(_image(slot, value, resolve_url) for slot, value in enumerate(image_values, start=1))
+    return Generation(
+        model=model,
+        images=images,
+        prompt=prompt[:PROMPT_MAX_CHARS],
+        count=count,
+        size=size or default_output_size(*images[-1].size),
+        seed=seed,
+    )
+
+
+def _first_content(payload: dict[str, Any]) -> list[Any]:
+    input_ = payload.get("input")
+    messages = input_.get("messages") if isinstance(input_, dict) else None
+    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+        content = messages[0].get("content")
+        return content if isinstance(content, list) else []
+    return []
+
+
+def _model(name: object) -> Model:
+    if not isinstance(name, str) or not name:
+        raise invalid("Field required: model.")
+    for model in MODELS:
+        if model.id == name:
+            return model
+    raise Refused(ErrorAnswer(404, "Model.NotExist", f"Model not exist: {name!r}."))
+
+
+def _content(input_: object) -> tuple[list[object], str]:
+    """The image values and the prompt of the single user message, in the order the service demands."""
+    messages = input_.get("messages") if isinstance(input_, dict) else None
+    if not isinstance(messages, list):
+        raise invalid("Field required: input.messages (a list with one user message).")
+    if len(messages) != 1:
+        raise invalid(f"input.messages must hold exactly one user message (single turn); got {len(messages)}.")
+    message = messages[0]
+    if not isinstance(message, dict) or message.get("role") != "user":
+        role = message.get("role") if isinstance(message, dict) else None
+        raise invalid(f"The message must have role 'user', not {role!r}.")
+    content = message.get("content")
+    if not isinstance(content, list) or not content:
+        raise invalid('The message content must be a list: 1 to 3 {"image": ...} items, then one {"text": ...}.')
+    images: list[object] = []
+    texts: list[object] = []
+    for position, item in enumerate(content, start=1):
+        if isinstance(item, dict) and set(item) == {"image"}:
+            if texts:
+                raise invalid("The text item must come after all the image items.")
+            images.append(item["image"])
+        elif isinstance(item, dict) and set(item) == {"text"}:
+            texts.append(item["text"])
+        else:
+            raise invalid(f'Content item {position} must be {{"image": ...}} or {{"text": ...}}.')
+    if not images:
+        raise invalid(f"At least one image is required (1 to {MAX_IMAGES}); got none.")
+    if len(images) > MAX_IMAGES:
+        raise invalid(f"At most {MAX_IMAGES} images are accepted; got {len(images)}.")
+    if len(texts) != 1:
+        raise invalid(f"Exactly one text item (the prompt) is required; got {len(texts)}.")
+    prompt = texts[0]
+    if not isinstance(prompt, str):
+        raise invalid("The text item (the prompt) must be a string.")
+    if not prompt.strip():
+        raise invalid("The text item (the prompt) is empty.")
+    return images, prompt
+
+
+def _parameters(model: Model, parameters: dict[str, Any]) -> tuple[int, tuple[int, int] | None, int | None]:
+    """(images to return, requested size or None, seed or None), after checking every parameter."""
+    n = parameters.get("n", 1)
+    if not _is_int(n) or not 1 <= n <= N_MAX:
+        raise invalid(f"n must be a whole number from 1 to {N_MAX}; got {n!r}.")
+    size = _size(model, parameters.get("size"))
+    seed = parameters.get("seed")
+    if seed is not None and (not _is_int(seed) or not 0 <= seed <= SEED_MAX):
+        raise invalid(f"seed must be a whole number from 0 to {SEED_MAX}; got {seed!r}.")
+    negative = parameters.get("negative_prompt")
+    if negative is not None and not isinstance(negative, str):
+        raise invalid("negative_prompt must be a string.")
+    if negative is not None and len(negative) > NEGATIVE_PROMPT_MAX_CHARS:
+        raise invalid(f"negative_prompt is {len(negative)} characters long; the limit is {NEGATIVE_PROMPT_MAX_CHARS}.")
+    for flag in ("watermark", "prompt_extend"):
+        if flag in parameters and not isinstance(parameters[flag], bool):
+            raise invalid(f"{flag} must be true or false; got {parameters[flag]!r}.")
+    # A model limited to one output answers n > 1 with a single image rather than refusing.
+    return min(n, model.max_n), size, seed
+
+
+def _size(model: Model, value: object) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if not model.custom_size:
+        raise invalid(f"{model.id} does not accept size; omit it to follow the last input's aspect ratio.")
+    match = SIZE_PATTERN.fullmatch(value) if isinstance(value, str) else None
+    if not match:
+        raise invalid(f"size must be 'width*height', e.g. '1024*1536'; got {value!r}.")
+    width, height = int(match[1]), int(match[2])
+    if not (SIZE_MIN <= width <= SIZE_MAX and SIZE_MIN <= height <= SIZE_MAX):
+        raise invalid(f"size {value}: width and height must each be between {SIZE_MIN} and {SIZE_MAX}.")
+    return width, height
+
+
+def _image(slot: int, value: object, resolve_url: UrlResolver) -> Image.Image:
+    """Input image number `slot`, decoded to RGB after the service's checks."""
+    data = _image_bytes(slot, value, resolve_url)
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Exception:  # Pillow raises many types for data that is not an image
+        raise invalid(f"Image {slot}: the data is not a readable image.") from None
+    if image.format not in ACCEPTED_FORMATS:
+        raise invalid(f"Image {slot}: {image.format} is not accepted; use JPG, PNG, BMP, TIFF, WEBP or GIF.")
+    width, height = image.size
+    if not (INPUT_SIDE_MIN <= width <= INPUT_SIDE_MAX and INPUT_SIDE_MIN <= height <= INPUT_SIDE_MAX):
+        raise invalid(
+            f"Image {slot} is {width}x{height}; each side must be between {INPUT_SIDE_MIN} and {INPUT_SIDE_MAX} pixels."
+        )
+    try:
+        return image.convert("RGB")  # a GIF opens on its first frame, which is the one used
+    except Exception:
+        raise invalid(f"Image {slot}: the {ACCEPTED_FORMATS[image.format]} data is truncated or corrupt.") from None
+
+
+def _image_bytes(slot: int, value: object, resolve_url: UrlResolver) -> bytes:
+    if not isinstance(value, str):
+        raise invalid(f"Image {slot}: the value must be a string (a data: URI or an http(s) URL).")
+    if value[:5].lower() == "data:":
+        return _data_uri_bytes(slot, value)
+    if value.split(":", 1)[0].lower() in ("http", "https"):
+        data = resolve_url(value)
+        if isinstance(data, str):
+            raise invalid(f"Image {slot}: the URL could not be downloaded: {data}.")
+        return data
+    raise invalid(f"Image {slot}: only data: URIs and http(s) URLs are accepted; got {value[:40]!r}.")
+
+
+def _data_uri_bytes(slot: int, uri: str) -> bytes:
+    if len(uri) > INPUT_MAX_BYTES:
+        raise invalid(f"Image {slot}: the data URI is {len(uri)} bytes; the limit is {INPUT_MAX_BYTES} (10 MB).")
+    header = DATA_URI_PATTERN.match(uri)
+    if not header or ";base64" not in header[2].lower():
+        raise invalid(f"Image {slot}: only base64 data URIs are accepted (data:image/png;base64,...).")
+    try:
+        return base64.b64decode(uri[header.end() :], validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(f"Image {slot}: the data URI is not valid base64.") from None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
