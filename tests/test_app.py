@@ -1,0 +1,216 @@
+"""The real Gradio app, driven through gradio_client, and `python app.py` as a user starts it."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from core.settings import Settings
+from core.simulator import Simulator
+from core.studio import Studio
+from ui.layout import build_app, launch_options
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def served(sim, tmp_path):
+    """The app over a simulator-mode studio, served on a free port; yields (client, studio, sim)."""
+    from conftest import FAST_RETRY
+
+    studio = Studio(Settings(data_dir=tmp_path / "data", simulate=True), simulator=sim, retry=FAST_RETRY)
+    demo = build_app(studio, browser_secret="test-secret")
+    demo.queue(default_concurrency_limit=studio.settings.concurrency, max_size=studio.settings.queue_max)
+    options = launch_options(studio)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), quiet=True, **options)
+    client = Client(demo.local_url, verbose=False)
+    yield client, studio, sim
+    client.close()
+    demo.close()
+    studio.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def image_files(tmp_path, make_image):
+    paths = []
+    for k, (w, h) in enumerate([(1024, 1024), (900, 700), (768, 1024)], start=1):
+        path = tmp_path / f"in{k}.png"
+        path.write_bytes(make_image(w, h, (60 * k, 120, 200)))
+        paths.append(str(path))
+    return paths
+
+
+def edit(client: Client, images, prompt="the girl in Image 1 wears the dress of Image 2", **kw):
+    args = {
+        "image_1": handle_file(images[0]) if images[0] else None,
+        "image_2": handle_file(images[1]) if len(images) > 1 and images[1] else None,
+        "image_3": handle_file(images[2]) if len(images) > 2 and images[2] else None,
+        "prompt": prompt,
+        **kw,
+    }
+    return client.predict(**args, api_name="/edit")
+
+
+def test_edit_api_fuses_three_images_into_four_pngs_with_a_full_record(served, image_files):
+    client, studio, sim = served
+    images, record = edit(client, image_files, n=4, size="1024*1536", seed=11)
+
+    assert len(images) == 4
+    for item in images:
+        path = item["image"] if isinstance(item, dict) else item[0]
+        with Image.open(path) as png:
+            assert png.format == "PNG" and png.size == (1024, 1536)
+    assert record["seed"] == 11 and record["model"] == "qwen-image-edit-plus" and record["request_id"]
+    assert record["usage"]["image_count"] == 4 and record["simulated"] is True
+    assert all(Path(p).is_file() and Path(p).is_relative_to(studio.store.objects) for p in record["files"])
+    assert sim.stats.requests[-1]["image_count"] == 3
+
+
+def test_edit_api_needs_only_the_first_image_and_draws_a_seed(served, image_files):
+    client, _studio, _sim = served
+    images, record = edit(client, [image_files[0]], prompt="add a red hat")
+    assert len(images) == 1 and record["seed_was_random"] and 0 <= record["seed"] <= 2_147_483_647
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"prompt": ""}, "Write a prompt"),
+        ({"prompt": "x" * 801}, "limit is 800"),
+        ({"n": 7}, "between 1 and 6"),
+        ({"size": "4096*4096"}, "between 512 and 2048"),
+        ({"size": "1024*1024", "model": "qwen-image-edit"}, "custom output size"),
+        ({"seed": 2_147_483_648}, "0 to 2147483647"),
+        ({"model": "qwen-image-edit-pro"}, "Unknown model"),
+    ],
+)
+def test_edit_api_refuses_bad_parameters_with_the_reason(served, image_files, kwargs, fragment):
+    client, _studio, sim = served
+    with pytest.raises(AppError) as caught:
+        edit(client, [image_files[0]], **kwargs)
+    assert fragment in str(caught.value)
+    assert sim.stats.generation_calls == 0
+
+
+def test_edit_api_refuses_a_file_that_is_not_an_image_naming_its_slot(served, image_files, tmp_path):
+    client, _studio, _sim = served
+    fake = tmp_path / "notes.png"
+    fake.write_text("just some text")
+    with pytest.raises(AppError) as caught:
+        edit(client, [image_files[0], str(fake)])
+    assert "Image 2 cannot be read" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fault", "fragment"),
+    [
+        ("invalid_key", "API key was refused"),
+        ("content_inspection", "content check refused"),
+        ("allocation_quota", "quota"),
+        ("arrearage", "arrears"),
+        ("gateway_timeout", "may still have been made and billed"),
+    ],
+)
+def test_edit_api_reports_service_errors_in_plain_words(served, image_files, fault, fragment):
+    client, _studio, sim = served
+    sim.inject(fault)
+    with pytest.raises(AppError) as caught:
+        edit(client, [image_files[0]])
+    assert fragment in str(caught.value) and "request id" in str(caught.value)
+
+
+def test_edit_api_answers_in_chinese_to_a_chinese_browser(served, image_files):
+    client, _studio, _sim = served
+    zh = Client(client.src, verbose=False, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    with pytest.raises(AppError) as caught:
+        edit(zh, [image_files[0]], prompt="")
+    assert "请填写提示词" in str(caught.value)
+
+
+def test_eight_visitors_at_once_are_served_concurrently(served, image_files):
+    client, _studio, sim = served
+    sim.configure(latency=1.0)
+    outcomes = []
+
+    def visit() -> None:
+        own = Client(client.src, verbose=False)
+        outcomes.append(edit(own, [image_files[0]], seed=1))
+
+    threads = [threading.Thread(target=visit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 8
+    assert sim.stats.max_in_flight == 8  # all eight calls were at the model together, none queued behind another
+
+
+def test_only_edit_is_published_as_an_api(served):
+    client, _studio, _sim = served
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/edit"]
+
+
+def test_python_app_py_without_a_key_serves_the_page_in_simulator_mode(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DASHSCOPE_API_KEY", "DASHSCOPE_HTTP_BASE_URL")}
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        config = _wait_for_json(f"http://127.0.0.1:{port}/config", process)
+        texts = json.dumps(config)
+        assert "banner_simulated" in texts  # the banner is on the page (translated in the browser)
+        assert (tmp_path / "store" / "objects").is_dir()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_for_json(url: str, process: subprocess.Popen) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.stdout.read().decode(errors="replace"))
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return json.load(response)
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within 60 s")
+
+
+def test_simulator_runs_on_its_own_for_other_programs(tmp_path):
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core.simulator", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE
+    )
+    try:
+        stats = _wait_for_json(f"http://127.0.0.1:{port}/_sim/stats", process)
+        assert stats["generation_calls"] == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_simulator_fixture_is_isolated(sim):
+    assert isinstance(sim, Simulator) and sim.stats.generation_calls == 0
