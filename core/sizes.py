@@ -20,11 +20,18 @@ _STEP = 16
 
 
 def size_for_aspect(width_ratio: float, height_ratio: float, pixels: int = catalog.DEFAULT_PIXELS) -> Size:
-    """The W*H of about `pixels` pixels nearest the aspect ratio, sides multiples of 16 inside [512, 2048]."""
+    """The W*H of about `pixels` pixels nearest the aspect ratio, sides multiples of 16 inside [512, 2048].
+
+    Of the multiples of 16 just below and above the ideal sides, the pair whose aspect comes closest wins
+    (then the one nearest the pixel count).
+    """
     aspect = width_ratio / height_ratio
-    width = math.sqrt(pixels * aspect)
-    height = width / aspect
-    return Size(_side(width), _side(height))
+    ideal_w, ideal_h = math.sqrt(pixels * aspect), math.sqrt(pixels / aspect)
+    width, height = min(
+        ((w, h) for w in _sides(ideal_w) for h in _sides(ideal_h)),
+        key=lambda pair: (abs(math.log(pair[0] / pair[1] / aspect)), abs(pair[0] * pair[1] - pixels)),
+    )
+    return Size(width, height)
 
 
 def preset_size(name: str) -> Size:
@@ -37,6 +44,6 @@ def auto_size(last_width: int, last_height: int) -> Size:
     return size_for_aspect(last_width, last_height)
 
 
-def _side(value: float) -> int:
-    stepped = round(value / _STEP) * _STEP
-    return max(catalog.SIZE_MIN, min(catalog.SIZE_MAX, stepped))
+def _sides(ideal: float) -> set[int]:
+    steps = (math.floor(ideal / _STEP), math.ceil(ideal / _STEP))
+    return {max(catalog.SIZE_MIN, min(catalog.SIZE_MAX, step * _STEP)) for step in steps}

@@ -9,6 +9,7 @@ import gradio as gr
 from core import catalog, sizes
 from core.studio import Studio
 from ui import handlers
+from ui.examples import example_labels, example_rows
 from ui.slots import InputSlot
 from ui.strings import I18N, language_of, status
 from ui.theme import CSS, HEAD_JS, THEME
@@ -114,6 +115,13 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 )
                 with gr.Row():
                     use_buttons = [gr.Button(i18n(f"use_as_{k}"), size="sm", elem_id=f"use-as-{k}") for k in SLOTS]
+                examples = gr.Examples(
+                    example_rows(),
+                    inputs=[*slots, prompt, n],
+                    label=i18n("examples"),
+                    example_labels=example_labels(),
+                    elem_id="examples",
+                )
                 with gr.Accordion(i18n("compare"), open=False):
                     compare_with = gr.Radio(
                         [(i18n(f"image_{k}"), k) for k in SLOTS], value=1, label=i18n("compare_with")
@@ -141,8 +149,27 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
         def lang(request: gr.Request) -> str:
             return language_of(request)
 
-        def generate_fn(*values: Any, request: gr.Request, progress: gr.Progress = gr.Progress()):  # noqa: B008
-            (i1, i2, i3, p, neg, mdl, reg, mode, w, h, count, sd, rnd, ext, wm, keys, history) = values
+        def generate_fn(
+            i1: str | None,
+            i2: str | None,
+            i3: str | None,
+            p: str,
+            neg: str,
+            mdl: str,
+            reg: str,
+            mode: str,
+            w: float,
+            h: float,
+            count: float,
+            sd: float,
+            rnd: bool,
+            ext: bool,
+            wm: bool,
+            keys: dict[str, Any] | None,
+            history: list[dict[str, Any]] | None,
+            request: gr.Request,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's documented way to get a progress bar
+        ):
             request_values = {
                 "images": [i1, i2, i3],
                 "prompt": p,
@@ -165,14 +192,14 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
 
         gen_inputs = [*slots, prompt, negative, model, region, size_mode, width, height, n, seed, random_seed]
         gen_inputs += [prompt_extend, watermark, key_state, results_state]
+        gen_outputs = [gallery, results_state, run_status, seed, selected_details]
         gen_event = generate.click(
-            generate_fn,
-            gen_inputs,
-            [gallery, results_state, run_status, seed, selected_details],
-            api_visibility="private",
-            concurrency_id="edit",
+            generate_fn, gen_inputs, gen_outputs, api_visibility="private", concurrency_id="edit"
         )
-        cancel.click(None, None, None, cancels=[gen_event])
+        example_event = examples.load_input_event.then(
+            generate_fn, gen_inputs, gen_outputs, api_visibility="private", concurrency_id="edit"
+        )
+        cancel.click(None, None, None, cancels=[gen_event, example_event])
 
         for k, slot in zip(SLOTS, slots, strict=True):
 
@@ -214,7 +241,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
             return handlers.cost_line(count, settings.price_per_image, lang(request))
 
         n.change(on_count, n, cost, api_visibility="private", queue=False)
-        prompt.input(
+        prompt.change(
             None,
             prompt,
             counter,

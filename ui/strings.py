@@ -53,6 +53,7 @@ EN: dict[str, str] = {
     "use_as_3": "Use as Image 3",
     "compare": "Before / after",
     "compare_with": "Compare with",
+    "examples": "Examples (click one to run it)",
 }
 
 ZH: dict[str, str] = {
@@ -97,6 +98,7 @@ ZH: dict[str, str] = {
     "use_as_3": "用作图3",
     "compare": "前后对比",
     "compare_with": "对比对象",
+    "examples": "示例（点击即可运行）",
 }
 
 # Lines built on the server, with placeholders.

@@ -11,15 +11,12 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import io
-import math
 import random
 import textwrap
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
-
-from core.catalog import DEFAULT_PIXELS, SIZE_MAX, SIZE_MIN
 
 TINT_STRENGTH = 0.22
 GRAIN_STRENGTH = 0.06
@@ -38,21 +35,6 @@ class RenderJob:
     prompt: str
     seed: int
     size: tuple[int, int]
-
-
-def default_output_size(width: int, height: int) -> tuple[int, int]:
-    """The service's rule without `size`: about DEFAULT_PIXELS, the input's aspect, sides multiples of 16."""
-    aspect = width / height
-    ideal_w, ideal_h = math.sqrt(DEFAULT_PIXELS * aspect), math.sqrt(DEFAULT_PIXELS / aspect)
-
-    def sides(ideal: float) -> set[int]:
-        return {min(SIZE_MAX, max(SIZE_MIN, 16 * step(ideal / 16))) for step in (math.floor, math.ceil)}
-
-    # Of the multiples of 16 around the ideal, the pair whose aspect comes closest.
-    return min(
-        ((w, h) for w in sides(ideal_w) for h in sides(ideal_h)),
-        key=lambda pair: (abs(math.log(pair[0] / pair[1] / aspect)), abs(pair[0] * pair[1] - DEFAULT_PIXELS)),
-    )
 
 
 def render_all(job: RenderJob, count: int, pool: Executor) -> list[bytes]:

@@ -8,7 +8,7 @@ import io
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from PIL import Image
@@ -27,7 +27,7 @@ from core.catalog import (
     Model,
 )
 from core.simulator.protocol import ErrorAnswer, Refused, invalid
-from core.simulator.render import default_output_size
+from core.sizes import auto_size
 
 # Pillow's names for the formats the service takes; MPO is how Pillow opens many camera JPEGs.
 ACCEPTED_FORMATS = {
@@ -98,7 +98,7 @@ def parse_generation(payload: dict[str, Any] | None, resolve_url: UrlResolver) -
         images=images,
         prompt=prompt[:PROMPT_MAX_CHARS],
         count=count,
-        size=size or default_output_size(*images[-1].size),
+        size=size or astuple(auto_size(*images[-1].size)),
         seed=seed,
     )
 
