@@ -10,6 +10,7 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from core.errors import EditError  # noqa: E402
 from core.settings import Settings
 from core.studio import Studio
 from ui.layout import build_app, launch_options
@@ -43,7 +44,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parse_args(argv)
-    settings = Settings.from_env(data_dir=args.data_dir, simulate=True if args.simulate else None)
+    try:
+        settings = Settings.from_env(data_dir=args.data_dir, simulate=True if args.simulate else None)
+    except (SettingsError, EditError) as error:
+        raise SystemExit(f"qwen-edit-studio: {error}") from None
     studio = Studio(settings)
     if studio.simulated:
         log.info(

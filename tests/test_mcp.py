@@ -1,0 +1,54 @@
+"""With MCP enabled, /edit is an MCP tool that agents can list and call (real MCP client over HTTP)."""
+
+import asyncio
+import base64
+
+import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from core.settings import Settings
+from core.studio import Studio
+from ui.layout import build_app, launch_options
+
+
+@pytest.fixture
+def mcp_url(sim, tmp_path):
+    from test_app import _free_port
+
+    studio = Studio(Settings(data_dir=tmp_path, simulate=True), simulator=sim)
+    demo = build_app(studio, browser_secret="test-secret")
+    demo.queue(default_concurrency_limit=4)
+    port = _free_port()
+    demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        mcp_server=True,
+        quiet=True,
+        **launch_options(studio),
+    )
+    yield f"http://127.0.0.1:{port}/gradio_api/mcp/"
+    demo.close()
+    studio.close()
+
+
+async def _list_and_call(url: str, arguments: dict) -> tuple[list, str]:
+    async with streamable_http_client(url) as (read, write, _), ClientSession(read, write) as session:
+        await session.initialize()
+        tools = (await session.list_tools()).tools
+        answer = await session.call_tool(tools[0].name, arguments)
+        return tools, answer.content[0].text
+
+
+def test_edit_is_an_mcp_tool_that_needs_only_one_image_and_a_prompt(mcp_url, make_image):
+    uri = "data:image/png;base64," + base64.b64encode(make_image(640, 480)).decode()
+    tools, text = asyncio.run(_list_and_call(mcp_url, {"image_1": uri, "prompt": "make it blue", "seed": 5}))
+
+    (tool,) = tools
+    schema = tool.inputSchema
+    assert tool.name.endswith("edit")
+    assert {"image_1", "image_2", "image_3", "prompt", "n", "seed", "size", "api_key"} <= set(schema["properties"])
+    assert schema.get("required", []) in (["image_1"], ["image_1", "prompt"])
+    assert "'seed': 5" in text and ".png" in text
+    assert "'request_id'" in text and "'simulated': True" in text
