@@ -10,8 +10,8 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from core.errors import EditError  # noqa: E402
-from core.settings import Settings
+from core.errors import EditError
+from core.settings import Settings, SettingsError
 from core.studio import Studio
 from ui.layout import build_app, launch_options
 
