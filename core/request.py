@@ -42,6 +42,21 @@ class EditParameters:
     prompt_extend: bool = True
     watermark: bool = False
 
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready values, as records and history keep them ("auto" for no explicit size)."""
+        return {
+            "model": self.model,
+            "region": self.region,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "size": str(self.size) if self.size else "auto",
+            "n": self.n,
+            "seed": self.seed,
+            "seed_was_random": self.seed_was_random,
+            "prompt_extend": self.prompt_extend,
+            "watermark": self.watermark,
+        }
+
     @classmethod
     def create(
         cls,

@@ -5,16 +5,20 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 from core import catalog, errors
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
+from core.history import History, InputRow
+from core.images import PreparedImage
 from core.request import EditRequest
 from core.settings import Settings
 from core.simulator import Simulator
@@ -23,6 +27,10 @@ from core.store import ContentStore
 log = logging.getLogger(__name__)
 
 SIMULATOR_KEY = "sk-simulator"
+LOCAL_OWNER = "local"
+INTERRUPTED = "The app stopped while waiting for DashScope; this edit's results (if any) could not be recovered."
+EXPIRED = "The result link expired before the image could be downloaded."
+SIMULATOR_GONE = "The simulator that made this result has stopped; simulated results are not kept by it."
 
 
 class Stage(Enum):
@@ -49,6 +57,7 @@ class Progress:
 class EditResult:
     """A finished edit: its saved images, and the results that could not be saved and why."""
 
+    edit_id: str
     request: EditRequest
     request_id: str
     usage: Usage
@@ -60,19 +69,10 @@ class EditResult:
 
     def record(self) -> dict[str, Any]:
         """A JSON-ready summary for people and API clients (never holds the key)."""
-        params = self.request.params
         return {
+            "edit_id": self.edit_id,
             "request_id": self.request_id,
-            "model": params.model,
-            "region": params.region,
-            "prompt": params.prompt,
-            "negative_prompt": params.negative_prompt,
-            "size": str(params.size) if params.size else "auto",
-            "n": params.n,
-            "seed": params.seed,
-            "seed_was_random": params.seed_was_random,
-            "prompt_extend": params.prompt_extend,
-            "watermark": params.watermark,
+            **self.request.params.as_dict(),
             "usage": {
                 "width": self.usage.width,
                 "height": self.usage.height,
@@ -119,18 +119,30 @@ class EditJob:
 
 
 class Studio:
-    """Owns what every edit shares: settings, the content store, the simulator when there is no key."""
+    """Owns what every edit shares: settings, the content store, history, and the simulator when there is
+    no key. Every result that DashScope made ends up in the store and in history, whatever happens."""
+
+    RESUME_EVERY = 120.0  # seconds between looks for results still to download
 
     def __init__(
         self, settings: Settings, *, simulator: Simulator | None = None, retry: RetryPolicy | None = None
     ) -> None:
         self.settings = settings
         self.store = ContentStore(settings.data_dir / "store")
+        self.history = History(settings.data_dir / "history.sqlite3")
         self._own_simulator = simulator is None and settings.uses_simulator
         self.simulator = Simulator().start() if self._own_simulator else simulator
         self.retry = retry or RetryPolicy()
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
+        self._stopping = threading.Event()
+        interrupted = self.history.interrupted_calls(INTERRUPTED)
+        if interrupted:
+            log.warning(
+                "%d edit(s) were interrupted mid-call by a stop; their results cannot be recovered", interrupted
+            )
+        self._resumer = threading.Thread(target=self._resume_loop, name="resume-downloads", daemon=True)
+        self._resumer.start()
 
     @property
     def simulated(self) -> bool:
@@ -155,55 +167,128 @@ class Studio:
         self,
         request: EditRequest,
         *,
+        owner: str = LOCAL_OWNER,
         user_key: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> EditResult:
-        """Call the model, then download every result into the store; return what was saved."""
+        """Call the model, then download every result into the store; return what was saved.
+
+        History is written at each step: before the call, when the links arrive (before any download),
+        and as each file lands, so a crash at any point loses nothing that can still be fetched.
+        """
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, user_key)
         notify = on_progress or (lambda _progress: None)
-        notify(Progress(Stage.CALLING))
-        answer: ServiceResult = call_edit(
-            request,
-            endpoint,
-            timeout=self.settings.request_timeout,
-            retry=self.retry,
-            on_retry=lambda notice: notify(Progress(Stage.RETRYING, retry=notice)),
+        edit_id = self.history.start_edit(
+            owner,
+            request.params.as_dict(),
+            [self._keep_input(image) for image in request.images],
+            simulated=endpoint.simulated,
+            base_url=endpoint.base_url,
         )
+        notify(Progress(Stage.CALLING))
+        try:
+            answer: ServiceResult = call_edit(
+                request,
+                endpoint,
+                timeout=self.settings.request_timeout,
+                retry=self.retry,
+                on_retry=lambda notice: notify(Progress(Stage.RETRYING, retry=notice)),
+            )
+        except errors.EditError as error:
+            self.history.fail_edit(edit_id, error.message("en"), error.request_id)
+            raise
+        usage = (answer.usage.width, answer.usage.height, answer.usage.image_count)
+        self.history.record_answer(edit_id, answer.request_id, answer.image_urls, usage, time.time())
         total = len(answer.image_urls)
         notify(Progress(Stage.DOWNLOADING, 0, total))
         counter = itertools.count(1)  # next() on it is atomic: downloads land from several threads
 
         def saved(image: SavedImage) -> None:
+            self.history.mark_saved(edit_id, image.index, image.sha256, image.width, image.height, image.size_bytes)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
 
         outcomes = download_all(
             answer.image_urls, self.store, DownloadPolicy(base_url=endpoint.base_url), on_saved=saved
         )
-        images = tuple(o for o in outcomes if isinstance(o, SavedImage))
         failures = tuple(o for o in outcomes if isinstance(o, errors.DownloadError))
         for failure in failures:
             log.warning("request %s: %s", answer.request_id, failure.message("en"))
+            self._record_failure(edit_id, failure)
         return EditResult(
+            edit_id=edit_id,
             request=request,
             request_id=answer.request_id,
             usage=answer.usage,
-            images=images,
+            images=tuple(o for o in outcomes if isinstance(o, SavedImage)),
             failures=failures,
             simulated=endpoint.simulated,
             seconds=time.monotonic() - started,
             attempts=answer.attempts,
         )
 
-    def submit(self, request: EditRequest, *, user_key: str | None = None) -> EditJob:
+    def submit(self, request: EditRequest, *, owner: str = LOCAL_OWNER, user_key: str | None = None) -> EditJob:
         """Start an edit in the studio's threads and return at once."""
         job = EditJob()
-        job.future = self._workers.submit(self.edit, request, user_key=user_key, on_progress=job.publish)
+        job.future = self._workers.submit(self.edit, request, owner=owner, user_key=user_key, on_progress=job.publish)
         job.future.add_done_callback(job.finish)
         return job
 
+    def resume_pending(self) -> int:
+        """Download results that history still lists as pending while their links live; return how many
+        were saved. Links of a simulator that has since stopped, and expired links, are marked failed."""
+        saved = 0
+        now = time.time()
+        for base_url, output in self.history.pending_outputs():
+            if output.expires <= now:
+                self.history.mark_output(output.edit_id, output.index, failed=True, reason=EXPIRED)
+                continue
+            if self._is_dead_simulator(base_url):
+                self.history.mark_output(output.edit_id, output.index, failed=True, reason=SIMULATOR_GONE)
+                continue
+            (outcome,) = download_all([output.url], self.store, DownloadPolicy(base_url=base_url))
+            if isinstance(outcome, SavedImage):
+                self.history.mark_saved(
+                    output.edit_id, output.index, outcome.sha256, outcome.width, outcome.height, outcome.size_bytes
+                )
+                saved += 1
+            else:
+                self._record_failure(output.edit_id, outcome, index=output.index)
+        return saved
+
     def close(self) -> None:
         """Let running edits finish, then stop the simulator this studio started."""
+        self._stopping.set()
         self._workers.shutdown(wait=True)
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()
+
+    def _keep_input(self, image: PreparedImage) -> InputRow:
+        """Inputs go to the store too, so any edit can be re-run exactly."""
+        ext = image.mime.split("/")[-1].replace("jpeg", "jpg")
+        stored = self.store.put_bytes(image.data, ext)
+        return InputRow(image.slot, stored.sha256, ext, image.width, image.height, stored.size, image.notes)
+
+    def _record_failure(self, edit_id: str, failure: errors.DownloadError, index: int | None = None) -> None:
+        # Only a transient failure stays pending: the resume loop tries again while the link lives.
+        permanent = not isinstance(failure, errors.DownloadFailedError)
+        self.history.mark_output(
+            edit_id, index or failure.params["index"], failed=permanent, reason=failure.message("en")
+        )
+
+    def _is_dead_simulator(self, base_url: str) -> bool:
+        """Simulated results live in that simulator's memory only: once it stopped they are gone."""
+        host = urlsplit(base_url).hostname or ""
+        current = self.simulator.base_url if self.simulator is not None else None
+        return host in ("127.0.0.1", "localhost") and base_url != current and not self.settings.base_url_override
+
+    def _resume_loop(self) -> None:
+        while True:
+            try:
+                resumed = self.resume_pending()
+                if resumed:
+                    log.info("saved %d result(s) left pending by an earlier run", resumed)
+            except Exception:  # the loop must survive anything: it is what makes results durable
+                log.exception("resuming pending downloads failed; will try again")
+            if self._stopping.wait(self.RESUME_EVERY):
+                return

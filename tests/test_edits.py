@@ -206,12 +206,14 @@ def test_a_download_reset_halfway_is_retried_and_leaves_no_partial_file(studio, 
 
 def test_a_download_that_keeps_failing_leaves_nothing_behind(studio, sim, make_image):
     sim.inject("download_reset", times=50)
-    result = studio.edit(EditRequest.create([make_image()], "x", n=1, seed=1))
+    request = EditRequest.create([make_image()], "x", n=1, seed=1)
+    result = studio.edit(request)
 
     assert not result.images
     assert isinstance(result.failures[0], errors.DownloadFailedError)
     assert not list((studio.store.root / "tmp").iterdir())
-    assert not list(studio.store.objects.rglob("*.png"))
+    kept = {path.stem for path in studio.store.objects.rglob("*.png")}
+    assert kept == {request.images[0].sha256}  # only the input, kept for re-runs; no half result
 
 
 def test_an_expired_link_is_a_clear_error_and_is_not_retried(studio, sim, make_image):

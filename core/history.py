@@ -1,0 +1,473 @@
+"""Edit history in SQLite: one row per edit, per input and per output, each owned by one visitor.
+
+The rows are written as the edit goes (calling -> downloading -> done/failed), so a crash at any point
+leaves enough behind to finish the job at the next start: pending outputs keep their result links.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+LINK_LIFETIME = 24 * 3600.0
+
+# Schema changes: small named functions, applied once each, in order, recorded in `migrations`.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+
+
+def migration(function: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    """Append a schema change; never edit one that has shipped, add a new one at the bottom."""
+    MIGRATIONS.append(function)
+    return function
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    """Execute `;`-separated DDL statement by statement (executescript would commit the open transaction)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE edits (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created REAL NOT NULL,
+            model TEXT NOT NULL,
+            region TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            negative_prompt TEXT NOT NULL,
+            size TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            seed INTEGER NOT NULL,
+            seed_was_random INTEGER NOT NULL,
+            prompt_extend INTEGER NOT NULL,
+            watermark INTEGER NOT NULL,
+            simulated INTEGER NOT NULL,
+            base_url TEXT NOT NULL,
+            status TEXT NOT NULL,
+            request_id TEXT,
+            usage_width INTEGER,
+            usage_height INTEGER,
+            usage_count INTEGER,
+            error TEXT
+        );
+        CREATE INDEX edits_by_owner ON edits (owner, created DESC);
+        CREATE TABLE inputs (
+            edit_id TEXT NOT NULL REFERENCES edits (id) ON DELETE CASCADE,
+            slot INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            ext TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            notes TEXT NOT NULL,
+            PRIMARY KEY (edit_id, slot)
+        );
+        CREATE TABLE outputs (
+            edit_id TEXT NOT NULL REFERENCES edits (id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            url TEXT NOT NULL,
+            expires REAL NOT NULL,
+            state TEXT NOT NULL,
+            sha256 TEXT,
+            width INTEGER,
+            height INTEGER,
+            bytes INTEGER,
+            reason TEXT,
+            PRIMARY KEY (edit_id, idx)
+        );
+        CREATE INDEX outputs_pending ON outputs (state) WHERE state = 'pending';
+        CREATE INDEX inputs_by_hash ON inputs (sha256);
+        CREATE INDEX outputs_by_hash ON outputs (sha256);
+        """,
+    )
+
+
+@migration
+def m002_star_and_last_used(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        ALTER TABLE edits ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE edits ADD COLUMN last_used REAL;
+        UPDATE edits SET last_used = created;
+        """,
+    )
+
+
+@dataclass(frozen=True)
+class InputRow:
+    """An input image of an edit, kept in the content store."""
+
+    slot: int
+    sha256: str
+    ext: str
+    width: int
+    height: int
+    bytes: int
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    """A result of an edit: pending (link known, file not yet saved), saved, or failed (with the reason)."""
+
+    edit_id: str
+    index: int
+    url: str
+    expires: float
+    state: str
+    sha256: str | None
+    width: int | None
+    height: int | None
+    bytes: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class EditRow:
+    """One edit as history keeps it."""
+
+    id: str
+    owner: str
+    created: float
+    model: str
+    region: str
+    prompt: str
+    negative_prompt: str
+    size: str
+    n: int
+    seed: int
+    seed_was_random: bool
+    prompt_extend: bool
+    watermark: bool
+    simulated: bool
+    base_url: str
+    status: str
+    request_id: str | None
+    usage_width: int | None
+    usage_height: int | None
+    usage_count: int | None
+    error: str | None
+    starred: bool
+    last_used: float
+    inputs: tuple[InputRow, ...] = ()
+    outputs: tuple[OutputRow, ...] = ()
+
+    def parameters(self) -> dict[str, object]:
+        """Every parameter of the edit, JSON-ready (for export, re-run and "use these settings")."""
+        return {
+            "id": self.id,
+            "created": self.created,
+            "model": self.model,
+            "region": self.region,
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "size": self.size,
+            "n": self.n,
+            "seed": self.seed,
+            "seed_was_random": self.seed_was_random,
+            "prompt_extend": self.prompt_extend,
+            "watermark": self.watermark,
+            "simulated": self.simulated,
+            "status": self.status,
+            "request_id": self.request_id,
+            "usage": {"width": self.usage_width, "height": self.usage_height, "image_count": self.usage_count},
+            "error": self.error,
+            "starred": self.starred,
+        }
+
+
+class NotFoundError(LookupError):
+    """No such edit for this owner (whether it does not exist or belongs to someone else)."""
+
+
+class History:
+    """The history database under the data dir. Thread-safe: one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self.migrate()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")  # a saved row survives power loss, not only a crash
+            db.execute("PRAGMA foreign_keys = ON")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def migrate(self, upto: int | None = None) -> int:
+        """Apply the migrations not applied yet (only the first `upto`, for tests); return the version."""
+        wanted = MIGRATIONS[:upto] if upto is not None else MIGRATIONS
+        with self._write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)")
+            done = {row["name"] for row in db.execute("SELECT name FROM migrations")}
+            for step in wanted:
+                if step.__name__ not in done:
+                    step(db)
+                    db.execute("INSERT INTO migrations VALUES (?, ?)", (step.__name__, time.time()))
+            return db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0]
+
+    # ---- writing, as an edit goes -------------------------------------------------------------
+
+    def start_edit(
+        self, owner: str, params: dict[str, object], inputs: list[InputRow], *, simulated: bool, base_url: str
+    ) -> str:
+        """Record an edit about to be sent to `base_url` (status "calling"); return its id."""
+        edit_id = uuid.uuid4().hex
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
+                   seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?)""",
+                (
+                    edit_id,
+                    owner,
+                    now,
+                    params["model"],
+                    params["region"],
+                    params["prompt"],
+                    params["negative_prompt"],
+                    params["size"],
+                    params["n"],
+                    params["seed"],
+                    int(bool(params["seed_was_random"])),
+                    int(bool(params["prompt_extend"])),
+                    int(bool(params["watermark"])),
+                    int(simulated),
+                    base_url,
+                    now,
+                ),
+            )
+            db.executemany(
+                "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (edit_id, i.slot, i.sha256, i.ext, i.width, i.height, i.bytes, json.dumps(list(i.notes)))
+                    for i in inputs
+                ],
+            )
+        return edit_id
+
+    def record_answer(
+        self, edit_id: str, request_id: str, urls: tuple[str, ...], usage: tuple[int, int, int], now: float
+    ) -> None:
+        """DashScope answered: keep every result link (pending) before anything is downloaded."""
+        with self._write() as db:
+            db.execute(
+                """UPDATE edits SET status = 'downloading', request_id = ?, usage_width = ?, usage_height = ?,
+                   usage_count = ? WHERE id = ?""",
+                (request_id, *usage, edit_id),
+            )
+            db.executemany(
+                "INSERT INTO outputs (edit_id, idx, url, expires, state) VALUES (?, ?, ?, ?, 'pending')",
+                [(edit_id, index, url, link_expiry(url, now)) for index, url in enumerate(urls, start=1)],
+            )
+
+    def mark_saved(self, edit_id: str, index: int, sha256: str, width: int, height: int, size: int) -> None:
+        """An output's file is complete and fsync'd in the store."""
+        with self._write() as db:
+            db.execute(
+                """UPDATE outputs SET state = 'saved', sha256 = ?, width = ?, height = ?, bytes = ?, reason = NULL
+                   WHERE edit_id = ? AND idx = ?""",
+                (sha256, width, height, size, edit_id, index),
+            )
+            self._settle(db, edit_id)
+
+    def mark_output(self, edit_id: str, index: int, *, failed: bool, reason: str) -> None:
+        """An output could not be saved: failed for good, or still pending (retried while its link lives)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE outputs SET state = ?, reason = ? WHERE edit_id = ? AND idx = ? AND state = 'pending'",
+                ("failed" if failed else "pending", reason, edit_id, index),
+            )
+            self._settle(db, edit_id)
+
+    def fail_edit(self, edit_id: str, error: str, request_id: str | None = None) -> None:
+        """The call itself failed: nothing was made (or nothing can be recovered)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE edits SET status = 'failed', error = ?, request_id = COALESCE(?, request_id) WHERE id = ?",
+                (error, request_id, edit_id),
+            )
+
+    def interrupted_calls(self, reason: str) -> int:
+        """Mark edits whose call was under way when the process stopped; return how many."""
+        with self._write() as db:
+            return db.execute(
+                "UPDATE edits SET status = 'failed', error = ? WHERE status = 'calling'", (reason,)
+            ).rowcount
+
+    @staticmethod
+    def _settle(db: sqlite3.Connection, edit_id: str) -> None:
+        states = [row[0] for row in db.execute("SELECT state FROM outputs WHERE edit_id = ?", (edit_id,))]
+        if states and "pending" not in states:
+            db.execute("UPDATE edits SET status = 'done' WHERE id = ?", (edit_id,))
+
+    # ---- reading ---------------------------------------------------------------------------------
+
+    def pending_outputs(self) -> list[tuple[str, OutputRow]]:
+        """(base URL of its edit, output) for every output not saved yet, across owners (for resuming)."""
+        rows = self._db().execute(
+            """SELECT e.base_url, o.* FROM outputs o JOIN edits e ON e.id = o.edit_id
+               WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
+        )
+        return [(row["base_url"], _output(row)) for row in rows]
+
+    def get(self, owner: str, edit_id: str) -> EditRow:
+        """One edit of `owner` with its inputs and outputs; NotFoundError for anyone else's."""
+        db = self._db()
+        row = db.execute("SELECT * FROM edits WHERE id = ? AND owner = ?", (edit_id, owner)).fetchone()
+        if row is None:
+            raise NotFoundError(edit_id)
+        return self._full(db, row)
+
+    def list(self, owner: str, *, search: str = "", model: str = "", limit: int = 50, offset: int = 0) -> list[EditRow]:
+        """The owner's edits, newest first, optionally filtered by prompt text and model."""
+        clauses, args = ["owner = ?"], [owner]
+        if search.strip():
+            clauses.append("prompt LIKE ? ESCAPE '\\'")
+            args.append("%" + _escape_like(search.strip()) + "%")
+        if model:
+            clauses.append("model = ?")
+            args.append(model)
+        db = self._db()
+        rows = db.execute(
+            f"SELECT * FROM edits WHERE {' AND '.join(clauses)} ORDER BY created DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        ).fetchall()
+        return [self._full(db, row) for row in rows]
+
+    def _full(self, db: sqlite3.Connection, row: sqlite3.Row) -> EditRow:
+        inputs = tuple(
+            InputRow(
+                r["slot"], r["sha256"], r["ext"], r["width"], r["height"], r["bytes"], tuple(json.loads(r["notes"]))
+            )
+            for r in db.execute("SELECT * FROM inputs WHERE edit_id = ? ORDER BY slot", (row["id"],))
+        )
+        outputs = tuple(
+            _output(r) for r in db.execute("SELECT * FROM outputs WHERE edit_id = ? ORDER BY idx", (row["id"],))
+        )
+        values = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row has no items()
+        for flag in ("seed_was_random", "prompt_extend", "watermark", "simulated", "starred"):
+            values[flag] = bool(values[flag])
+        values["last_used"] = values["last_used"] or values["created"]
+        return EditRow(**values, inputs=inputs, outputs=outputs)
+
+    # ---- owner actions -----------------------------------------------------------------------------
+
+    def star(self, owner: str, edit_id: str, starred: bool = True) -> None:
+        """Protect an edit from eviction (or stop protecting it)."""
+        self._owned_update(owner, edit_id, "UPDATE edits SET starred = ? WHERE id = ? AND owner = ?", int(starred))
+
+    def touch(self, owner: str, edit_id: str) -> None:
+        """The owner used the edit (reopened, re-ran, downloaded): it is evicted last."""
+        self._owned_update(owner, edit_id, "UPDATE edits SET last_used = ? WHERE id = ? AND owner = ?", time.time())
+
+    def _owned_update(self, owner: str, edit_id: str, sql: str, value: object) -> None:
+        with self._write() as db:
+            if db.execute(sql, (value, edit_id, owner)).rowcount == 0:
+                raise NotFoundError(edit_id)
+
+    def delete(self, owner: str, edit_id: str) -> list[tuple[str, str]]:
+        """Delete an edit of `owner`; return the (sha256, ext) of files no row refers to any more."""
+        with self._write() as db:
+            files = _files_of(db, edit_id)
+            if db.execute("DELETE FROM edits WHERE id = ? AND owner = ?", (edit_id, owner)).rowcount == 0:
+                raise NotFoundError(edit_id)
+            return [f for f in files if not _referenced(db, f[0])]
+
+    def usage_bytes(self, owner: str | None = None) -> int:
+        """Bytes referenced by the owner's edits (each reference counts), or by everyone's."""
+        where, args = ("WHERE e.owner = ?", (owner,)) if owner is not None else ("", ())
+        db = self._db()
+        inputs = db.execute(
+            f"SELECT COALESCE(SUM(i.bytes), 0) FROM inputs i JOIN edits e ON e.id = i.edit_id {where}", args
+        )
+        outputs = db.execute(
+            f"SELECT COALESCE(SUM(o.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id {where}", args
+        )
+        return int(inputs.fetchone()[0]) + int(outputs.fetchone()[0])
+
+    def eviction_order(self, owner: str | None = None) -> list[tuple[str, str]]:
+        """(owner, edit id) of unstarred, finished edits, least recently used first."""
+        where, args = ("AND owner = ?", (owner,)) if owner is not None else ("", ())
+        rows = self._db().execute(
+            f"""SELECT owner, id FROM edits WHERE starred = 0 AND status IN ('done', 'failed') {where}
+                ORDER BY COALESCE(last_used, created), created""",
+            args,
+        )
+        return [(row["owner"], row["id"]) for row in rows]
+
+
+def link_expiry(url: str, now: float) -> float:
+    """When a result link stops working: its signed `Expires`, else 24 hours from now."""
+    expires = parse_qs(urlsplit(url).query).get("Expires")
+    try:
+        return float(expires[0]) if expires else now + LINK_LIFETIME
+    except ValueError:
+        return now + LINK_LIFETIME
+
+
+def _output(row: sqlite3.Row) -> OutputRow:
+    return OutputRow(
+        row["edit_id"],
+        row["idx"],
+        row["url"],
+        row["expires"],
+        row["state"],
+        row["sha256"],
+        row["width"],
+        row["height"],
+        row["bytes"],
+        row["reason"],
+    )
+
+
+def _files_of(db: sqlite3.Connection, edit_id: str) -> list[tuple[str, str]]:
+    inputs = db.execute("SELECT sha256, ext FROM inputs WHERE edit_id = ?", (edit_id,)).fetchall()
+    outputs = db.execute(
+        "SELECT sha256, 'png' FROM outputs WHERE edit_id = ? AND sha256 IS NOT NULL", (edit_id,)
+    ).fetchall()
+    return [(row[0], row[1]) for row in [*inputs, *outputs]]
+
+
+def _referenced(db: sqlite3.Connection, sha256: str) -> bool:
+    return (
+        db.execute("SELECT 1 FROM inputs WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+        or db.execute("SELECT 1 FROM outputs WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
