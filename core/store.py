@@ -54,6 +54,14 @@ class ContentStore:
         self._tmp = self.root / "tmp"
         self.objects.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(parents=True, exist_ok=True)
+        self._remove_orphans()
+
+    def _remove_orphans(self) -> None:
+        """Delete partial files left by processes that died mid-write (their pid is in the name)."""
+        for part in self._tmp.glob("*.part"):
+            pid = part.name.split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                part.unlink(missing_ok=True)
 
     def path_for(self, sha256: str, ext: str) -> Path:
         """Where the file with this digest lives (whether or not it exists yet)."""
@@ -66,7 +74,7 @@ class ContentStore:
 
         The caller reads the StoredFile from `writer.stored` after the block.
         """
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=f"{os.getpid()}-", suffix=".part")
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -90,6 +98,16 @@ class ContentStore:
             stream.write(data)
         assert stream.stored is not None
         return stream.stored
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:

@@ -215,6 +215,7 @@ class Studio:
         for failure in failures:
             log.warning("request %s: %s", answer.request_id, failure.message("en"))
             self._record_failure(edit_id, failure)
+        self.enforce_quotas(owner, keep=edit_id)
         return EditResult(
             edit_id=edit_id,
             request=request,
@@ -255,6 +256,29 @@ class Studio:
             else:
                 self._record_failure(output.edit_id, outcome, index=output.index)
         return saved
+
+    def delete(self, owner: str, edit_id: str) -> None:
+        """Delete an edit of `owner` and every file that no other edit refers to."""
+        for sha256, ext in self.history.delete(owner, edit_id):
+            self.store.path_for(sha256, ext).unlink(missing_ok=True)
+
+    def enforce_quotas(self, owner: str, keep: str | None = None) -> list[str]:
+        """Evict the least recently used unstarred edits (never `keep`, the edit just made) while the
+        owner's share or the total is over its cap; return the ids evicted."""
+        evicted: list[str] = []
+        caps = ((owner, self.settings.owner_storage_mb), (None, self.settings.max_storage_mb))
+        for scope, megabytes in caps:
+            limit = megabytes * 1024 * 1024
+            for edit_owner, edit_id in self.history.eviction_order(scope):
+                if self.history.usage_bytes(scope) <= limit:
+                    break
+                if edit_id == keep:
+                    continue
+                self.delete(edit_owner, edit_id)
+                evicted.append(edit_id)
+        if evicted:
+            log.info("storage caps: evicted %d edit(s)", len(evicted))
+        return evicted
 
     def close(self) -> None:
         """Let running edits finish, then stop the simulator this studio started."""
