@@ -175,6 +175,17 @@ class PromptExtendNotSupportedError(InvalidRequestError):
     }
 
 
+class ImageReferenceError(InvalidRequestError):
+    """The prompt names an input image that is not there."""
+
+    field = "prompt"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The prompt mentions {reference!r}, but only {count} image(s) will be sent. "
+        "Add an image in slot {number} or change the prompt.",
+        "zh": "提示词中提到了 {reference!r}，但只会发送 {count} 张图片。请在第 {number} 个位置添加图片，或修改提示词。",
+    }
+
+
 # --- input images -------------------------------------------------------------------------------
 
 

@@ -6,11 +6,12 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core import catalog, errors
 from core.images import ImageSource, PreparedImage, prepare_image
+from core.references import normalise_references
 
 _SIZE_RE = re.compile(r"^\s*(\d{1,6})\s*[*xX×]\s*(\d{1,6})\s*$")
 _ALLOWED_CONTROLS = {"\n", "\r", "\t"}
@@ -119,7 +120,9 @@ class EditRequest:
     def create(cls, images: Sequence[ImageSource | None], prompt: str, **params: Any) -> EditRequest:
         """Validate parameters first (cheap), then prepare each given image; None entries are empty slots.
 
-        Empty slots are skipped and order kept; each image keeps the slot number the user gave it.
+        Empty slots are skipped and order kept: the k-th image given is "Image k" to the model (each keeps
+        the slot number the user gave it, for messages). `@k`-style references in the prompt are rewritten,
+        and a reference to an image that is not sent is refused.
         """
         parameters = EditParameters.create(prompt, **params)
         given = [(slot, source) for slot, source in enumerate(images, start=1) if source is not None]
@@ -127,6 +130,7 @@ class EditRequest:
             raise errors.NoImageError()
         if len(given) > catalog.MAX_IMAGES:
             raise errors.TooManyImagesError(count=len(given), extra=len(given) - catalog.MAX_IMAGES)
+        parameters = replace(parameters, prompt=normalise_references(parameters.prompt, len(given)))
         prepared = tuple(prepare_image(source, slot) for slot, source in given)
         return cls(images=prepared, params=parameters)
 

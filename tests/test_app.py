@@ -56,7 +56,7 @@ def image_files(tmp_path, make_image):
     return paths
 
 
-def edit(client: Client, images, prompt="the girl in Image 1 wears the dress of Image 2", **kw):
+def edit(client: Client, images, prompt="the girl in Image 1 wears a red dress", **kw):
     args = {
         "image_1": handle_file(images[0]) if images[0] else None,
         "image_2": handle_file(images[1]) if len(images) > 1 and images[1] else None,

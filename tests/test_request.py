@@ -87,3 +87,34 @@ def test_a_bad_image_names_its_slot(make_image):
     with pytest.raises(errors.ImageError) as caught:
         EditRequest.create([make_image(), b"", make_image()], "x")
     assert caught.value.params["slot"] == 2 and "Image 2" in caught.value.message("en")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "sent"),
+    [
+        ("put @1 on the beach of @2", "put Image 1 on the beach of Image 2"),
+        ("@Image1 wears the dress of @image 2", "Image 1 wears the dress of Image 2"),
+        ("@img2 in the style of @IMG1", "Image 2 in the style of Image 1"),
+        ("@图1 穿上 @图2 的裙子", "图1 穿上 图2 的裙子"),
+        ("Image 1 and 图2 stay as written", "Image 1 and 图2 stay as written"),
+        ("email me@example.com about 2 cats", "email me@example.com about 2 cats"),
+    ],
+)
+def test_image_references_are_normalised_before_sending(make_image, prompt, sent):
+    request = EditRequest.create([make_image(), make_image()], prompt, seed=1)
+    assert request.params.prompt == sent
+
+
+@pytest.mark.parametrize("prompt", ["move @3 to the left", "Image 3 wears a hat", "把图3放大", "@Image 3"])
+def test_a_reference_to_an_image_that_is_not_sent_is_refused(make_image, prompt):
+    with pytest.raises(errors.ImageReferenceError) as caught:
+        EditRequest.create([make_image(), make_image()], prompt)
+    assert "only 2 image(s) will be sent" in caught.value.message("en")
+    assert "3" in caught.value.message("zh")
+
+
+def test_images_after_an_empty_slot_close_up_for_the_model(make_image):
+    request = EditRequest.create([make_image(), None, make_image(700, 500)], "Image 2 in front of Image 1", seed=1)
+    assert [image.slot for image in request.images] == [1, 3]  # the user's slots, for messages
+    with pytest.raises(errors.ImageReferenceError):
+        EditRequest.create([make_image(), None, make_image(700, 500)], "Image 3 in front of Image 1")
