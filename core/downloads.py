@@ -35,6 +35,7 @@ class SavedImage:
     width: int
     height: int
     size_bytes: int
+    exact_path: str | None = None  # the result resampled to an input's exact size, when asked for
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,17 @@ def m002_star_and_last_used(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_exact_size(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        ALTER TABLE edits ADD COLUMN exact_size TEXT;
+        ALTER TABLE outputs ADD COLUMN exact_sha256 TEXT;
+        """,
+    )
+
+
 @dataclass(frozen=True)
 class InputRow:
     """An input image of an edit, kept in the content store."""
@@ -135,6 +146,7 @@ class OutputRow:
     height: int | None
     bytes: int | None
     reason: str | None
+    exact_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,7 @@ class EditRow:
     error: str | None
     starred: bool
     last_used: float
+    exact_size: str | None = None
     inputs: tuple[InputRow, ...] = ()
     outputs: tuple[OutputRow, ...] = ()
 
@@ -188,6 +201,7 @@ class EditRow:
             "usage": {"width": self.usage_width, "height": self.usage_height, "image_count": self.usage_count},
             "error": self.error,
             "starred": self.starred,
+            "exact_size": self.exact_size,
         }
 
 
@@ -249,8 +263,8 @@ class History:
         with self._write() as db:
             db.execute(
                 """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
-                   seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?)""",
+                   seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used, exact_size)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?)""",
                 (
                     edit_id,
                     owner,
@@ -268,6 +282,7 @@ class History:
                     int(simulated),
                     base_url,
                     now,
+                    params.get("exact_size"),
                 ),
             )
             db.executemany(
@@ -304,6 +319,11 @@ class History:
             )
             self._settle(db, edit_id)
 
+    def mark_exact(self, edit_id: str, index: int, sha256: str) -> None:
+        """The exact-size version of an output is saved too."""
+        with self._write() as db:
+            db.execute("UPDATE outputs SET exact_sha256 = ? WHERE edit_id = ? AND idx = ?", (sha256, edit_id, index))
+
     def mark_output(self, edit_id: str, index: int, *, failed: bool, reason: str) -> None:
         """An output could not be saved: failed for good, or still pending (retried while its link lives)."""
         with self._write() as db:
@@ -336,13 +356,14 @@ class History:
 
     # ---- reading ---------------------------------------------------------------------------------
 
-    def pending_outputs(self) -> list[tuple[str, OutputRow]]:
-        """(base URL of its edit, output) for every output not saved yet, across owners (for resuming)."""
+    def pending_outputs(self) -> list[tuple[str, str | None, OutputRow]]:
+        """(base URL of its edit, exact size asked for, output) for every output not saved yet, across owners
+        (for resuming)."""
         rows = self._db().execute(
-            """SELECT e.base_url, o.* FROM outputs o JOIN edits e ON e.id = o.edit_id
+            """SELECT e.base_url, e.exact_size, o.* FROM outputs o JOIN edits e ON e.id = o.edit_id
                WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
         )
-        return [(row["base_url"], _output(row)) for row in rows]
+        return [(row["base_url"], row["exact_size"], _output(row)) for row in rows]
 
     def get(self, owner: str, edit_id: str) -> EditRow:
         """One edit of `owner` with its inputs and outputs; NotFoundError for anyone else's."""
@@ -451,13 +472,16 @@ def _output(row: sqlite3.Row) -> OutputRow:
         row["height"],
         row["bytes"],
         row["reason"],
+        row["exact_sha256"],
     )
 
 
 def _files_of(db: sqlite3.Connection, edit_id: str) -> list[tuple[str, str]]:
     inputs = db.execute("SELECT sha256, ext FROM inputs WHERE edit_id = ?", (edit_id,)).fetchall()
     outputs = db.execute(
-        "SELECT sha256, 'png' FROM outputs WHERE edit_id = ? AND sha256 IS NOT NULL", (edit_id,)
+        """SELECT sha256, 'png' FROM outputs WHERE edit_id = ? AND sha256 IS NOT NULL
+           UNION ALL SELECT exact_sha256, 'png' FROM outputs WHERE edit_id = ? AND exact_sha256 IS NOT NULL""",
+        (edit_id, edit_id),
     ).fetchall()
     return [(row[0], row[1]) for row in [*inputs, *outputs]]
 
@@ -465,7 +489,8 @@ def _files_of(db: sqlite3.Connection, edit_id: str) -> list[tuple[str, str]]:
 def _referenced(db: sqlite3.Connection, sha256: str) -> bool:
     return (
         db.execute("SELECT 1 FROM inputs WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
-        or db.execute("SELECT 1 FROM outputs WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+        or db.execute("SELECT 1 FROM outputs WHERE sha256 = ? OR exact_sha256 = ? LIMIT 1", (sha256, sha256)).fetchone()
+        is not None
     )
 
 

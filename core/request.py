@@ -27,6 +27,12 @@ class Size:
     def __str__(self) -> str:
         return f"{self.width}*{self.height}"
 
+    @classmethod
+    def from_text(cls, text: str) -> Size:
+        """Size("W*H") as this class writes it (no range check: also used for input sizes)."""
+        width, height = text.split("*")
+        return cls(int(width), int(height))
+
 
 @dataclass(frozen=True)
 class EditParameters:
@@ -42,6 +48,7 @@ class EditParameters:
     seed_was_random: bool = False
     prompt_extend: bool = True
     watermark: bool = False
+    exact_size: Size | None = None  # resample each result to these exact pixels (kept beside the original)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready values, as records and history keep them ("auto" for no explicit size)."""
@@ -56,6 +63,7 @@ class EditParameters:
             "seed_was_random": self.seed_was_random,
             "prompt_extend": self.prompt_extend,
             "watermark": self.watermark,
+            "exact_size": str(self.exact_size) if self.exact_size else None,
         }
 
     @classmethod
@@ -71,6 +79,7 @@ class EditParameters:
         seed: Any = None,
         prompt_extend: bool | None = None,
         watermark: bool = False,
+        exact_size: Size | None = None,
     ) -> EditParameters:
         """Check and normalise user-given values; raise the InvalidRequestError that names what is wrong.
 
@@ -106,6 +115,7 @@ class EditParameters:
             seed_was_random=was_random,
             prompt_extend=bool(prompt_extend),
             watermark=bool(watermark),
+            exact_size=exact_size,
         )
 
 

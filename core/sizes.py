@@ -47,3 +47,26 @@ def auto_size(last_width: int, last_height: int) -> Size:
 def _sides(ideal: float) -> set[int]:
     steps = (math.floor(ideal / _STEP), math.ceil(ideal / _STEP))
     return {max(catalog.SIZE_MIN, min(catalog.SIZE_MAX, step * _STEP)) for step in steps}
+
+
+def match_size(width: int, height: int) -> tuple[Size, float]:
+    """The W*H to ask for so the output keeps an input's shape: the input's own pixel count where the bounds
+    allow (scaled into [512, 2048] otherwise), sides multiples of 16, the aspect ratio nearest the input's.
+
+    Returns the size and its relative aspect error (0.01 = the ratio is 1% off the input's).
+    """
+    aspect = width / height
+    scale = min(1.0, catalog.SIZE_MAX / max(width, height))
+    scale = max(scale, catalog.SIZE_MIN / min(width, height))
+    ideal_w, ideal_h = width * scale, height * scale
+    best = min(
+        ((w, h) for w in _sides(ideal_w) for h in _sides(ideal_h)),
+        key=lambda pair: (abs(math.log(pair[0] / pair[1] / aspect)), abs(pair[0] * pair[1] - ideal_w * ideal_h)),
+    )
+    size = Size(*best)
+    return size, aspect_error(size, width, height)
+
+
+def aspect_error(size: Size, width: int, height: int) -> float:
+    """How far `size`'s aspect ratio is from width:height, relatively (0.0 = identical)."""
+    return abs((size.width / size.height) / (width / height) - 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import queue
@@ -9,17 +10,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
+
+from PIL import Image
 
 from core import catalog, errors
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import History, InputRow
 from core.images import PreparedImage
-from core.request import EditRequest
+from core.request import EditRequest, Size
 from core.settings import Settings
 from core.simulator import Simulator
 from core.store import ContentStore
@@ -205,8 +208,11 @@ class Studio:
         counter = itertools.count(1)  # next() on it is atomic: downloads land from several threads
 
         def saved(image: SavedImage) -> None:
-            self.history.mark_saved(edit_id, image.index, image.sha256, image.width, image.height, image.size_bytes)
+            image = self._finish_output(edit_id, image, request.params.exact_size)
+            kept.append(image)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
+
+        kept: list[SavedImage] = []
 
         outcomes = download_all(
             answer.image_urls, self.store, DownloadPolicy(base_url=endpoint.base_url), on_saved=saved
@@ -221,7 +227,7 @@ class Studio:
             request=request,
             request_id=answer.request_id,
             usage=answer.usage,
-            images=tuple(o for o in outcomes if isinstance(o, SavedImage)),
+            images=tuple(sorted(kept, key=lambda image: image.index)),
             failures=failures,
             simulated=endpoint.simulated,
             seconds=time.monotonic() - started,
@@ -240,7 +246,7 @@ class Studio:
         were saved. Links of a simulator that has since stopped, and expired links, are marked failed."""
         saved = 0
         now = time.time()
-        for base_url, output in self.history.pending_outputs():
+        for base_url, exact_size, output in self.history.pending_outputs():
             if output.expires <= now:
                 self.history.mark_output(output.edit_id, output.index, failed=True, reason=EXPIRED)
                 continue
@@ -249,9 +255,8 @@ class Studio:
                 continue
             (outcome,) = download_all([output.url], self.store, DownloadPolicy(base_url=base_url))
             if isinstance(outcome, SavedImage):
-                self.history.mark_saved(
-                    output.edit_id, output.index, outcome.sha256, outcome.width, outcome.height, outcome.size_bytes
-                )
+                exact = Size.from_text(exact_size) if exact_size else None
+                self._finish_output(output.edit_id, replace(outcome, index=output.index), exact)
                 saved += 1
             else:
                 self._record_failure(output.edit_id, outcome, index=output.index)
@@ -286,6 +291,20 @@ class Studio:
         self._workers.shutdown(wait=True)
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()
+
+    def _finish_output(self, edit_id: str, image: SavedImage, exact_size: Size | None) -> SavedImage:
+        """Record a landed result; when an exact size was asked for, also keep a Lanczos resample of it at
+        that size (the original stays untouched beside it)."""
+        self.history.mark_saved(edit_id, image.index, image.sha256, image.width, image.height, image.size_bytes)
+        if exact_size is None or (image.width, image.height) == (exact_size.width, exact_size.height):
+            return image
+        with Image.open(image.path) as original:
+            resized = original.convert("RGB").resize((exact_size.width, exact_size.height), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        resized.save(buffer, "PNG", compress_level=1)
+        stored = self.store.put_bytes(buffer.getvalue(), "png")
+        self.history.mark_exact(edit_id, image.index, stored.sha256)
+        return replace(image, exact_path=str(stored.path))
 
     def _keep_input(self, image: PreparedImage) -> InputRow:
         """Inputs go to the store too, so any edit can be re-run exactly."""

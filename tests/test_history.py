@@ -295,7 +295,7 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_edits(tmp_path):
     history = History(path)
     (edit,) = history.list("me")
     assert edit.prompt == "old edit" and edit.starred is False and edit.last_used == 1.0
-    assert history.migrate() == 2
+    assert history.migrate() == 3
 
 
 def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, tmp_path):

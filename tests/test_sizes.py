@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 
 from core import catalog, sizes
 from core.request import EditRequest
@@ -30,3 +31,46 @@ def test_the_auto_preview_is_the_size_the_service_returns(studio, make_image, wi
     result = studio.edit(EditRequest.create([make_image(width, height)], "x", seed=1))
     expected = sizes.auto_size(width, height)
     assert (result.images[0].width, result.images[0].height) == (expected.width, expected.height)
+
+
+MATCH_TABLE = [
+    # input (w, h) -> size asked for, aspect error below
+    ((1024, 768), (1024, 768), 0.0),
+    ((4000, 3000), (2048, 1536), 0.0),
+    ((3072, 2304), (2048, 1536), 0.0),
+    ((1920, 1080), (1920, 1088), 0.008),
+    ((1080, 1920), (1088, 1920), 0.008),
+    ((500, 500), (512, 512), 0.0),
+    ((384, 1500), (512, 2000), 0.004),
+    ((3000, 500), (2048, 512), 0.34),  # 6:1 cannot fit inside [512, 2048]: the nearest it can be, and said so
+]
+
+
+@pytest.mark.parametrize(("source", "expected", "max_error"), MATCH_TABLE)
+def test_match_image_keeps_the_inputs_shape_inside_the_bounds(source, expected, max_error):
+    size, error = sizes.match_size(*source)
+    assert (size.width, size.height) == expected
+    assert error <= max_error + 1e-9
+
+
+@given(st.integers(384, 3072), st.integers(384, 3072))
+def test_match_size_is_always_inside_the_bounds_with_a_small_error_when_the_aspect_fits(width, height):
+    size, error = sizes.match_size(width, height)
+    assert catalog.SIZE_MIN <= size.width <= catalog.SIZE_MAX and catalog.SIZE_MIN <= size.height <= catalog.SIZE_MAX
+    assert size.width % 16 == 0 and size.height % 16 == 0
+    if max(width, height) / min(width, height) <= 3.5:
+        assert error < 0.035
+
+
+def test_exact_input_size_results_have_the_inputs_pixels_and_keep_the_original(studio, make_image):
+    source = make_image(1000, 750)
+    matched, _ = sizes.match_size(1000, 750)
+    request = EditRequest.create([source], "x", n=2, seed=3, size=str(matched), exact_size=sizes.Size(1000, 750))
+    result = studio.edit(request, owner="me")
+
+    for image in result.images:
+        assert (image.width, image.height) == (matched.width, matched.height)  # the untouched original
+        with Image.open(image.exact_path) as exact:
+            assert exact.size == (1000, 750)
+    (edit,) = studio.history.list("me")
+    assert edit.exact_size == "1000*750" and all(o.exact_sha256 for o in edit.outputs)
