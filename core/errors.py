@@ -414,3 +414,14 @@ class DownloadFailedError(DownloadError):
         "en": "Result {index} could not be downloaded after {attempts} attempts ({reason}).",
         "zh": "结果 {index} 下载 {attempts} 次仍失败（{reason}）。",
     }
+
+
+class RateLimitedError(EditError):
+    """A visitor used up their hourly edits on the host's key."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "You have run {limit} edits in the last hour on this site's key, its hourly limit. "
+        "Try again in about {minutes} min, or use your own DashScope key (no limit here).",
+        "zh": "过去一小时内你已使用本站 Key 运行 {limit} 次编辑，达到每小时上限。请约 {minutes} 分钟后再试，"
+        "或使用你自己的 DashScope Key（不受此限制）。",
+    }

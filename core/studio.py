@@ -22,6 +22,7 @@ from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import History, InputRow
 from core.images import PreparedImage
+from core.ratelimit import RateLimiter
 from core.request import EditRequest, Size
 from core.settings import Settings
 from core.simulator import Simulator
@@ -136,6 +137,7 @@ class Studio:
         self._own_simulator = simulator is None and settings.uses_simulator
         self.simulator = Simulator().start() if self._own_simulator else simulator
         self.retry = retry or RetryPolicy()
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_hour)
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
         self._stopping = threading.Event()
@@ -172,6 +174,7 @@ class Studio:
         *,
         owner: str = LOCAL_OWNER,
         user_key: str | None = None,
+        client_ip: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> EditResult:
         """Call the model, then download every result into the store; return what was saved.
@@ -181,6 +184,8 @@ class Studio:
         """
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, user_key)
+        if not endpoint.simulated and not (user_key or "").strip():
+            self.rate_limiter.acquire(owner, client_ip)  # the host's key pays: bound what each visitor spends
         notify = on_progress or (lambda _progress: None)
         edit_id = self.history.start_edit(
             owner,

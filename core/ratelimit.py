@@ -1,0 +1,42 @@
+"""How many edits a visitor may run on the host's key per hour: counted per owner id and per client IP,
+so a visitor cannot reset the count by clearing their browser."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from core import errors
+
+WINDOW = 3600.0
+
+
+class RateLimiter:
+    """A sliding one-hour window per key ("owner:..." and "ip:..."); thread-safe."""
+
+    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_hour = per_hour
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def acquire(self, owner: str, client_ip: str | None) -> None:
+        """Count one edit for this visitor, or raise RateLimitedError saying when the next one is allowed."""
+        keys = [f"owner:{owner}"] + ([f"ip:{client_ip}"] if client_ip else [])
+        now = self._clock()
+        with self._lock:
+            windows = [self._window(key, now) for key in keys]
+            full = [w for w in windows if len(w) >= self.per_hour]
+            if full:
+                wait = max(w[0] + WINDOW - now for w in full)
+                raise errors.RateLimitedError(limit=self.per_hour, minutes=max(1, round(wait / 60)))
+            for window in windows:
+                window.append(now)
+
+    def _window(self, key: str, now: float) -> deque[float]:
+        window = self._seen[key]
+        while window and window[0] <= now - WINDOW:
+            window.popleft()
+        return window
