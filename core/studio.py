@@ -239,10 +239,19 @@ class Studio:
             attempts=answer.attempts,
         )
 
-    def submit(self, request: EditRequest, *, owner: str = LOCAL_OWNER, user_key: str | None = None) -> EditJob:
+    def submit(
+        self,
+        request: EditRequest,
+        *,
+        owner: str = LOCAL_OWNER,
+        user_key: str | None = None,
+        client_ip: str | None = None,
+    ) -> EditJob:
         """Start an edit in the studio's threads and return at once."""
         job = EditJob()
-        job.future = self._workers.submit(self.edit, request, owner=owner, user_key=user_key, on_progress=job.publish)
+        job.future = self._workers.submit(
+            self.edit, request, owner=owner, user_key=user_key, client_ip=client_ip, on_progress=job.publish
+        )
         job.future.add_done_callback(job.finish)
         return job
 
