@@ -27,13 +27,13 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
         results_state = gr.State([])
         selected_state = gr.State(None)
 
-        gr.Markdown(f"# {I18N.translations['en']['title']}", elem_id="title")
+        gr.Markdown("# " + i18n("title"), elem_id="title")
         gr.Markdown(i18n("subtitle"), elem_classes="subtitle")
         if studio.simulated:
             gr.Markdown(i18n("banner_simulated"), elem_id="sim-banner", elem_classes="banner")
 
         with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=360):
+            with gr.Column(scale=5, min_width=360, elem_id="inputs"):
                 with gr.Row():
                     slots = [
                         InputSlot(
@@ -55,11 +55,11 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                     status("chars", "en", count=0, limit=catalog.PROMPT_MAX_CHARS), elem_id="prompt-count"
                 )
                 negative = gr.Textbox(label=i18n("negative_prompt"), placeholder=i18n("negative_placeholder"), lines=1)
-                with gr.Row():
+                with gr.Row(elem_classes="button-row"):
                     generate = gr.Button(i18n("generate"), variant="primary", elem_id="generate", scale=3)
                     cancel = gr.Button(i18n("cancel"), variant="stop", elem_id="cancel", scale=1)
                 cost = gr.Markdown(handlers.cost_line(1, settings.price_per_image, "en"), elem_id="cost")
-                with gr.Accordion(i18n("settings"), open=True):
+                with gr.Accordion(i18n("settings"), open=True, elem_id="settings"):
                     with gr.Row():
                         model = gr.Dropdown(
                             [(m.id, m.id) for m in catalog.MODELS],
@@ -93,7 +93,8 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                     with gr.Row():
                         prompt_extend = gr.Checkbox(True, label=i18n("prompt_extend"), info=i18n("prompt_extend_info"))
                         watermark = gr.Checkbox(False, label=i18n("watermark"), info=i18n("watermark_info"))
-                with gr.Accordion(i18n("key_section"), open=settings.require_user_key or not settings.has_server_key):
+                key_open = settings.require_user_key or not settings.has_server_key
+                with gr.Accordion(i18n("key_section"), open=key_open, elem_id="key-settings"):
                     key_box = gr.Textbox(
                         label=i18n("key_field"), type="password", placeholder=i18n("key_placeholder"), elem_id="key"
                     )
@@ -102,8 +103,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                         forget_key = gr.Button(i18n("key_forget"), size="sm", elem_id="forget-key")
                     key_line = gr.Markdown("", elem_id="key-status")
 
-            with gr.Column(scale=6, min_width=360):
-                run_status = gr.Markdown("", elem_id="run-status")
+            with gr.Column(scale=6, min_width=360, elem_id="outputs"):
                 gallery = gr.Gallery(
                     label=i18n("results"),
                     format="png",
@@ -113,7 +113,8 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                     buttons=["download", "fullscreen"],
                     elem_id="gallery",
                 )
-                with gr.Row():
+                run_status = gr.Markdown("", elem_id="run-status")
+                with gr.Row(elem_classes="button-row"):
                     use_buttons = [gr.Button(i18n(f"use_as_{k}"), size="sm", elem_id=f"use-as-{k}") for k in SLOTS]
                 examples = gr.Examples(
                     example_rows(),
@@ -183,22 +184,28 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 "watermark": wm,
             }
             user_key = (keys or {}).get("api_key") or None
-            for entries, record, line in handlers.run_edit(
-                studio, request_values, user_key, history or [], lang(request), progress
-            ):
-                gallery_value = [(e["path"], e["caption"]) for e in entries]
-                seed_update = gr.update(value=record["seed"]) if record else gr.update()
-                yield gallery_value, entries, line, seed_update, record
+            try:
+                for entries, record, line in handlers.run_edit(
+                    studio, request_values, user_key, history or [], lang(request), progress
+                ):
+                    gallery_value = [(e["path"], e["caption"]) for e in entries]
+                    seed_update = gr.update(value=record["seed"]) if record else gr.update()
+                    yield gallery_value, entries, line, seed_update, record
+            except gr.Error as error:  # the reason stays on the page after its message box has gone
+                yield gr.skip(), gr.skip(), f"⚠ {error.message}", gr.skip(), gr.skip()
+                raise
 
         gen_inputs = [*slots, prompt, negative, model, region, size_mode, width, height, n, seed, random_seed]
         gen_inputs += [prompt_extend, watermark, key_state, results_state]
         gen_outputs = [gallery, results_state, run_status, seed, selected_details]
-        gen_event = generate.click(
-            generate_fn, gen_inputs, gen_outputs, api_visibility="private", concurrency_id="edit"
-        )
-        example_event = examples.load_input_event.then(
-            generate_fn, gen_inputs, gen_outputs, api_visibility="private", concurrency_id="edit"
-        )
+        # Progress (and a failure's overlay) on the gallery only: the status line and details stay readable.
+        run_options: dict[str, Any] = {
+            "api_visibility": "private",
+            "concurrency_id": "edit",
+            "show_progress_on": gallery,
+        }
+        gen_event = generate.click(generate_fn, gen_inputs, gen_outputs, **run_options)
+        example_event = examples.load_input_event.then(generate_fn, gen_inputs, gen_outputs, **run_options)
         cancel.click(None, None, None, cancels=[gen_event, example_event])
 
         for k, slot in zip(SLOTS, slots, strict=True):
@@ -226,8 +233,11 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
             spec = catalog.get_model(model_id)
             lng = lang(request)
             size_note = "" if spec.custom_size else " · " + status("no_custom_size", lng, model=spec.id)
+            count = gr.update(value=min(int(n_value or 1), spec.max_n), interactive=spec.max_n > 1)
+            if spec.max_n > 1:  # a slider refuses maximum == minimum: a one-image model pins it at 1, disabled
+                count["maximum"] = spec.max_n
             return (
-                gr.update(maximum=spec.max_n, value=min(int(n_value or 1), spec.max_n), interactive=spec.max_n > 1),
+                count,
                 gr.update(interactive=spec.custom_size, value=mode if spec.custom_size else handlers.SIZE_AUTO),
                 gr.update(interactive=spec.prompt_extend, value=spec.prompt_extend),
                 handlers.model_info(model_id, lng) + size_note,
@@ -241,12 +251,9 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
             return handlers.cost_line(count, settings.price_per_image, lang(request))
 
         n.change(on_count, n, cost, api_visibility="private", queue=False)
-        prompt.change(
-            None,
-            prompt,
-            counter,
-            js=f"(p) => `${{[...(p || '')].length}} / {catalog.PROMPT_MAX_CHARS}`",
-        )
+        # Counted in the browser as you type; only the number changes, so the line keeps its language.
+        count_js = "(p) => document.querySelector('#prompt-count').innerText.replace(/^\\d+/, [...(p || '')].length)"
+        prompt.change(None, prompt, counter, js=count_js)
 
         def on_select(entries: list[dict[str, Any]], evt: gr.SelectData):
             entry = entries[evt.index] if entries and evt.index < len(entries) else None

@@ -80,7 +80,7 @@ ZH: dict[str, str] = {
     "width": "宽",
     "height": "高",
     "n": "图片数量",
-    "seed": "随机种子",
+    "seed": "种子",
     "random_seed": "随机种子",
     "prompt_extend": "提示词改写",
     "prompt_extend_info": "编辑前由大语言模型扩写提示词（通常更稳定）。改写后的提示词不会返回。",

@@ -12,12 +12,32 @@ THEME = gr.themes.Soft(
 CSS = """
 #title h1 { margin-bottom: 0; }
 .subtitle p { margin-top: 0; opacity: 0.75; }
-.banner { border: 1px solid #f59e0b; background: #fffbeb; color: #78350f; border-radius: 8px; padding: 4px 12px; }
+.prose.banner { border: 1px solid #f59e0b; background: #fffbeb; color: #78350f; border-radius: 8px; padding: 8px 14px; }
 .hint p, #prompt-count p, #cost p, #size-preview p, #model-info p { font-size: 0.85em; opacity: 0.8; margin: 0; }
 #prompt-count { text-align: right; }
 .slot { min-width: 140px; }
-#generate { min-height: 48px; font-size: 1.05em; }
-@media (max-width: 640px) { .slot { min-width: 100%; } }
+#generate, #cancel { min-height: 48px; font-size: 1.05em; }
+/* A failed run is explained by its message; the results of earlier runs stay in view. */
+#gallery > [data-testid="status-tracker"]:has(> .error) { display: none; }
+@media (max-width: 767px) {
+  /* One column on phones: inputs, results, settings, then the record of the selected result. */
+  #inputs, #outputs { display: contents; }
+  #inputs > *, #outputs > * { flex: 1 1 100%; }
+  #outputs > * { order: 1; }
+  #settings, #key-settings { order: 2; }
+  #details { order: 3; }
+  #gallery { height: 400px !important; }
+  .button-row { flex-wrap: nowrap; }
+  .button-row > button { min-width: 0 !important; white-space: nowrap; padding-inline: 4px; }
+  /* Three small slots in a row: an upload icon instead of a cut-off "Drop Image Here", and room for the
+     label beside the remove button (fullscreen is of little use at this size). */
+  .slot { min-width: 0 !important; flex: 1 1 0 !important; height: 150px !important; }
+  .slot [data-testid="block-label"] { white-space: nowrap; font-size: 12px; }
+  .slot [data-testid="block-label"] > span { display: none; }
+  .slot [data-testid="upload-text"] .prompt { display: none; }
+  .slot [data-testid="upload-icon"] { display: block; margin: 24px 0 0; }
+  .slot .top-panel > button:not(:last-of-type) { display: none; }
+}
 """
 
 # Ctrl+Enter / Cmd+Enter anywhere on the page runs Generate.

@@ -1,0 +1,474 @@
+"""The page in headless Chromium, as a visitor uses it, over a simulator-mode studio.
+
+One app and one browser serve the whole module; every test opens the page in a fresh browser context (its
+own storage and session) that may reach 127.0.0.1 only. With UPDATE_SCREENSHOTS=1 the tests also refresh
+docs/screenshots/; otherwise their screenshots go to a temporary folder, so a run leaves the tree clean.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from core.settings import Settings
+from core.simulator import Simulator
+from core.studio import Studio
+from ui.layout import build_app, launch_options
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAPTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 20_000
+PROMPT = "The girl in Image 1 wears the dress of Image 2, in the pose of Image 3"
+
+OpenPage = Callable[..., Page]
+
+# Resolves when the short animations (hover fades, a message sliding in, and any that follow them) have
+# ended; long ones, such as a message's countdown bar, are left running.
+SETTLE_JS = """async () => {
+    const short = () => document.getAnimations().filter((a) => {
+        const t = a.effect?.getTiming();
+        return t && t.iterations !== Infinity && t.duration <= 1000 && a.playState === "running";
+    });
+    for (let round = 0; round < 20 && short().length; round++) {
+        await Promise.all(short().map((a) => a.finished.catch(() => null)));
+        await new Promise(requestAnimationFrame);
+    }
+}"""
+
+
+# ---- fixtures ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless. Missing: skipped on a developer's machine, a failure in CI."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: CI must run the browser tests (see .ci/run)")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    """One simulator for the module (it replaces conftest's per-test one here)."""
+    with Simulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_faults(sim: Simulator) -> Iterator[None]:
+    yield
+    sim.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def app_url(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The page over a simulator-mode studio with a temporary data dir, served on a free loopback port."""
+    from conftest import FAST_RETRY
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("browser") / "data", simulate=True)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
+    demo = build_app(studio, browser_secret="test-secret")
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_max)
+    demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=_free_port(),
+        quiet=True,
+        **launch_options(studio),
+    )
+    yield demo.local_url
+    demo.close()
+    studio.close()
+
+
+@pytest.fixture
+def requests_made() -> list[str]:
+    """Every URL the pages of one test asked for (the page itself, assets, API calls, images)."""
+    return []
+
+
+@pytest.fixture
+def open_page(browser: Browser, app_url: str, requests_made: list[str]) -> Iterator[OpenPage]:
+    """open_page(locale="en-US", viewport=LAPTOP): the app loaded in a fresh context, offline but for 127.0.0.1."""
+    contexts = []
+    elsewhere: list[str] = []
+
+    def abort_elsewhere(route) -> None:
+        elsewhere.append(route.request.url)
+        route.abort()
+
+    def open_(locale: str = "en-US", viewport: dict[str, int] = LAPTOP) -> Page:
+        context = browser.new_context(locale=locale, viewport=viewport)
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.on("request", lambda request: requests_made.append(request.url))
+        context.route(lambda url: not _is_local(url), abort_elsewhere)
+        page = context.new_page()
+        load(page, app_url)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert not elsewhere, f"the page tried to reach other hosts: {elsewhere}"
+
+
+@pytest.fixture
+def page(open_page: OpenPage) -> Page:
+    """The page on a laptop screen, in English."""
+    return open_page()
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Three PNGs of different sizes and colours, for slots 1 to 3."""
+    folder = tmp_path_factory.mktemp("inputs")
+    paths = []
+    for k, (size, color) in enumerate(
+        [((1024, 1024), (214, 96, 77)), ((900, 700), (72, 140, 190)), ((768, 1024), (120, 170, 90))], start=1
+    ):
+        path = folder / f"input-{k}.png"
+        Image.new("RGB", size, color).save(path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/screenshots with UPDATE_SCREENSHOTS=1, else a temporary folder."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        folder = ROOT / "docs" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("screenshots")
+
+
+# ---- helpers -----------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob") or parts.hostname == "127.0.0.1"
+
+
+def load(page: Page, url: str) -> None:
+    """Open (or reopen) the page and wait until its load event has answered and been applied."""
+    with page.expect_response(lambda response: response.url.endswith("/gradio_api/run/predict")):
+        page.goto(url)
+    expect(page.locator("#generate")).to_be_enabled()
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+def upload(page: Page, slot: int, path: Path) -> None:
+    page.locator(f"#slot-{slot} input[type=file]").set_input_files(path)
+    expect(page.locator(f"#slot-{slot} img")).to_be_visible()
+
+
+def set_count(page: Page, n: int) -> None:
+    field = page.locator("#n input[type=number]")
+    field.fill(str(n))
+    field.press("Enter")
+    expect(page.locator("#cost")).to_contain_text(f"bills {n} image(s)")
+
+
+def results(page: Page):
+    """The results as the gallery's grid lays them out."""
+    return page.locator("#gallery button.thumbnail-lg")
+
+
+def generate(page: Page, expected: int) -> None:
+    """Click Generate and wait until the run has finished with `expected` results in the gallery."""
+    page.locator("#generate").click()
+    expect(page.locator("#run-status")).to_contain_text("saved in")
+    expect(results(page)).to_have_count(expected)
+
+
+def toast(page: Page, kind: str):
+    return page.locator(f'[data-testid="toast-body"].{kind}')
+
+
+def is_uncovered(page: Page, selector: str) -> bool:
+    """Whether the middle of the first element matching `selector` is what a click there would hit."""
+    return page.locator(selector).first.evaluate(
+        """(el) => {
+            el.scrollIntoView({ block: "center" });
+            const box = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+            return el.contains(hit);
+        }"""
+    )
+
+
+def screenshot(page: Page, folder: Path, name: str, *, full_page: bool = False) -> None:
+    """A small PNG (256 colours) of the page scrolled to the top, with the pointer off every control."""
+    page.mouse.move(0, 0)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.evaluate(SETTLE_JS)
+    for message in page.locator('[data-testid="toast-body"]').all():
+        expect(message).to_have_css("opacity", "1")
+    shot = Image.open(io.BytesIO(page.screenshot(full_page=full_page)))
+    small = shot.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(folder / name, optimize=True)
+
+
+# ---- tests -------------------------------------------------------------------------------------------
+
+
+def test_the_empty_page_shows_the_simulator_banner(page: Page, screenshots: Path):
+    banner = page.locator("#sim-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Simulator mode")
+    expect(banner).to_contain_text("DASHSCOPE_API_KEY")
+    expect(page.locator("#title")).to_contain_text("Qwen Edit Studio")
+    screenshot(page, screenshots, "empty.png")
+
+
+def test_three_images_and_n_4_give_four_results_and_the_seed_used(
+    page: Page, images: list[Path], sim: Simulator, screenshots: Path
+):
+    for slot, path in enumerate(images, start=1):
+        upload(page, slot, path)
+    expect(page.locator("#size-preview")).to_contain_text("follows Image 3")
+    page.locator("#prompt textarea").fill(PROMPT)
+    set_count(page, 4)
+
+    generate(page, expected=4)
+
+    seed = sim.stats.requests[-1]["parameters"]["seed"]
+    assert sim.stats.requests[-1]["image_count"] == 3
+    expect(page.locator("#run-status")).to_contain_text("4 image(s) saved in")
+    expect(page.locator("#run-status")).to_contain_text(f"seed {seed}")
+    expect(page.get_by_label("Seed", exact=True)).to_have_value(str(seed))
+    for item in results(page).all():
+        expect(item.locator("img")).to_have_js_property("complete", True)
+    screenshot(page, screenshots, "fusion-4-results.png")
+
+
+def test_ctrl_enter_in_the_prompt_generates(page: Page, images: list[Path], sim: Simulator):
+    upload(page, 1, images[0])
+    calls = sim.stats.generation_calls
+    prompt = page.locator("#prompt textarea")
+    prompt.fill("Add a red hat")
+    prompt.press("Control+Enter")
+
+    expect(results(page)).to_have_count(1)
+    assert sim.stats.generation_calls == calls + 1
+    expect(prompt).to_have_value("Add a red hat")  # the shortcut does not type a newline
+
+
+def test_a_selected_result_can_become_image_1(page: Page, images: list[Path]):
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill("Make it night")
+    set_count(page, 2)
+    generate(page, expected=2)
+
+    chosen = results(page).nth(1)
+    chosen.click()
+    result_src = chosen.locator("img").get_attribute("src")
+    page.locator("#use-as-1").click()
+
+    expect(page.locator("#slot-1 img")).to_have_attribute("src", result_src)
+    expect(page.locator("#details")).to_contain_text('"seed"')
+
+
+def test_a_bad_file_in_slot_2_is_explained_and_nothing_else_is_lost(page: Page, images: list[Path], tmp_path: Path):
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill(PROMPT)
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is a text file, not a picture")
+
+    page.locator("#slot-2 input[type=file]").set_input_files(fake)
+
+    expect(toast(page, "warning")).to_contain_text("Image 2 cannot be read")
+    expect(page.locator("#slot-2 img")).to_have_count(0)
+    expect(page.locator("#slot-1 img")).to_be_visible()
+    expect(page.locator("#prompt textarea")).to_have_value(PROMPT)
+
+
+def test_refusals_show_their_reason_and_earlier_results_stay(
+    page: Page, images: list[Path], sim: Simulator, screenshots: Path
+):
+    upload(page, 1, images[0])
+    upload(page, 2, images[1])
+    page.locator("#prompt textarea").fill("The cat from Image 2 sits on the chair in Image 1")
+    set_count(page, 2)
+    generate(page, expected=2)
+
+    sim.inject("content_inspection")
+    page.locator("#generate").click()
+    expect(toast(page, "error")).to_contain_text("content check refused")
+    expect(page.locator("#run-status")).to_contain_text("content check refused")
+    expect(results(page)).to_have_count(2)
+    assert is_uncovered(page, "#gallery button.thumbnail-lg"), "an error overlay hides the earlier results"
+    screenshot(page, screenshots, "error.png")
+
+    page.locator("#prompt textarea").fill("x" * 801)
+    page.locator("#generate").click()
+    expect(toast(page, "error").filter(has_text="limit is 800")).to_be_visible()
+    expect(page.locator("#run-status")).to_contain_text("limit is 800")
+    expect(results(page)).to_have_count(2)
+    assert is_uncovered(page, "#gallery button.thumbnail-lg")
+
+
+def test_qwen_image_edit_limits_n_size_and_rewriting_and_says_why(page: Page):
+    set_count(page, 4)
+    page.locator("#model input").click()
+    page.get_by_role("option", name="qwen-image-edit", exact=True).click()
+
+    info = page.locator("#model-info")
+    expect(info).to_contain_text("Up to 1 image(s) per run")
+    expect(info).to_contain_text("auto size only")
+    expect(info).to_contain_text("no prompt rewriting")
+    expect(info).to_contain_text("qwen-image-edit only follows the default size rule")
+    expect(page.locator("#n input[type=range]")).to_be_disabled()
+    expect(page.locator("#n input[type=range]")).to_have_value("1")
+    expect(page.locator("#cost")).to_contain_text("bills 1 image(s)")
+    for choice in page.locator("#size-mode input[type=radio]").all():
+        expect(choice).to_be_disabled()
+    extend = page.get_by_label("Prompt rewriting")
+    expect(extend).to_be_disabled()
+    expect(extend).not_to_be_checked()
+
+
+def test_a_chinese_browser_gets_chinese_labels_and_messages(open_page: OpenPage, images: list[Path], screenshots: Path):
+    page = open_page(locale="zh-CN")
+    expect(page.locator("#title")).to_contain_text("Qwen 图像编辑工作室")
+    expect(page.locator("#prompt")).to_contain_text("提示词")
+    expect(page.locator("#generate")).to_have_text("生成")
+    expect(page.locator("#model-info")).to_contain_text("每次最多 6 张")
+    expect(page.locator("#prompt-count")).to_have_text("0 / 800 字符")
+
+    upload(page, 1, images[0])
+    page.locator("#generate").click()
+
+    expect(toast(page, "error")).to_contain_text("请填写提示词")
+    screenshot(page, screenshots, "chinese.png")
+
+
+def test_a_visitor_key_is_kept_hidden_and_can_be_forgotten(
+    page: Page, app_url: str, images: list[Path], sim: Simulator
+):
+    key = "sk-visitor-0123456789"
+    field = page.locator("#key input")
+    field.fill(key)
+    page.get_by_role("button", name="Save key in this browser").click()
+
+    expect(page.locator("#key-status")).to_contain_text("saved in this browser only")
+    expect(field).to_have_value("")
+    stored = page.evaluate("() => JSON.stringify(localStorage)")
+    assert "qwen-edit-key" in stored and key not in stored  # kept, encrypted
+
+    load(page, app_url)
+    expect(page.locator("#key-status")).to_contain_text("A key is saved in this browser (hidden)")
+    expect(field).to_have_value("")
+    assert key not in page.content()
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill("Add a red hat")
+    generate(page, expected=1)
+    assert key in sim.stats.requests[-1]["authorization"]  # the stored key is the one used
+
+    page.locator("#forget-key").click()
+    expect(page.locator("#key-status")).to_contain_text("removed from this browser")
+
+    load(page, app_url)
+    expect(page.locator("#key-status")).not_to_contain_text("saved")
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill("Add a red hat")
+    generate(page, expected=1)
+    assert key not in sim.stats.requests[-1]["authorization"]
+
+
+def test_an_example_runs_end_to_end(page: Page, sim: Simulator):
+    page.locator("#examples").get_by_role("button", name="Combine two photos").click()
+
+    expect(results(page)).to_have_count(2)
+    expect(page.locator("#prompt textarea")).to_have_value(re.compile("^The cat in Image 1"))
+    expect(page.locator("#slot-1 img")).to_be_visible()
+    expect(page.locator("#slot-2 img")).to_be_visible()
+    expect(page.locator("#slot-3 img")).to_have_count(0)
+    assert sim.stats.requests[-1]["image_count"] == 2
+
+
+def test_the_page_asks_nothing_of_any_host_but_its_own(page: Page, images: list[Path], requests_made: list[str]):
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill("Add a red hat")
+    generate(page, expected=1)
+    results(page).first.click()
+
+    hosts = {urlsplit(url).hostname for url in requests_made if urlsplit(url).scheme in ("http", "https")}
+    assert hosts == {"127.0.0.1"}, sorted(url for url in requests_made if "127.0.0.1" not in url)
+    assert any("/gradio_api/file=" in url for url in requests_made)  # the results came from the app itself
+
+
+def test_the_character_count_follows_the_prompt_as_you_type(page: Page):
+    counter = page.locator("#prompt-count")
+    expect(counter).to_have_text("0 / 800 characters")
+    page.locator("#prompt textarea").press_sequentially("Add a hat 🎩")
+    expect(counter).to_have_text("11 / 800 characters")
+    page.locator("#prompt textarea").fill("x" * 801)
+    expect(counter).to_have_text("801 / 800 characters")
+
+
+def test_before_after_compare_shows_the_selected_result(page: Page, images: list[Path]):
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill("Turn it into a watercolour")
+    generate(page, expected=1)
+
+    results(page).first.click()
+    page.get_by_role("button", name="Before / after").click()
+
+    halves = page.locator("#compare img")
+    expect(halves).to_have_count(2)
+    expect(halves.nth(1)).to_have_attribute("src", re.compile(r"/objects/.+\.png$"))
+    expect(halves.nth(0)).to_have_attribute("src", re.compile(r"input-1\.png$"))
+
+
+def test_on_a_phone_results_come_before_the_settings_and_nothing_overflows(
+    open_page: OpenPage, images: list[Path], screenshots: Path
+):
+    page = open_page(viewport=PHONE)
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill("Add a red hat")
+    set_count(page, 2)
+    generate(page, expected=2)
+
+    def top(selector: str) -> float:
+        return page.locator(selector).bounding_box()["y"]
+
+    assert top("#generate") < top("#gallery") < top("#settings") < top("#details")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    slots = [page.locator(f"#slot-{k}").bounding_box() for k in (1, 2, 3)]
+    assert len({round(box["y"]) for box in slots}) == 1  # three slots side by side
+    screenshot(page, screenshots, "phone.png", full_page=True)
