@@ -20,7 +20,7 @@ from PIL import Image
 from core import catalog, errors
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
-from core.history import History, InputRow
+from core.history import EditRow, History, InputRow
 from core.images import PreparedImage
 from core.ratelimit import RateLimiter
 from core.request import EditRequest, Size
@@ -275,6 +275,37 @@ class Studio:
             else:
                 self._record_failure(output.edit_id, outcome, index=output.index)
         return saved
+
+    def input_paths(self, edit: EditRow) -> list[str]:
+        """The stored input files of an edit, in slot order (for reopening it in the studio)."""
+        return [str(self.store.path_for(image.sha256, image.ext)) for image in edit.inputs]
+
+    def output_paths(self, edit: EditRow) -> list[str]:
+        """The saved result files of an edit, in order (exact-size versions where they exist)."""
+        return [
+            str(self.store.path_for(output.exact_sha256 or output.sha256, "png"))
+            for output in edit.outputs
+            if output.state == "saved" and output.sha256
+        ]
+
+    def rerun_request(self, owner: str, edit_id: str, *, new_seed: bool = False) -> EditRequest:
+        """The request that repeats an edit of `owner` exactly (same inputs, parameters and seed), or with a
+        fresh random seed."""
+        edit = self.history.get(owner, edit_id)
+        self.history.touch(owner, edit_id)
+        return EditRequest.create(
+            self.input_paths(edit),
+            edit.prompt,
+            model=edit.model,
+            region=edit.region,
+            negative_prompt=edit.negative_prompt,
+            size=edit.size,
+            n=edit.n,
+            seed=None if new_seed else edit.seed,
+            prompt_extend=edit.prompt_extend,
+            watermark=edit.watermark,
+            exact_size=Size.from_text(edit.exact_size) if edit.exact_size else None,
+        )
 
     def delete(self, owner: str, edit_id: str) -> None:
         """Delete an edit of `owner` and every file that no other edit refers to."""

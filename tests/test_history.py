@@ -314,3 +314,17 @@ def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, t
     (entry,) = manifest
     assert entry["seed"] == 8 and entry["prompt"] == "swap" and entry["size"] == "1024*1024" and entry["n"] == 2
     assert entry["request_id"] == result.request_id and not entry["missing"]
+
+
+def test_rerunning_an_edit_repeats_inputs_parameters_and_seed_or_draws_a_new_seed(studio, sim, make_image):
+    first = studio.edit(
+        EditRequest.create([make_image(), make_image(640, 640)], "swap Image 1 and Image 2", n=2, seed=77), owner="me"
+    )
+    same = studio.edit(studio.rerun_request("me", first.edit_id), owner="me")
+    fresh = studio.rerun_request("me", first.edit_id, new_seed=True)
+
+    assert [i.sha256 for i in same.images] == [i.sha256 for i in first.images]  # the simulator is deterministic
+    assert sim.stats.requests[-1]["parameters"] == sim.stats.requests[-2]["parameters"]
+    assert fresh.params.seed_was_random and fresh.params.prompt == "swap Image 1 and Image 2"
+    with pytest.raises(NotFoundError):
+        studio.rerun_request("someone-else", first.edit_id)
