@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -10,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,10 @@ class ContentStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.objects = self.root / "objects"
+        self.thumbs = self.root / "thumbs"
         self._tmp = self.root / "tmp"
         self.objects.mkdir(parents=True, exist_ok=True)
+        self.thumbs.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(parents=True, exist_ok=True)
         self._remove_orphans()
 
@@ -91,6 +96,21 @@ class ContentStore:
             stream.stored = StoredFile(stream.sha256, final, stream.size)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def thumbnail(self, sha256: str, ext: str, max_side: int = 320) -> Path:
+        """A small JPEG of a stored image (made once, then reused), for lists of many images."""
+        thumb = self.thumbs / f"{sha256}-{max_side}.jpg"
+        if not thumb.exists():
+            with Image.open(self.path_for(sha256, ext)) as image:
+                image.draft("RGB", (max_side, max_side))  # JPEG inputs decode at reduced size
+                small = image.convert("RGB")
+                small.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            buffer = io.BytesIO()
+            small.save(buffer, "JPEG", quality=82)
+            partial = thumb.with_suffix(f".{os.getpid()}.part")
+            partial.write_bytes(buffer.getvalue())
+            os.replace(partial, thumb)  # a thumbnail can always be made again: no fsync needed
+        return thumb
 
     def put_bytes(self, data: bytes, ext: str) -> StoredFile:
         """Store `data` (a no-op rename when the same content is already there)."""

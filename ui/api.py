@@ -1,0 +1,87 @@
+"""The `/edit` endpoint for scripts (gradio_client) and agents (MCP): hidden components, one public event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from core import catalog
+from core.studio import Studio
+from ui import handlers
+from ui.slots import InputSlot
+
+
+def register(studio: Studio) -> None:
+    """Publish `/edit`; its components are invisible on the page."""
+    settings = studio.settings
+    with gr.Column(visible=False):
+        images = [InputSlot(type="filepath", image_mode=None, label=f"image_{k}") for k in (1, 2, 3)]
+        controls = [
+            gr.Textbox(label="prompt"),
+            gr.Textbox("", label="negative_prompt"),
+            gr.Textbox(catalog.DEFAULT_MODEL, label="model"),
+            gr.Textbox("auto", label="size"),
+            gr.Number(1, label="n", precision=0),
+            gr.Number(-1, label="seed", precision=0),
+            gr.Checkbox(True, label="prompt_extend"),
+            gr.Checkbox(False, label="watermark"),
+            gr.Textbox("", label="api_key"),
+        ]
+        outputs = [gr.Gallery(format="png", label="images"), gr.JSON(label="record")]
+        trigger = gr.Button()
+
+    def edit(
+        image_1: str,
+        image_2: str | None = None,
+        image_3: str | None = None,
+        prompt: str = "",
+        negative_prompt: str = "",
+        model: str = catalog.DEFAULT_MODEL,
+        size: str = "auto",
+        n: int = 1,
+        seed: int = -1,
+        prompt_extend: bool = True,
+        watermark: bool = False,
+        api_key: str = "",
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Edit one to three images with a Qwen image-edit model; results are saved PNGs.
+
+        Args:
+            image_1: the first input image (required).
+            image_2: an optional second input image.
+            image_3: an optional third input image.
+            prompt: what to change, e.g. "the girl in Image 1 wears the dress of Image 2" (max 800 chars).
+            negative_prompt: what to avoid (max 500 chars).
+            model: one of qwen-image-edit-max, qwen-image-edit-plus (and their dated snapshots) or qwen-image-edit.
+            size: "auto" (about 1024*1024, aspect of the last image) or "W*H" with W, H in [512, 2048].
+            n: number of images, 1 to 6 (1 for qwen-image-edit).
+            seed: 0 to 2147483647, or -1 for a random seed (the seed used is in the record).
+            prompt_extend: let the service rewrite the prompt (ignored by models without rewriting).
+            watermark: add the "Qwen-Image" mark.
+            api_key: your own DashScope key for this call only (never stored); required when the host asks.
+        """
+        values = {
+            "images": [image_1, image_2, image_3],
+            "prompt": prompt,
+            "negative": negative_prompt,
+            "model": model,
+            "region": settings.region,
+            "size": size,
+            "n": n,
+            "seed": seed,
+            "prompt_extend": prompt_extend,
+            "watermark": watermark,
+        }
+        final: tuple[list[str], dict[str, Any] | None] = ([], None)
+        who = handlers.api_visitor(api_key, request)
+        for entries, record, _line in handlers.run_edit(studio, values, who, [], _no_progress):
+            final = ([e["path"] for e in entries], record)
+        return final
+
+    trigger.click(edit, images + controls, outputs, api_name="edit", concurrency_id="edit")
+
+
+def _no_progress(*_args: Any, **_kwargs: Any) -> None:
+    """API calls have no progress bar."""
