@@ -295,18 +295,19 @@ def listen(view: StudioView, studio: Studio, owner_state: gr.BrowserState, key_s
 
 
 def _listen_slots(view: StudioView) -> None:
+    def compact(*paths: str | None):
+        closed = handlers.close_up(list(paths))
+        return [gr.skip() if new == old else new for new, old in zip(closed, paths, strict=True)]
+
     for k, slot in zip(SLOTS, view.slots, strict=True):
 
         def check(path: str | None, request: gr.Request, k: int = k) -> str | None:
             return handlers.check_slot(path, k, request)
 
-        slot.upload(check, [slot], [slot], api_visibility="private")
-
-    def compact(*paths: str | None):
-        closed = handlers.close_up(list(paths))
-        return [gr.skip() if new == old else new for new, old in zip(closed, paths, strict=True)]
-
-    for slot in view.slots:
+        # An image dropped after an empty slot moves left: "Image k" always names the k-th image sent.
+        slot.upload(check, [slot], [slot], api_visibility="private").then(
+            compact, view.slots, view.slots, api_visibility="private", queue=False
+        )
         slot.clear(compact, view.slots, view.slots, api_visibility="private", queue=False)
 
     def swap(first: int):

@@ -17,6 +17,10 @@ CSS = """
 #prompt-count { text-align: right; }
 .slot { min-width: 140px; }
 #generate, #cancel { min-height: 48px; font-size: 1.05em; }
+/* History: a grid of small thumbnails however few edits there are. */
+#history-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important; }
+#history-gallery .grid-container > button { height: 150px !important; }
+.swap-row button { font-size: 0.8em; }
 /* A failed run is explained by its message; the results of earlier runs stay in view. */
 #gallery > [data-testid="status-tracker"]:has(> .error) { display: none; }
 @media (max-width: 767px) {
