@@ -425,3 +425,39 @@ class RateLimitedError(EditError):
         "zh": "过去一小时内你已使用本站 Key 运行 {limit} 次编辑，达到每小时上限。请约 {minutes} 分钟后再试，"
         "或使用你自己的 DashScope Key（不受此限制）。",
     }
+
+
+# --- exploration and the command line -------------------------------------------------------------
+
+
+class PlanTooLargeError(InvalidRequestError):
+    """An exploration plan has more cells than the configured cap (QWEN_EDIT_EXPLORE_MAX_CELLS)."""
+
+    field = "plan"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "This plan has {count} cells ({prompts} prompt(s) x {seeds} seed(s) x {models} model(s) x "
+        "{sizes} size(s)); the limit is {limit}. Remove prompt variants, seeds, models or sizes.",
+        "zh": "该探索计划共 {count} 个组合（{prompts} 个提示词 x {seeds} 个种子 x {models} 个模型 x {sizes} 个尺寸），"
+        "上限为 {limit}。请减少提示词变体、种子、模型或尺寸。",
+    }
+
+
+class RandomSeedCountError(InvalidRequestError):
+    """The number of random seeds asked for an exploration is not a whole number from 0 up."""
+
+    field = "seeds"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Number of random seeds {value!r} must be a whole number from 0 to {limit}.",
+        "zh": "随机种子数量 {value!r} 必须是 0 到 {limit} 之间的整数。",
+    }
+
+
+class ImageLinkRefusedError(ImageError):
+    """An input image was given as a link to a host we do not fetch from."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Image {slot} is a link to {host}; only DashScope result links (and those of the configured "
+        "endpoint) are fetched. Download the file and give its path instead.",
+        "zh": "图片 {slot} 是指向 {host} 的链接；只会获取 DashScope 结果链接（以及所配置服务地址的链接）。"
+        "请先下载该文件，再提供本地路径。",
+    }
