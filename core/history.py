@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from core.processes import RUNNER, runner_alive
+
 LINK_LIFETIME = 24 * 3600.0
 
 # Schema changes: small named functions, applied once each, in order, recorded in `migrations`.
@@ -119,6 +121,11 @@ def m003_exact_size(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_runner(db: sqlite3.Connection) -> None:
+    _run(db, "ALTER TABLE edits ADD COLUMN runner TEXT")
+
+
 @dataclass(frozen=True)
 class InputRow:
     """An input image of an edit, kept in the content store."""
@@ -177,6 +184,7 @@ class EditRow:
     starred: bool
     last_used: float
     exact_size: str | None = None
+    runner: str | None = None
     inputs: tuple[InputRow, ...] = ()
     outputs: tuple[OutputRow, ...] = ()
 
@@ -263,8 +271,9 @@ class History:
         with self._write() as db:
             db.execute(
                 """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
-                   seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used, exact_size)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?)""",
+                   seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used, exact_size,
+                   runner)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?, ?)""",
                 (
                     edit_id,
                     owner,
@@ -283,6 +292,7 @@ class History:
                     base_url,
                     now,
                     params.get("exact_size"),
+                    RUNNER,
                 ),
             )
             db.executemany(
@@ -342,11 +352,14 @@ class History:
             )
 
     def interrupted_calls(self, reason: str) -> int:
-        """Mark edits whose call was under way when the process stopped; return how many."""
+        """Mark edits whose call was under way in a process that has since stopped; return how many.
+
+        Edits of processes still running (another app or CLI on the same data dir) are left alone."""
         with self._write() as db:
-            return db.execute(
-                "UPDATE edits SET status = 'failed', error = ? WHERE status = 'calling'", (reason,)
-            ).rowcount
+            calling = db.execute("SELECT id, runner FROM edits WHERE status = 'calling'").fetchall()
+            dead = [(reason, row["id"]) for row in calling if not runner_alive(row["runner"])]
+            db.executemany("UPDATE edits SET status = 'failed', error = ? WHERE id = ?", dead)
+            return len(dead)
 
     @staticmethod
     def _settle(db: sqlite3.Connection, edit_id: str) -> None:

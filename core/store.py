@@ -14,6 +14,8 @@ from typing import BinaryIO
 
 from PIL import Image
 
+from core.processes import pid_alive
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -65,7 +67,7 @@ class ContentStore:
         """Delete partial files left by processes that died mid-write (their pid is in the name)."""
         for part in self._tmp.glob("*.part"):
             pid = part.name.split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 part.unlink(missing_ok=True)
 
     def path_for(self, sha256: str, ext: str) -> Path:
@@ -118,16 +120,6 @@ class ContentStore:
             stream.write(data)
         assert stream.stored is not None
         return stream.stored
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fsync_dir(path: Path) -> None:

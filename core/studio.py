@@ -22,6 +22,7 @@ from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import EditRow, History, InputRow
 from core.images import PreparedImage
+from core.processes import port_open
 from core.ratelimit import RateLimiter
 from core.request import EditRequest, Size
 from core.settings import Settings
@@ -334,6 +335,7 @@ class Studio:
         """Let running edits finish, then stop the simulator this studio started."""
         self._stopping.set()
         self._workers.shutdown(wait=True)
+        self._resumer.join()
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()
 
@@ -365,10 +367,14 @@ class Studio:
         )
 
     def _is_dead_simulator(self, base_url: str) -> bool:
-        """Simulated results live in that simulator's memory only: once it stopped they are gone."""
-        host = urlsplit(base_url).hostname or ""
-        current = self.simulator.base_url if self.simulator is not None else None
-        return host in ("127.0.0.1", "localhost") and base_url != current and not self.settings.base_url_override
+        """Simulated results live in that simulator's memory only: once it stopped they are gone. (Another
+        process's simulator that still runs keeps them.)"""
+        parts = urlsplit(base_url)
+        if parts.hostname not in ("127.0.0.1", "localhost") or self.settings.base_url_override:
+            return False
+        if self.simulator is not None and base_url == self.simulator.base_url:
+            return False
+        return not port_open(parts.hostname, parts.port or 80)
 
     def _resume_loop(self) -> None:
         while True:
