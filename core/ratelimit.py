@@ -35,6 +35,13 @@ class RateLimiter:
             for window in windows:
                 window.append(now)
 
+    def remaining(self, owner: str, client_ip: str | None) -> int:
+        """Edits this visitor may still run this hour (the tighter of their owner and address counts)."""
+        keys = [f"owner:{owner}"] + ([f"ip:{client_ip}"] if client_ip else [])
+        now = self._clock()
+        with self._lock:
+            return max(0, self.per_hour - max(len(self._window(key, now)) for key in keys))
+
     def _window(self, key: str, now: float) -> deque[float]:
         window = self._seen[key]
         while window and window[0] <= now - WINDOW:

@@ -50,6 +50,7 @@ def test_the_window_slides_after_an_hour():
     now = [0.0]
     limiter = RateLimiter(1, clock=lambda: now[0])
     limiter.acquire("me", None)
+    assert limiter.remaining("me", None) == 0 and limiter.remaining("you", None) == 1
     with pytest.raises(errors.RateLimitedError) as caught:
         limiter.acquire("me", None)
     assert caught.value.params["minutes"] == 60

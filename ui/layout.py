@@ -9,12 +9,13 @@ import gradio as gr
 
 from core import catalog
 from core.studio import Studio
-from ui import api, handlers, history_page, studio_page
+from ui import api, explore_page, handlers, history_page, studio_page
 from ui.strings import I18N, language_of, status
 from ui.theme import CSS, HEAD_JS, THEME
 
 STUDIO_TAB = "studio"
 HISTORY_TAB = "history"
+EXPLORE_TAB = "explore"
 
 
 def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
@@ -37,10 +38,13 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 studio_view = studio_page.render(studio)
             with gr.Tab(I18N("tab_history"), id=HISTORY_TAB, elem_id="tab-history"):
                 history_view = history_page.render()
+            with gr.Tab(I18N("tab_explore"), id=EXPLORE_TAB, elem_id="tab-explore"):
+                explore_view = explore_page.render()
         api.register(studio)
 
         studio_page.listen(studio_view, studio, owner_state, key_state)
         history_page.listen(history_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
+        explore_page.listen(explore_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
 
         def on_load(keys: dict[str, Any] | None, owners: dict[str, Any] | None, request: gr.Request):
             lang = language_of(request)
@@ -55,6 +59,9 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 status("auto_size_none", lang),
                 handlers.cost_line(1, settings.price_per_image, lang),
                 status("chars", lang, count=0, limit=catalog.PROMPT_MAX_CHARS),
+                explore_page.cost_line(
+                    "", "1, 2, 3", 0, [catalog.DEFAULT_MODEL], "auto", 1, settings.price_per_image, lang
+                ),
             )
 
         demo.load(
@@ -67,6 +74,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 studio_view.preview,
                 studio_view.cost,
                 studio_view.counter,
+                explore_view.cost,
             ],
             api_visibility="private",
             queue=False,

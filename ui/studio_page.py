@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
 from core import catalog, sizes
-from core.compare import difference_map, side_by_side
+from core.compare import aligned_input, difference_map, side_by_side
 from core.studio import Studio
 from ui import handlers
 from ui.examples import example_labels, example_rows
@@ -190,7 +191,7 @@ def render(studio: Studio) -> StudioView:
                 compare_with = gr.Radio([(i18n(f"image_{k}"), k) for k in SLOTS], value=1, label=i18n("compare_with"))
                 with gr.Tabs():
                     with gr.Tab(i18n("compare_slider")):
-                        slider = gr.ImageSlider(label=i18n("compare"), type="filepath", elem_id="compare")
+                        slider = gr.ImageSlider(label=i18n("compare"), type="filepath", format="png", elem_id="compare")
                     with gr.Tab(i18n("compare_side")):
                         side = gr.Image(label=i18n("compare_side"), format="png", interactive=False, elem_id="side")
                     with gr.Tab(i18n("compare_diff")):
@@ -347,15 +348,24 @@ def _listen_controls(view: StudioView, settings: Any) -> None:
         return (
             count,
             gr.update(interactive=spec.custom_size, value=mode if spec.custom_size else handlers.SIZE_AUTO),
-            gr.update(interactive=spec.prompt_extend, value=spec.prompt_extend),
+            gr.update(interactive=True) if spec.prompt_extend else gr.update(interactive=False, value=False),
             handlers.model_info(model_id, lang) + size_note,
         )
 
+    # On every change, recalled and reopened ones too: what the model allows. Rewriting keeps its value there.
     view.model.change(
         on_model,
         [view.model, view.n, view.size_mode],
         [view.n, view.size_mode, view.prompt_extend, view.model_line],
         api_visibility="private",
+    )
+    # A model picked by hand starts with its own default for rewriting.
+    view.model.input(
+        lambda model_id: catalog.get_model(model_id).prompt_extend,
+        view.model,
+        view.prompt_extend,
+        api_visibility="private",
+        queue=False,
     )
 
     def on_count(count: float, request: gr.Request) -> str:
@@ -391,8 +401,11 @@ def _listen_results(view: StudioView, results_state: gr.State, selected_state: g
         source = (i1, i2, i3)[int(k) - 1]
         if not chosen or not source:
             return None, None, None
-        heat, _mean = difference_map(source, chosen["path"])
-        return (source, chosen["path"]), side_by_side(source, chosen["path"]), heat
+        result = chosen["path"]
+        with Image.open(result) as opened:  # the slider's halves must match pixel for pixel, as in the others
+            before = aligned_input(source, opened.size)
+        heat, _mean = difference_map(source, result)
+        return (before, result), side_by_side(source, result), heat
 
     compare_inputs = [selected_state, view.compare_with, *view.slots]
     compare_outputs = [view.slider, view.side, view.diff]
