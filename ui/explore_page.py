@@ -140,7 +140,7 @@ def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: s
     items = []
     for index in order:
         row, column = grid.positions[index]
-        label = f"{grid.row_labels[row]} | {grid.column_labels[column]}"
+        label = f"{grid.column_labels[column]} · {grid.row_labels[row]}"  # the short label first: captions get cut
         outcome = outcomes.get(index)
         if outcome is None:
             items.append((_placeholder("waiting"), f"{label} · {status('cell_pending', lang)}"))
