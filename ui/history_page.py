@@ -48,7 +48,7 @@ class HistoryView:
 def render() -> HistoryView:
     """Create the tab's components."""
     i18n = I18N
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_id="history-filters"):
         search = gr.Textbox(label=i18n("history_search"), scale=4, elem_id="history-search")
         model = gr.Dropdown(
             [(i18n("history_all_models"), "")] + [(m.id, m.id) for m in catalog.MODELS],
@@ -93,7 +93,7 @@ def render() -> HistoryView:
 def _caption(edit: EditRow, lang: str) -> str:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(edit.created))
     return status(
-        "history_item", lang, when=when, model=edit.model, status=edit.status, star=" ★" if edit.starred else ""
+        "history_item", lang, when=when, model=edit.model, status=edit.status, star="★ " if edit.starred else ""
     )
 
 

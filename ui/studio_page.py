@@ -302,8 +302,9 @@ def _listen_slots(view: StudioView) -> None:
 
     for k, slot in zip(SLOTS, view.slots, strict=True):
 
-        def check(path: str | None, request: gr.Request, k: int = k) -> str | None:
-            return handlers.check_slot(path, k, request)
+        def check(path: str | None, request: gr.Request, k: int = k) -> Any:
+            # A good file is already in place: writing it back could undo a move made while it was checked.
+            return gr.skip() if handlers.check_slot(path, k, request) else None
 
         # An image dropped after an empty slot moves left: "Image k" always names the k-th image sent.
         slot.upload(check, [slot], [slot], api_visibility="private").then(

@@ -20,6 +20,12 @@ CSS = """
 /* History: a grid of small thumbnails however few edits there are. */
 #history-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important; }
 #history-gallery .grid-container > button { height: 150px !important; }
+/* Captions wrap instead of hiding the model and status; the star leads, so it always shows. */
+#history-gallery .caption-label { white-space: normal; text-align: left; font-size: 12px; line-height: 1.3; }
+/* The Refresh button as tall as a button, level with the fields' bottom edge. */
+#history-filters { align-items: flex-end; }
+/* Until a zip is made, the download box is a slim placeholder: the selected edit's details stay in view. */
+#history-download .empty { min-height: 0; height: 64px; }
 .swap-row button { font-size: 0.8em; }
 /* A failed run is explained by its message; the results of earlier runs stay in view. */
 #gallery > [data-testid="status-tracker"]:has(> .error) { display: none; }
