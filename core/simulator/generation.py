@@ -23,7 +23,7 @@ from core.simulator.protocol import (
     json_reply,
     success_reply,
 )
-from core.simulator.render import RenderJob, render_all
+from core.simulator.render import RenderCache, RenderJob, render_all
 from core.simulator.stats import SimulatorStats
 from core.simulator.storage import ResultStore
 from core.simulator.validation import Generation, UrlResolver, load, parse_generation, summarize
@@ -49,6 +49,7 @@ class GenerationService:
     pool: Executor
     stopping: threading.Event
     resolve_url: UrlResolver
+    cache: RenderCache | None = None
 
     def handle(self, authorization: str | None, body: bytes) -> Reply:
         """The reply to one generation call (counted in stats, in flight until it returns)."""
@@ -98,9 +99,9 @@ class GenerationService:
     def _generate(self, generation: Generation, request_id: str, arrived: float, fault: Fault | None) -> Reply:
         # A seedless call gets a fresh seed, as the service picks one at random.
         seed = generation.seed if generation.seed is not None else secrets.randbelow(SEED_MAX + 1)
-        job = RenderJob(generation.images, generation.prompt, seed, generation.size)
+        job = RenderJob(generation.images, generation.prompt, seed, generation.size, generation.inputs_digest)
         # Rendering runs inside the latency: the answer comes after max(latency, render time).
-        images = render_all(job, generation.count, self.pool)
+        images = render_all(job, generation.count, self.pool, self.cache)
         config = self.config()
         remaining = arrived + config.latency - time.monotonic()
         if remaining > 0 and self.stopping.wait(remaining):

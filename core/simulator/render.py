@@ -3,7 +3,8 @@
 An output is the last input scaled to cover the canvas, the other inputs as insets, a tint whose hue
 comes from the seed and the output's index, a light film grain, the prompt written along the bottom and a
 "SIMULATED" mark.
-It is a pure function of (inputs, prompt, seed, index, size), so tests can compare bytes.
+It is a pure function of (inputs, prompt, seed, index, size), so tests can compare bytes, and an identical
+request can be answered from a cache of earlier renders instead of spending the CPU again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import hashlib
 import io
 import random
 import textwrap
-from concurrent.futures import Executor
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
@@ -25,6 +29,9 @@ BAND_DARKEN = 0.55
 INSET_FRACTION = 0.25
 INSET_HEIGHT_SHARE = 0.7
 MAX_PROMPT_LINES = 4
+CACHE_CAPACITY = 256 * 1024 * 1024  # bytes of rendered PNGs kept for identical requests
+
+RenderKey = tuple[str, str, int, tuple[int, int], int]  # inputs digest, prompt, seed, size, index
 
 
 @dataclass(frozen=True)
@@ -35,13 +42,85 @@ class RenderJob:
     prompt: str
     seed: int
     size: tuple[int, int]
+    inputs_digest: str = ""  # identifies the inputs' bytes; "" means the outputs are never cached
+
+    def key(self, index: int) -> RenderKey | None:
+        """What output `index` depends on, or None when it must not be cached."""
+        return (self.inputs_digest, self.prompt, self.seed, self.size, index) if self.inputs_digest else None
 
 
-def render_all(job: RenderJob, count: int, pool: Executor) -> list[bytes]:
-    """The PNG bytes of outputs 0..count-1, rendered concurrently on `pool`."""
-    base = _compose_base(job.inputs, job.size)
-    futures = [pool.submit(_render_one, job, base, index) for index in range(count)]
+class RenderCache:
+    """Rendered outputs by everything they depend on, the oldest dropped beyond `capacity` bytes.
+
+    Identical requests (a crowd of benchmark visitors sending the same edit, a client re-sending a call)
+    get the same bytes without rendering again, and requests that arrive together share the render in
+    flight: the simulator's CPU is not the model's, and must not crowd out the client being measured.
+    """
+
+    def __init__(self, capacity: int = CACHE_CAPACITY) -> None:
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[RenderKey, Future[bytes]] = OrderedDict()
+        self._sizes: dict[RenderKey, int] = {}  # finished entries only
+        self._size = 0
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def lookup(self, key: RenderKey) -> Future[bytes] | None:
+        """The render of `key`, finished or in flight, if there is one."""
+        with self._lock:
+            future = self._entries.get(key)
+            if future is not None:
+                self._entries.move_to_end(key)
+            return future
+
+    def claim(self, key: RenderKey, start: Callable[[], Future[bytes]]) -> Future[bytes]:
+        """The render of `key`: the one already there, else the one `start()` begins (it must not block)."""
+        with self._lock:
+            future = self._entries.get(key)
+            if future is not None:
+                return future
+            future = start()
+            self._entries[key] = future
+        future.add_done_callback(lambda done: self._finished(key, done))
+        return future
+
+    def _finished(self, key: RenderKey, future: Future[bytes]) -> None:
+        with self._lock:
+            if self._entries.get(key) is not future:
+                return
+            if future.cancelled() or future.exception() is not None:
+                del self._entries[key]  # a failed render is tried again by the next request
+                return
+            self._sizes[key] = len(future.result())
+            self._size += self._sizes[key]
+            for old in [k for k in self._entries if k in self._sizes and k != key]:
+                if self._size <= self._capacity:
+                    break
+                del self._entries[old]
+                self._size -= self._sizes.pop(old)
+
+
+def render_all(job: RenderJob, count: int, pool: Executor, cache: RenderCache | None = None) -> list[bytes]:
+    """The PNG bytes of outputs 0..count-1, rendered concurrently on `pool` (or taken from `cache`)."""
+    base: Image.Image | None = None
+    futures = []
+    for index in range(count):
+        key = job.key(index) if cache is not None else None
+        future = cache.lookup(key) if cache is not None and key is not None else None
+        if future is None:
+            if base is None:  # composed only when something is rendered
+                base = _compose_base(job.inputs, job.size)
+            start = _starter(pool, job, base, index)
+            future = cache.claim(key, start) if cache is not None and key is not None else start()
+        futures.append(future)
     return [future.result() for future in futures]
+
+
+def _starter(pool: Executor, job: RenderJob, base: Image.Image, index: int) -> Callable[[], Future[bytes]]:
+    return lambda: pool.submit(_render_one, job, base, index)
 
 
 def _render_one(job: RenderJob, base: Image.Image, index: int) -> bytes:

@@ -26,6 +26,7 @@ from core.simulator.control import handle_control
 from core.simulator.faults import FaultQueue, make_fault
 from core.simulator.generation import GenerationService
 from core.simulator.protocol import ErrorAnswer, Reply, error_reply, json_reply, oss_error_reply
+from core.simulator.render import RenderCache
 from core.simulator.stats import SimulatorStats
 from core.simulator.storage import EXPIRED, ResultStore
 
@@ -90,6 +91,7 @@ class Simulator:
             pool=self._pool,
             stopping=self._stopping,
             resolve_url=self._resolve_own_url,
+            cache=RenderCache(),
         )
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, name="sim-http", daemon=True

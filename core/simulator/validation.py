@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import json
 import re
@@ -57,6 +58,7 @@ class Generation:
     count: int  # images to return
     size: tuple[int, int]
     seed: int | None
+    inputs_digest: str = ""  # SHA-256 over the images' bytes as sent: equal digests, equal inputs
 
 
 def load(body: bytes) -> dict[str, Any] | None:
@@ -92,7 +94,13 @@ def parse_generation(payload: dict[str, Any] | None, resolve_url: UrlResolver) -
     if not isinstance(parameters, dict):
         raise invalid("parameters must be a JSON object.")
     count, size, seed = _parameters(model, parameters)
-    images = tuple(_image(slot, value, resolve_url) for slot, value in enumerate(image_values, start=1))
+    digest = hashlib.sha256()
+    decoded = []
+    for slot, value in enumerate(image_values, start=1):
+        data = _image_bytes(slot, value, resolve_url)
+        digest.update(len(data).to_bytes(8, "big") + data)
+        decoded.append(_decode(slot, data))
+    images = tuple(decoded)
     return Generation(
         model=model,
         images=images,
@@ -100,6 +108,7 @@ def parse_generation(payload: dict[str, Any] | None, resolve_url: UrlResolver) -
         count=count,
         size=size or astuple(auto_size(*images[-1].size)),
         seed=seed,
+        inputs_digest=digest.hexdigest(),
     )
 
 
@@ -195,9 +204,8 @@ def _size(model: Model, value: object) -> tuple[int, int] | None:
     return width, height
 
 
-def _image(slot: int, value: object, resolve_url: UrlResolver) -> Image.Image:
+def _decode(slot: int, data: bytes) -> Image.Image:
     """Input image number `slot`, decoded to RGB after the service's checks."""
-    data = _image_bytes(slot, value, resolve_url)
     try:
         image = Image.open(io.BytesIO(data))
     except Exception:  # Pillow raises many types for data that is not an image
