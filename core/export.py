@@ -12,7 +12,8 @@ from core.store import ContentStore
 
 
 def export_zip(edits: Sequence[EditRow], store: ContentStore, destination: Path) -> Path:
-    """Write `destination` holding, per edit, `<edit id>/result-<k>.png`, `<edit id>/input-<slot>.<ext>` and
+    """Write `destination` holding, per edit, `<edit id>/result-<k>.png` (and `result-<k>-exact-<W*H>.png` where an
+    exact input size was asked for), `<edit id>/input-<slot>.<ext>` and
     one `edits.json` with every edit's parameters and file names. Missing files are listed, not fatal."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     manifest = []
@@ -22,6 +23,9 @@ def export_zip(edits: Sequence[EditRow], store: ContentStore, destination: Path)
             for output in edit.outputs:
                 name = f"{edit.id}/result-{output.index}.png"
                 _add(archive, store, output.sha256, "png", name, entry, "results")
+                if output.exact_sha256:  # the resample to the input's exact size, beside the original
+                    name = f"{edit.id}/result-{output.index}-exact-{edit.exact_size}.png"
+                    _add(archive, store, output.exact_sha256, "png", name, entry, "results")
             for image in edit.inputs:
                 name = f"{edit.id}/input-{image.slot}.{image.ext}"
                 _add(archive, store, image.sha256, image.ext, name, entry, "inputs")

@@ -18,7 +18,7 @@ from PIL import Image
 from core import errors
 from core.export import export_zip
 from core.history import MIGRATIONS, History, InputRow, NotFoundError, m001_initial
-from core.request import EditRequest
+from core.request import EditRequest, Size
 from core.settings import Settings
 from core.studio import INTERRUPTED, Studio
 
@@ -305,7 +305,10 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_edits(tmp_path):
 
 def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, tmp_path):
     result = studio.edit(
-        EditRequest.create([make_image(), make_image(600, 800)], "swap", n=2, seed=8, size="1024*1024"), owner="me"
+        EditRequest.create(
+            [make_image(), make_image(600, 800)], "swap", n=2, seed=8, size="1024*1024", exact_size=Size(600, 800)
+        ),
+        owner="me",
     )
     archive = export_zip([studio.history.get("me", result.edit_id)], studio.store, tmp_path / "out.zip")
 
@@ -316,6 +319,8 @@ def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, t
         assert {f"{result.edit_id}/input-1.png", f"{result.edit_id}/input-2.png"} <= names
         with z.open(f"{result.edit_id}/result-1.png") as png:
             assert Image.open(png).size == (1024, 1024)
+        with z.open(f"{result.edit_id}/result-1-exact-600*800.png") as png:
+            assert Image.open(png).size == (600, 800)
     (entry,) = manifest
     assert entry["seed"] == 8 and entry["prompt"] == "swap" and entry["size"] == "1024*1024" and entry["n"] == 2
     assert entry["request_id"] == result.request_id and not entry["missing"]
