@@ -59,7 +59,13 @@ def render() -> ExploreView:
                 elem_id="explore-prompts",
             )
             with gr.Row():
-                seeds = gr.Textbox("1, 2, 3", label=i18n("explore_seeds"), info=i18n("explore_seeds_info"), scale=3)
+                seeds = gr.Textbox(
+                    "1, 2, 3",
+                    label=i18n("explore_seeds"),
+                    info=i18n("explore_seeds_info"),
+                    scale=3,
+                    elem_id="explore-seeds",
+                )
                 random_seeds = gr.Number(0, label=i18n("explore_random_seeds"), precision=0, minimum=0, scale=1)
             models = gr.CheckboxGroup(
                 [m.id for m in catalog.MODELS],
