@@ -20,7 +20,7 @@ from PIL import Image
 from core import catalog, errors
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
-from core.history import EditRow, History, InputRow
+from core.history import EditRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
 from core.processes import port_open
 from core.ratelimit import RateLimiter
@@ -142,6 +142,7 @@ class Studio:
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
         self._stopping = threading.Event()
+        self._evicting = threading.Lock()
         interrupted = self.history.interrupted_calls(INTERRUPTED)
         if interrupted:
             log.warning(
@@ -318,15 +319,19 @@ class Studio:
         owner's share or the total is over its cap; return the ids evicted."""
         evicted: list[str] = []
         caps = ((owner, self.settings.owner_storage_mb), (None, self.settings.max_storage_mb))
-        for scope, megabytes in caps:
-            limit = megabytes * 1024 * 1024
-            for edit_owner, edit_id in self.history.eviction_order(scope):
-                if self.history.usage_bytes(scope) <= limit:
-                    break
-                if edit_id == keep:
-                    continue
-                self.delete(edit_owner, edit_id)
-                evicted.append(edit_id)
+        with self._evicting:  # edits finishing together would otherwise evict from the same snapshot
+            for scope, megabytes in caps:
+                limit = megabytes * 1024 * 1024
+                for edit_owner, edit_id in self.history.eviction_order(scope):
+                    if self.history.usage_bytes(scope) <= limit:
+                        break
+                    if edit_id == keep:
+                        continue
+                    try:
+                        self.delete(edit_owner, edit_id)
+                    except NotFoundError:  # deleted meanwhile (by its owner, or another process)
+                        continue
+                    evicted.append(edit_id)
         if evicted:
             log.info("storage caps: evicted %d edit(s)", len(evicted))
         return evicted

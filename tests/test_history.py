@@ -338,3 +338,26 @@ def test_rerunning_an_edit_repeats_inputs_parameters_and_seed_or_draws_a_new_see
     assert fresh.params.seed_was_random and fresh.params.prompt == "swap Image 1 and Image 2"
     with pytest.raises(NotFoundError):
         studio.rerun_request("someone-else", first.edit_id)
+
+
+def test_edits_finishing_together_over_the_quota_all_succeed(sim, tmp_path, make_image):
+    studio = Studio(Settings(data_dir=tmp_path, simulate=True, owner_storage_mb=1), simulator=sim, retry=FAST_RETRY)
+    sim.configure(latency=0.5)  # all eight answers arrive together, so their quota checks overlap
+    failures: list[Exception] = []
+
+    def run(i: int) -> None:
+        try:
+            studio.edit(EditRequest.create([make_image(700, 700, (i * 20, 90, 90))], f"e{i}", n=2, seed=i), owner="me")
+        except Exception as error:  # any failure here is the bug
+            failures.append(error)
+
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert studio.history.list("me")  # the newest stay; older ones were evicted to fit the cap
+    finally:
+        studio.close()
