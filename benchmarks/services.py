@@ -111,7 +111,7 @@ class AppProcess:
             "DASHSCOPE_HTTP_BASE_URL": base_url,
             "QWEN_EDIT_RATE_LIMIT": "100000",
             # Every API caller is the one owner "api": at the default 500 MB it would hit its cap mid-run, and
-            # eviction is not what is measured (see docs/benchmarks.md for what it did to concurrent edits).
+            # eviction is not what is measured.
             "QWEN_EDIT_OWNER_STORAGE_MB": "1000000",
             "QWEN_EDIT_MAX_STORAGE_MB": "1000000",
             "GRADIO_TEMP_DIR": str(work / "gradio-tmp"),
