@@ -37,7 +37,7 @@ class Settings:
     data_dir: Path = Path(platformdirs.user_data_dir(APP_NAME))
     simulate: bool = False
     require_user_key: bool = False
-    concurrency: int = 16
+    concurrency: int = 32
     queue_max: int = 64
     max_upload_mb: int = 50
     rate_limit_per_hour: int = 30
@@ -76,7 +76,7 @@ class Settings:
             data_dir=Path(data_dir or env.get("QWEN_EDIT_DATA_DIR") or _default_data_dir(env)).expanduser(),
             simulate=simulate if simulate is not None else _flag(env, "QWEN_EDIT_SIMULATE"),
             require_user_key=_flag(env, "QWEN_EDIT_REQUIRE_USER_KEY"),
-            concurrency=_int(env, "QWEN_EDIT_CONCURRENCY", 16),
+            concurrency=_int(env, "QWEN_EDIT_CONCURRENCY", 32),
             queue_max=_int(env, "QWEN_EDIT_QUEUE_MAX", 64),
             max_upload_mb=_int(env, "QWEN_EDIT_MAX_UPLOAD_MB", 50),
             rate_limit_per_hour=_int(env, "QWEN_EDIT_RATE_LIMIT", 30),

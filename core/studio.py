@@ -189,13 +189,14 @@ class Studio:
         if not endpoint.simulated and not (user_key or "").strip():
             self.rate_limiter.acquire(owner, client_ip)  # the host's key pays: bound what each visitor spends
         notify = on_progress or (lambda _progress: None)
-        edit_id = self.history.start_edit(
-            owner,
-            request.params.as_dict(),
-            [self._keep_input(image) for image in request.images],
-            simulated=endpoint.simulated,
-            base_url=endpoint.base_url,
-        )
+        with self._evicting:  # eviction must not unlink a shared input between storing it and recording it
+            edit_id = self.history.start_edit(
+                owner,
+                request.params.as_dict(),
+                [self._keep_input(image) for image in request.images],
+                simulated=endpoint.simulated,
+                base_url=endpoint.base_url,
+            )
         notify(Progress(Stage.CALLING))
         try:
             answer: ServiceResult = call_edit(
@@ -218,6 +219,7 @@ class Studio:
             image = self._finish_output(edit_id, image, request.params.exact_size)
             kept.append(image)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
+            self._workers.submit(self._thumbnail, image.sha256)  # History's first page then finds it made
 
         kept: list[SavedImage] = []
 
@@ -357,6 +359,12 @@ class Studio:
         stored = self.store.put_bytes(buffer.getvalue(), "png")
         self.history.mark_exact(edit_id, image.index, stored.sha256)
         return replace(image, exact_path=str(stored.path))
+
+    def _thumbnail(self, sha256: str) -> None:
+        try:
+            self.store.thumbnail(sha256, "png")
+        except OSError:  # evicted meanwhile, or unreadable: History makes it (or does without) later
+            log.debug("no thumbnail for %s", sha256)
 
     def _keep_input(self, image: PreparedImage) -> InputRow:
         """Inputs go to the store too, so any edit can be re-run exactly."""

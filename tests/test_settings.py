@@ -13,7 +13,7 @@ def test_defaults_without_any_environment_mean_simulator_mode():
     assert settings.api_key is None and settings.uses_simulator
     assert (settings.region, settings.concurrency, settings.queue_max, settings.max_upload_mb) == (
         "singapore",
-        16,
+        32,
         64,
         50,
     )
