@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 import time
@@ -126,17 +127,13 @@ def cost_line(
     )
 
 
-_PLACEHOLDERS: dict[str, str] = {}
-
-
+@functools.cache
 def _placeholder(kind: str) -> str:
     """A plain tile for a cell without a picture yet (waiting) or without one at all (failed, cancelled)."""
-    if kind not in _PLACEHOLDERS:
-        colour = {"waiting": (226, 232, 240), "failed": (254, 226, 226), "cancelled": (241, 245, 249)}[kind]
-        path = Path(tempfile.mkdtemp(prefix="qwen-explore-")) / f"{kind}.png"
-        Image.new("RGB", (256, 256), colour).save(path)
-        _PLACEHOLDERS[kind] = str(path)
-    return _PLACEHOLDERS[kind]
+    colour = {"waiting": (226, 232, 240), "failed": (254, 226, 226), "cancelled": (241, 245, 249)}[kind]
+    path = Path(tempfile.mkdtemp(prefix="qwen-explore-")) / f"{kind}.png"
+    Image.new("RGB", (256, 256), colour).save(path)
+    return str(path)
 
 
 def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: str, columns: str, lang: str):
