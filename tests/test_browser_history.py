@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -451,3 +452,24 @@ def test_another_visitor_does_not_see_the_first_visitors_edits(open_page: OpenPa
     expect(items).to_have_count(0)
     first.get_by_role("button", name="Refresh").click()
     expect(first.locator("#history-gallery button.thumbnail-item")).to_have_count(1)  # theirs are still there
+
+
+def test_an_edit_whose_files_are_gone_is_still_listed(page: Page, studio: Studio, tmp_path: Path):
+    own = tmp_path / "vanishing.png"
+    Image.new("RGB", (640, 480), (12, 200, 140)).save(own)  # its own input: no other test shares the file
+    upload(page, 1, own)
+    run(page, "A card whose files will vanish")
+    with sqlite3.connect(studio.settings.data_dir / "history.sqlite3") as db:
+        owner, edit_id = db.execute(
+            "SELECT owner, id FROM edits WHERE prompt = 'A card whose files will vanish'"
+        ).fetchone()
+    edit = studio.history.get(owner, edit_id)
+    gone = [(o.sha256, "png") for o in edit.outputs] + [(i.sha256, i.ext) for i in edit.inputs]
+    for sha256, ext in gone:
+        studio.store.path_for(sha256, ext).unlink()
+        for thumb in studio.store.thumbs.glob(f"{sha256}-*"):
+            thumb.unlink()
+
+    items = open_history(page)
+    expect(items).to_have_count(1)  # listed on a plain tile, not silently dropped
+    expect(captions(page).first).to_contain_text(edit.model)

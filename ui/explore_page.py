@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import tempfile
 import time
@@ -11,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from PIL import Image
 
 from core import catalog, errors, explore
 from core.explore import CellOutcome, CellState, Plan
 from core.studio import Studio
 from ui import handlers
+from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
 from ui.studio_page import StudioView, recall_values
 
@@ -127,15 +126,6 @@ def cost_line(
     )
 
 
-@functools.cache
-def _placeholder(kind: str) -> str:
-    """A plain tile for a cell without a picture yet (waiting) or without one at all (failed, cancelled)."""
-    colour = {"waiting": (226, 232, 240), "failed": (254, 226, 226), "cancelled": (241, 245, 249)}[kind]
-    path = Path(tempfile.mkdtemp(prefix="qwen-explore-")) / f"{kind}.png"
-    Image.new("RGB", (256, 256), colour).save(path)
-    return str(path)
-
-
 def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: str, columns: str, lang: str):
     """Gallery items in grid order (row by row), and the cell index of each tile."""
     grid = plan.grid(rows, columns)
@@ -146,17 +136,17 @@ def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: s
         label = f"{grid.column_labels[column]} · {grid.row_labels[row]}"  # the short label first: captions get cut
         outcome = outcomes.get(index)
         if outcome is None:
-            items.append((_placeholder("waiting"), f"{label} · {status('cell_pending', lang)}"))
+            items.append((placeholder("waiting"), f"{label} · {status('cell_pending', lang)}"))
         elif outcome.state is CellState.DONE and outcome.result and outcome.result.images:
             first = outcome.result.images[0]
             thumb = studio.store.thumbnail(first.sha256, "png")
             more = f" (+{len(outcome.result.images) - 1})" if len(outcome.result.images) > 1 else ""
             items.append((str(thumb), label + more))
         elif outcome.state is CellState.CANCELLED:
-            items.append((_placeholder("cancelled"), f"{label} · {status('cell_cancelled', lang)}"))
+            items.append((placeholder("cancelled"), f"{label} · {status('cell_cancelled', lang)}"))
         else:
             reason = outcome.error.message(lang) if outcome.error else ""
-            items.append((_placeholder("failed"), f"{label} · {status('cell_failed', lang, reason=reason)}"))
+            items.append((placeholder("failed"), f"{label} · {status('cell_failed', lang, reason=reason)}"))
     return items, order
 
 

@@ -15,6 +15,7 @@ from core.export import export_zip
 from core.history import EditRow, NotFoundError
 from core.studio import Studio
 from ui import handlers
+from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
 from ui.studio_page import StudioView, recall_values
 
@@ -131,7 +132,8 @@ def listen(
     def show(search: str, model: str, limit: int, owners: dict[str, Any] | None, request: gr.Request):
         owner, lang = owner_of(owners, request), language_of(request)
         edits = studio.history.list(owner, search=search or "", model=model or "", limit=limit)
-        items = [(_thumbnail(studio, e), _caption(e, lang)) for e in edits]
+        # An edit whose files are gone (evicted, deleted) is still listed, on a plain tile.
+        items = [(_thumbnail(studio, e) or placeholder("failed"), _caption(e, lang)) for e in edits]
         quota = studio.settings.owner_storage_mb * 1024 * 1024
         line = status(
             "history_line",
@@ -143,8 +145,8 @@ def listen(
         if not edits:
             line += " · " + status("history_empty", lang)
         return (
-            [item for item in items if item[0]],
-            [e.id for e, item in zip(edits, items, strict=True) if item[0]],
+            items,
+            [e.id for e in edits],
             line,
         )
 
