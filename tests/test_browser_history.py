@@ -473,3 +473,8 @@ def test_an_edit_whose_files_are_gone_is_still_listed(page: Page, studio: Studio
     items = open_history(page)
     expect(items).to_have_count(1)  # listed on a plain tile, not silently dropped
     expect(captions(page).first).to_contain_text(edit.model)
+    select_edit(page, items, 0, "A card whose files will vanish")
+    page.get_by_role("button", name="Reopen in Studio").click()
+    expect(page.get_by_role("tab", name="Studio")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#prompt textarea")).to_have_value("A card whose files will vanish")  # settings come back
+    expect(toast(page, "error")).to_have_count(0)

@@ -226,6 +226,7 @@ def history_entries(studio: Studio, edit: EditRow) -> list[dict[str, Any]]:
     return [
         entry(path, edit.id, output.index, params, {**params, "file": Path(path).name})
         for path, output in zip(paths, saved, strict=True)
+        if Path(path).is_file()  # evicted or deleted files are skipped, not shown broken
     ]
 
 

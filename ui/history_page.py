@@ -185,7 +185,7 @@ def listen(
     def into_studio(owner: str, edit_id: str, line: str) -> list[Any]:
         edit = studio.history.get(owner, edit_id)
         studio.history.touch(owner, edit_id)
-        inputs = studio.input_paths(edit)
+        inputs = [path for path in studio.input_paths(edit) if Path(path).is_file()]
         entries = handlers.history_entries(studio, edit)
         return [
             *(inputs + [None] * (3 - len(inputs))),
