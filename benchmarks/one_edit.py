@@ -17,7 +17,8 @@ from PIL import Image
 
 from benchmarks import baseline
 from benchmarks.services import BENCH_KEY
-from core.request import EditRequest, Size
+from core.request import EditRequest
+from core.sizes import Size
 from core.settings import Settings
 from core.simulator.render import RenderJob, render_all
 from core.studio import Progress, Stage, Studio

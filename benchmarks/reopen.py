@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.inputs import photo
 from core.history import EditRow, History, InputRow
-from core.request import EditParameters
+from core.parameters import EditParameters
 from core.store import ContentStore
 
 OWNER = "bench-visitor"
@@ -47,7 +47,7 @@ def build(data_dir: Path, edits: int, *, inputs_per_edit: int = 2, results_per_e
         for slot in range(1, inputs_per_edit + 1):
             stored = store.put_bytes(_png(INPUT_SIDE, seed=number * 10 + slot), "png")
             inputs.append(InputRow(slot, stored.sha256, "png", INPUT_SIDE, INPUT_SIDE, stored.size, ()))
-        edit_id = history.start_edit(OWNER, params.as_dict(), inputs, simulated=False, base_url=BASE_URL)
+        edit_id = history.start_edit(OWNER, params, inputs, simulated=False, base_url=BASE_URL)
         links = tuple(
             f"https://dashscope-result-sgp.oss-ap-southeast-1.aliyuncs.com/{edit_id}/{k}.png"
             for k in range(1, results_per_edit + 1)

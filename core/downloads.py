@@ -9,12 +9,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from PIL import Image
 
 from core import errors
+from core.links import link_expired
 from core.store import ContentStore
 
 log = logging.getLogger(__name__)
@@ -157,12 +158,3 @@ def _verify_png(path: Path, index: int) -> None:
             image.verify()
     except Exception:
         raise errors.DownloadFailedError(index=index, attempts=1, reason="the PNG is damaged") from None
-
-
-def link_expired(url: str, now: float) -> bool:
-    """True when an OSS-style signed link's `Expires` (unix seconds) is in the past."""
-    expires = parse_qs(urlsplit(url).query).get("Expires")
-    try:
-        return bool(expires) and float(expires[0]) <= now
-    except ValueError:
-        return False

@@ -427,6 +427,17 @@ class RateLimitedError(EditError):
     }
 
 
+class AllowanceExceededError(EditError):
+    """A run of several edits (an exploration) does not fit the visitor's hourly allowance on the host's key."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "This grid needs {count} edits but you have {left} left this hour on this site's key. "
+        "Make the grid smaller, or use your own DashScope key.",
+        "zh": "该网格需要 {count} 次编辑，但本小时你在本站 Key 上只剩 {left} 次。"
+        "请缩小网格，或使用你自己的 DashScope Key。",
+    }
+
+
 # --- exploration and the command line -------------------------------------------------------------
 
 

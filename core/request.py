@@ -2,121 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from core import catalog, errors
 from core.images import ImageSource, PreparedImage, prepare_image
+from core.parameters import EditParameters
 from core.references import normalise_references
-
-_SIZE_RE = re.compile(r"^\s*(\d{1,6})\s*[*xX×]\s*(\d{1,6})\s*$")
-_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
-
-
-@dataclass(frozen=True)
-class Size:
-    """An explicit output size in pixels."""
-
-    width: int
-    height: int
-
-    def __str__(self) -> str:
-        return f"{self.width}*{self.height}"
-
-    @classmethod
-    def from_text(cls, text: str) -> Size:
-        """Size("W*H") as this class writes it (no range check: also used for input sizes)."""
-        width, height = text.split("*")
-        return cls(int(width), int(height))
-
-
-@dataclass(frozen=True)
-class EditParameters:
-    """Everything about an edit except its images; validated on construction."""
-
-    prompt: str
-    model: str = catalog.DEFAULT_MODEL
-    region: str = catalog.DEFAULT_REGION
-    negative_prompt: str = ""
-    size: Size | None = None
-    n: int = 1
-    seed: int = 0
-    seed_was_random: bool = False
-    prompt_extend: bool = True
-    watermark: bool = False
-    exact_size: Size | None = None  # resample each result to these exact pixels (kept beside the original)
-
-    def as_dict(self) -> dict[str, object]:
-        """JSON-ready values, as records and history keep them ("auto" for no explicit size)."""
-        return {
-            "model": self.model,
-            "region": self.region,
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "size": str(self.size) if self.size else "auto",
-            "n": self.n,
-            "seed": self.seed,
-            "seed_was_random": self.seed_was_random,
-            "prompt_extend": self.prompt_extend,
-            "watermark": self.watermark,
-            "exact_size": str(self.exact_size) if self.exact_size else None,
-        }
-
-    @classmethod
-    def create(
-        cls,
-        prompt: str,
-        *,
-        model: str = catalog.DEFAULT_MODEL,
-        region: str = catalog.DEFAULT_REGION,
-        negative_prompt: str | None = "",
-        size: str | Size | None = None,
-        n: Any = 1,
-        seed: Any = None,
-        prompt_extend: bool | None = None,
-        watermark: bool = False,
-        exact_size: Size | None = None,
-    ) -> EditParameters:
-        """Check and normalise user-given values; raise the InvalidRequestError that names what is wrong.
-
-        `size` "auto"/""/None follows the service's default rule; "W*H" (also "WxH") is explicit.
-        `seed` None or -1 draws a random seed, recorded so the run can be repeated.
-        `prompt_extend` None means the model's default (on where the model has it).
-        """
-        spec = catalog.get_model(model)
-        region_id = catalog.get_region(region).id
-        prompt = _check_text(prompt or "", "prompt", "prompt", "提示词", catalog.PROMPT_MAX_CHARS)
-        if not prompt.strip():
-            raise errors.EmptyPromptError()
-        negative = _check_text(
-            negative_prompt or "", "negative_prompt", "negative prompt", "反向提示词", catalog.NEGATIVE_PROMPT_MAX_CHARS
-        )
-        parsed_size = parse_size(size)
-        if parsed_size is not None and not spec.custom_size:
-            raise errors.SizeNotSupportedError(model=spec.id)
-        count = _check_count(n, spec)
-        seed_value, was_random = _check_seed(seed)
-        if prompt_extend is None:
-            prompt_extend = spec.prompt_extend
-        elif prompt_extend and not spec.prompt_extend:
-            raise errors.PromptExtendNotSupportedError(model=spec.id)
-        return cls(
-            prompt=prompt,
-            model=spec.id,
-            region=region_id,
-            negative_prompt=negative,
-            size=parsed_size,
-            n=count,
-            seed=seed_value,
-            seed_was_random=was_random,
-            prompt_extend=bool(prompt_extend),
-            watermark=bool(watermark),
-            exact_size=exact_size,
-        )
 
 
 @dataclass(frozen=True)
@@ -148,61 +41,3 @@ class EditRequest:
     def model(self) -> catalog.Model:
         """The catalog entry of the requested model."""
         return catalog.get_model(self.params.model)
-
-
-def parse_size(value: str | Size | None) -> Size | None:
-    """ "auto"/""/None -> None; "W*H" (or WxH) with each side in [512, 2048] -> Size; else a SizeError."""
-    if value is None or isinstance(value, Size):
-        size = value
-    else:
-        text = str(value).strip()
-        if text.lower() in ("", "auto"):
-            return None
-        match = _SIZE_RE.match(text)
-        if not match:
-            raise errors.SizeFormatError(value=text)
-        size = Size(int(match.group(1)), int(match.group(2)))
-    if size is not None and not all(catalog.SIZE_MIN <= side <= catalog.SIZE_MAX for side in (size.width, size.height)):
-        raise errors.SizeOutOfRangeError(value=str(size), low=catalog.SIZE_MIN, high=catalog.SIZE_MAX)
-    return size
-
-
-def _check_text(text: str, field: str, label: str, label_zh: str, limit: int) -> str:
-    if any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text):
-        raise errors.InvalidTextError(field=field, label=label.capitalize(), label_zh=label_zh)
-    if len(text) > limit:
-        raise errors.TextTooLongError(
-            field=field, label=label, label_zh=label_zh, length=len(text), limit=limit, excess=len(text) - limit
-        )
-    return text
-
-
-def _as_int(value: Any) -> int | None:
-    """An integer from an int, an integral float or a numeric string; None otherwise (bools too)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
-    return None
-
-
-def _check_count(value: Any, spec: catalog.Model) -> int:
-    count = _as_int(value)
-    if count is None or not 1 <= count <= spec.max_n:
-        raise errors.CountOutOfRangeError(value=value, model=spec.id, max_n=spec.max_n)
-    return count
-
-
-def _check_seed(value: Any) -> tuple[int, bool]:
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "random")):
-        return secrets.randbelow(catalog.SEED_MAX + 1), True
-    seed = _as_int(value)
-    if seed == -1:
-        return secrets.randbelow(catalog.SEED_MAX + 1), True
-    if seed is None or not 0 <= seed <= catalog.SEED_MAX:
-        raise errors.SeedOutOfRangeError(value=value, high=catalog.SEED_MAX)
-    return seed, False

@@ -1,11 +1,11 @@
-"""Output size arithmetic: aspect presets, and what the service's default rule will produce."""
+"""Output sizes: the Size value, aspect presets, and what the service's default rule will produce."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from core import catalog
-from core.request import Size
 
 ASPECT_PRESETS: dict[str, tuple[int, int]] = {
     "1:1": (1, 1),
@@ -17,6 +17,23 @@ ASPECT_PRESETS: dict[str, tuple[int, int]] = {
     "2:3": (2, 3),
 }
 _STEP = 16
+
+
+@dataclass(frozen=True)
+class Size:
+    """An explicit output size in pixels."""
+
+    width: int
+    height: int
+
+    def __str__(self) -> str:
+        return f"{self.width}*{self.height}"
+
+    @classmethod
+    def from_text(cls, text: str) -> Size:
+        """Size("W*H") as this class writes it (no range check: also used for input sizes)."""
+        width, height = text.split("*")
+        return cls(int(width), int(height))
 
 
 def size_for_aspect(width_ratio: float, height_ratio: float, pixels: int = catalog.DEFAULT_PIXELS) -> Size:

@@ -18,21 +18,22 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from core import catalog, errors
+from core.caller import LOCAL, Caller
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import EditRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
 from core.processes import port_open
 from core.ratelimit import RateLimiter
-from core.request import EditRequest, Size
+from core.request import EditRequest
 from core.settings import Settings
 from core.simulator import Simulator
+from core.sizes import Size
 from core.store import ContentStore
 
 log = logging.getLogger(__name__)
 
 SIMULATOR_KEY = "sk-simulator"
-LOCAL_OWNER = "local"
 INTERRUPTED = "The app stopped while waiting for DashScope; this edit's results (if any) could not be recovered."
 EXPIRED = "The result link expired before the image could be downloaded."
 SIMULATOR_GONE = "The simulator that made this result has stopped; simulated results are not kept by it."
@@ -162,37 +163,49 @@ class Studio:
         The visitor's own key wins over the server's; with `require_user_key` there is no fallback.
         """
         region_id = catalog.get_region(region).id
+        user_key = (user_key or "").strip() or None
         if self.simulator is not None:
             return Endpoint(self.simulator.base_url, region_id, user_key or SIMULATOR_KEY, simulated=True)
-        key = (user_key or "").strip() or (None if self.settings.require_user_key else self.settings.api_key)
+        key = user_key or (None if self.settings.require_user_key else self.settings.api_key)
         if not key:
             raise errors.MissingApiKeyError()
         base = self.settings.base_url_override or catalog.get_region(region_id).base_url
         return Endpoint(base, region_id, key)
 
+    def allowance(self, caller: Caller) -> int | None:
+        """Edits `caller` may still run this hour, or None when nothing limits them: the hourly limit
+        applies only where the host's key pays (not in the simulator, not with the caller's own key)."""
+        if self.simulated or caller.brings_key:
+            return None
+        return self.rate_limiter.remaining(caller.owner, caller.address)
+
+    def check_allowance(self, caller: Caller, edits: int) -> None:
+        """Refuse, before anything is sent, `edits` edits that would not fit the caller's hourly allowance."""
+        left = self.allowance(caller)
+        if left is not None and edits > left:
+            raise errors.AllowanceExceededError(count=edits, left=left)
+
     def edit(
         self,
         request: EditRequest,
+        caller: Caller = LOCAL,
         *,
-        owner: str = LOCAL_OWNER,
-        user_key: str | None = None,
-        client_ip: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> EditResult:
-        """Call the model, then download every result into the store; return what was saved.
+        """Call the model for `caller`, then download every result into the store; return what was saved.
 
         History is written at each step: before the call, when the links arrive (before any download),
         and as each file lands, so a crash at any point loses nothing that can still be fetched.
         """
         started = time.monotonic()
-        endpoint = self.endpoint(request.params.region, user_key)
-        if not endpoint.simulated and not (user_key or "").strip():
-            self.rate_limiter.acquire(owner, client_ip)  # the host's key pays: bound what each visitor spends
+        endpoint = self.endpoint(request.params.region, caller.key)
+        if self.allowance(caller) is not None:  # the host's key pays: bound what each visitor spends
+            self.rate_limiter.acquire(caller.owner, caller.address)
         notify = on_progress or (lambda _progress: None)
         with self._evicting:  # eviction must not unlink a shared input between storing it and recording it
             edit_id = self.history.start_edit(
-                owner,
-                request.params.as_dict(),
+                caller.owner,
+                request.params,
                 [self._keep_input(image) for image in request.images],
                 simulated=endpoint.simulated,
                 base_url=endpoint.base_url,
@@ -230,7 +243,7 @@ class Studio:
         for failure in failures:
             log.warning("request %s: %s", answer.request_id, failure.message("en"))
             self._record_failure(edit_id, failure)
-        self.enforce_quotas(owner, keep=edit_id)
+        self.enforce_quotas(caller.owner, keep=edit_id)
         return EditResult(
             edit_id=edit_id,
             request=request,
@@ -243,19 +256,10 @@ class Studio:
             attempts=answer.attempts,
         )
 
-    def submit(
-        self,
-        request: EditRequest,
-        *,
-        owner: str = LOCAL_OWNER,
-        user_key: str | None = None,
-        client_ip: str | None = None,
-    ) -> EditJob:
-        """Start an edit in the studio's threads and return at once."""
+    def submit(self, request: EditRequest, caller: Caller = LOCAL) -> EditJob:
+        """Start an edit for `caller` in the studio's threads and return at once."""
         job = EditJob()
-        job.future = self._workers.submit(
-            self.edit, request, owner=owner, user_key=user_key, client_ip=client_ip, on_progress=job.publish
-        )
+        job.future = self._workers.submit(self.edit, request, caller, on_progress=job.publish)
         job.future.add_done_callback(job.finish)
         return job
 
@@ -297,18 +301,19 @@ class Studio:
         fresh random seed."""
         edit = self.history.get(owner, edit_id)
         self.history.touch(owner, edit_id)
+        params = edit.params
         return EditRequest.create(
             self.input_paths(edit),
-            edit.prompt,
-            model=edit.model,
-            region=edit.region,
-            negative_prompt=edit.negative_prompt,
-            size=edit.size,
-            n=edit.n,
-            seed=None if new_seed else edit.seed,
-            prompt_extend=edit.prompt_extend,
-            watermark=edit.watermark,
-            exact_size=Size.from_text(edit.exact_size) if edit.exact_size else None,
+            params.prompt,
+            model=params.model,
+            region=params.region,
+            negative_prompt=params.negative_prompt,
+            size=params.size,
+            n=params.n,
+            seed=None if new_seed else params.seed,
+            prompt_extend=params.prompt_extend,
+            watermark=params.watermark,
+            exact_size=params.exact_size,
         )
 
     def delete(self, owner: str, edit_id: str) -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.caller import Caller
 from core.request import EditRequest
 from core.settings import Settings
 from core.studio import Studio
@@ -22,7 +23,7 @@ def main() -> None:
     studio = Studio(settings)
     buffer = io.BytesIO()
     Image.new("RGB", (800, 600), (30, 90, 160)).save(buffer, "PNG")
-    result = studio.edit(EditRequest.create([buffer.getvalue()], "make it sunny", n=n, seed=4), owner="crash")
+    result = studio.edit(EditRequest.create([buffer.getvalue()], "make it sunny", n=n, seed=4), Caller("crash"))
     print("DONE", len(result.images), flush=True)
 
 

@@ -25,8 +25,8 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from core.explore import GAP, HEADER_HEIGHT, LABEL_WIDTH
 from core.simulator import Simulator
+from core.workflows.contact_sheet import GAP, HEADER_HEIGHT, LABEL_WIDTH
 
 PROMPTS = "give the cat a {red|blue} scarf\nmake it {night|winter}"
 

@@ -14,8 +14,9 @@ import pytest
 import requests
 from PIL import Image
 
-from core import batch, cli, errors
+from core import cli, errors
 from core.history import History
+from core.workflows import batch
 
 ROOT = Path(__file__).resolve().parent.parent
 

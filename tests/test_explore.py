@@ -12,10 +12,14 @@ import pytest
 from conftest import FAST_RETRY
 from PIL import Image
 
-from core import errors, explore
-from core.explore import GAP, HEADER_HEIGHT, LABEL_WIDTH, CellState, Plan, expand_prompts, run_plan
+from core import errors
+from core.caller import Caller
 from core.settings import Price, Settings
 from core.studio import Stage, Studio
+from core.workflows import contact_sheet, explore, export
+from core.workflows.contact_sheet import GAP, HEADER_HEIGHT, LABEL_WIDTH
+from core.workflows.explore import CellState, run_plan
+from core.workflows.plan import Cell, Plan, expand_prompts
 
 SMALL = "512*512"  # the simulator renders what it is asked for: small results keep these tests quick
 
@@ -158,7 +162,7 @@ def test_each_cell_is_in_history_under_its_owner_when_its_outcome_arrives(explor
         row = explorer.history.get("visitor-1", outcome.result.edit_id)
         seen.append((row.status, row.prompt, row.seed))
 
-    run_plan(explorer, plan, owner="visitor-1", on_outcome=check).wait(timeout=30)
+    run_plan(explorer, plan, Caller("visitor-1"), on_outcome=check).wait(timeout=30)
     assert sorted(seen) == sorted(("done", c.params.prompt, c.params.seed) for c in plan.cells)
 
 
@@ -197,7 +201,7 @@ def test_cancel_stops_the_cells_not_yet_started_and_lets_the_one_in_flight_finis
     sim.configure(latency=0.3)
     calling = threading.Event()
 
-    def progress(cell: explore.Cell, step) -> None:
+    def progress(cell: Cell, step) -> None:
         if step.stage is Stage.CALLING:
             calling.set()
 
@@ -237,7 +241,7 @@ def test_the_export_holds_every_png_the_parameters_as_csv_and_json_and_a_labelle
     plan = plan_of(make_image, "make it {night|winter}\nadd a {red|blue} hat", seeds=[11, 22, 33])
     assert (plan.count, plan.images_billed) == (12, 12)
     outcomes = run_plan(explorer, plan).wait(timeout=60)
-    path = explore.export_run(plan, outcomes, tmp_path / "run.zip", rows="prompt", columns="seed", thumb=64)
+    path = export.export_run(plan, outcomes, tmp_path / "run.zip", rows="prompt", columns="seed", thumb=64)
 
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
@@ -261,7 +265,7 @@ def test_the_export_holds_every_png_the_parameters_as_csv_and_json_and_a_labelle
 def test_the_contact_sheet_follows_the_chosen_axes_and_shows_n_results_per_cell(explorer, make_image):
     plan = plan_of(make_image, seeds=[1, 2, 3], n=2)
     outcomes = run_plan(explorer, plan).wait(timeout=60)
-    sheet = explore.contact_sheet(plan, outcomes, rows="seed", columns="prompt", thumb=50)
+    sheet = contact_sheet.contact_sheet(plan, outcomes, rows="seed", columns="prompt", thumb=50)
 
     # 2 prompt columns, each cell two 50 px thumbnails wide; 3 seed rows.
     assert sheet.size == (LABEL_WIDTH + 2 * (2 * 50 + GAP) + GAP, HEADER_HEIGHT + 3 * (50 + GAP) + GAP)
@@ -274,8 +278,8 @@ def test_failed_and_cancelled_cells_are_shaded_boxes_and_listed_with_their_reaso
     plan = plan_of(make_image, "a hat", seeds=[1, 2])
     outcomes = run_plan(studio, plan).wait(timeout=30)
     studio.close()
-    records = explore.cell_records(plan, outcomes[:1])  # the second as if the run had been cut short
-    sheet = explore.contact_sheet(plan, outcomes[:1], thumb=80)
+    records = export.cell_records(plan, outcomes[:1])  # the second as if the run had been cut short
+    sheet = contact_sheet.contact_sheet(plan, outcomes[:1], thumb=80)
 
     assert [r["state"] for r in records] == ["failed", "not run"]
     assert "content check" in records[0]["error"] and records[0]["files"] == []

@@ -7,7 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import catalog, errors
-from core.request import EditParameters, EditRequest, parse_size
+from core.caller import Caller
+from core.parameters import EditParameters, parse_size
+from core.request import EditRequest
 from core.settings import Settings
 from core.studio import Studio
 
@@ -123,12 +125,12 @@ def test_each_fault_is_survived_or_explained_and_nothing_made_is_lost(
         request = EditRequest.create([make_image()], "make it blue", n=2, seed=5)
         if isinstance(outcome, type):
             with pytest.raises(outcome) as caught:
-                studio.edit(request, owner="me")
+                studio.edit(request, Caller("me"))
             assert caught.value.message("en")
             (edit,) = studio.history.list("me")
             assert edit.status == "failed" and edit.error  # the user is told, and history says why
             return
-        result = studio.edit(request, owner="me")
+        result = studio.edit(request, Caller("me"))
         assert len(result.images) == saved
         (edit,) = studio.history.list("me")
         states = [o.state for o in edit.outputs]
@@ -150,7 +152,7 @@ def test_connection_refused_is_retried_then_explained(tmp_path, make_image):
     )
     try:
         with pytest.raises(errors.ConnectionFailedError) as caught:
-            studio.edit(EditRequest.create([make_image()], "x", seed=1), owner="me")
+            studio.edit(EditRequest.create([make_image()], "x", seed=1), Caller("me"))
         assert f"{FAST_RETRY.attempts} attempts" in caught.value.message("en")
         assert studio.history.list("me")[0].status == "failed"
     finally:

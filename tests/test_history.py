@@ -16,11 +16,15 @@ from conftest import FAST_RETRY
 from PIL import Image
 
 from core import errors
-from core.export import export_zip
-from core.history import MIGRATIONS, History, InputRow, NotFoundError, m001_initial
-from core.request import EditRequest, Size
+from core.caller import Caller
+from core.history import History, InputRow, NotFoundError
+from core.history.migrations import MIGRATIONS, m001_initial
+from core.parameters import EditParameters
+from core.request import EditRequest
 from core.settings import Settings
+from core.sizes import Size
 from core.studio import INTERRUPTED, Studio
+from core.workflows.export import export_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 4
@@ -143,7 +147,7 @@ def test_a_download_that_keeps_failing_stays_pending_and_is_finished_later(sim, 
     studio = _studio(tmp_path, sim)
     try:
         sim.inject("download_reset", times=FAST_RETRY.attempts)
-        result = studio.edit(EditRequest.create([make_image()], "x", n=1, seed=1), owner="me")
+        result = studio.edit(EditRequest.create([make_image()], "x", n=1, seed=1), Caller("me"))
         assert not result.images
         (edit,) = studio.history.list("me")
         assert edit.status == "downloading" and edit.outputs[0].state == "pending"
@@ -159,7 +163,7 @@ def test_an_expired_pending_link_is_marked_failed_with_the_reason(sim, tmp_path,
     studio = _studio(tmp_path, sim)
     try:
         sim.inject("download_reset", times=FAST_RETRY.attempts)
-        result = studio.edit(EditRequest.create([make_image()], "x", n=1, seed=1), owner="me")
+        result = studio.edit(EditRequest.create([make_image()], "x", n=1, seed=1), Caller("me"))
         deadline = time.monotonic() + 5
         while time.time() < studio.history.get("me", result.edit_id).outputs[0].expires and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -173,14 +177,14 @@ def test_an_expired_pending_link_is_marked_failed_with_the_reason(sim, tmp_path,
 def test_a_failed_call_is_in_history_with_its_reason(studio, sim, make_image):
     sim.inject("content_inspection")
     with pytest.raises(errors.ContentInspectionError):
-        studio.edit(EditRequest.create([make_image()], "x", seed=1), owner="me")
+        studio.edit(EditRequest.create([make_image()], "x", seed=1), Caller("me"))
     (edit,) = studio.history.list("me")
     assert edit.status == "failed" and "content check" in edit.error and edit.request_id
 
 
 def test_one_owner_cannot_see_reopen_or_delete_another_owners_edits(studio, make_image):
-    mine = studio.edit(EditRequest.create([make_image()], "mine", seed=1), owner="alice")
-    studio.edit(EditRequest.create([make_image()], "theirs", seed=1), owner="bob")
+    mine = studio.edit(EditRequest.create([make_image()], "mine", seed=1), Caller("alice"))
+    studio.edit(EditRequest.create([make_image()], "theirs", seed=1), Caller("bob"))
 
     assert [e.prompt for e in studio.history.list("alice")] == ["mine"]
     with pytest.raises(NotFoundError):
@@ -198,7 +202,7 @@ def test_history_lists_newest_first_and_filters_by_prompt_and_model(studio, make
         ("blue sky", "qwen-image-edit"),
         ("red car", "qwen-image-edit"),
     ]:
-        studio.edit(EditRequest.create([make_image()], prompt, model=model, seed=1), owner="me")
+        studio.edit(EditRequest.create([make_image()], prompt, model=model, seed=1), Caller("me"))
 
     assert [e.prompt for e in studio.history.list("me")] == ["red car", "blue sky", "red hat"]
     assert [e.prompt for e in studio.history.list("me", search="red")] == ["red car", "red hat"]
@@ -208,8 +212,8 @@ def test_history_lists_newest_first_and_filters_by_prompt_and_model(studio, make
 
 def test_deleting_an_edit_removes_only_files_no_other_edit_uses(studio, make_image):
     shared_input = make_image(700, 500)
-    first = studio.edit(EditRequest.create([shared_input], "a", seed=1), owner="me")
-    second = studio.edit(EditRequest.create([shared_input], "b", seed=2), owner="me")
+    first = studio.edit(EditRequest.create([shared_input], "a", seed=1), Caller("me"))
+    second = studio.edit(EditRequest.create([shared_input], "b", seed=2), Caller("me"))
     studio.delete("me", first.edit_id)
 
     assert not Path(first.images[0].path).exists()
@@ -223,7 +227,7 @@ def test_over_the_owner_quota_the_least_recently_used_unstarred_edits_go_first(s
     try:
         ids = [
             studio.edit(
-                EditRequest.create([make_image(600, 600, (i * 40, 80, 90))], f"e{i}", seed=i), owner="me"
+                EditRequest.create([make_image(600, 600, (i * 40, 80, 90))], f"e{i}", seed=i), Caller("me")
             ).edit_id
             for i in range(3)
         ]
@@ -231,7 +235,7 @@ def test_over_the_owner_quota_the_least_recently_used_unstarred_edits_go_first(s
         studio.history.touch("me", ids[1])  # reopened: used more recently than ids[2]
         studio.settings = Settings(data_dir=tmp_path, simulate=True, owner_storage_mb=1)  # now over the cap
         big = studio.edit(
-            EditRequest.create([make_image(1500, 1500)], "big", n=2, size="2048*2048", seed=9), owner="me"
+            EditRequest.create([make_image(1500, 1500)], "big", n=2, size="2048*2048", seed=9), Caller("me")
         )
 
         remaining = [e.id for e in studio.history.list("me")]
@@ -244,18 +248,20 @@ def test_over_the_owner_quota_the_least_recently_used_unstarred_edits_go_first(s
 
 def test_eight_writers_and_a_reader_at_once(tmp_path):
     history = History(tmp_path / "h.sqlite3")
-    params = {
-        "model": "qwen-image-edit-plus",
-        "region": "singapore",
-        "prompt": "p",
-        "negative_prompt": "",
-        "size": "auto",
-        "n": 1,
-        "seed": 1,
-        "seed_was_random": False,
-        "prompt_extend": True,
-        "watermark": False,
-    }
+    params = EditParameters.from_dict(
+        {
+            "model": "qwen-image-edit-plus",
+            "region": "singapore",
+            "prompt": "p",
+            "negative_prompt": "",
+            "size": "auto",
+            "n": 1,
+            "seed": 1,
+            "seed_was_random": False,
+            "prompt_extend": True,
+            "watermark": False,
+        }
+    )
     reads: list[int] = []
     stop = threading.Event()
 
@@ -308,7 +314,7 @@ def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, t
         EditRequest.create(
             [make_image(), make_image(600, 800)], "swap", n=2, seed=8, size="1024*1024", exact_size=Size(600, 800)
         ),
-        owner="me",
+        Caller("me"),
     )
     archive = export_zip([studio.history.get("me", result.edit_id)], studio.store, tmp_path / "out.zip")
 
@@ -328,9 +334,9 @@ def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, t
 
 def test_rerunning_an_edit_repeats_inputs_parameters_and_seed_or_draws_a_new_seed(studio, sim, make_image):
     first = studio.edit(
-        EditRequest.create([make_image(), make_image(640, 640)], "swap Image 1 and Image 2", n=2, seed=77), owner="me"
+        EditRequest.create([make_image(), make_image(640, 640)], "swap Image 1 and Image 2", n=2, seed=77), Caller("me")
     )
-    same = studio.edit(studio.rerun_request("me", first.edit_id), owner="me")
+    same = studio.edit(studio.rerun_request("me", first.edit_id), Caller("me"))
     fresh = studio.rerun_request("me", first.edit_id, new_seed=True)
 
     assert [i.sha256 for i in same.images] == [i.sha256 for i in first.images]  # the simulator is deterministic
@@ -347,7 +353,9 @@ def test_edits_finishing_together_over_the_quota_all_succeed(sim, tmp_path, make
 
     def run(i: int) -> None:
         try:
-            studio.edit(EditRequest.create([make_image(700, 700, (i * 20, 90, 90))], f"e{i}", n=2, seed=i), owner="me")
+            studio.edit(
+                EditRequest.create([make_image(700, 700, (i * 20, 90, 90))], f"e{i}", n=2, seed=i), Caller("me")
+            )
         except Exception as error:  # any failure here is the bug
             failures.append(error)
 

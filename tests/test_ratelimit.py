@@ -4,6 +4,7 @@ import pytest
 from conftest import FAST_RETRY
 
 from core import errors
+from core.caller import Caller
 from core.ratelimit import RateLimiter
 from core.request import EditRequest
 from core.settings import Settings
@@ -23,9 +24,9 @@ def hosted(sim, tmp_path):
 def test_a_visitor_over_the_hourly_limit_on_the_hosts_key_is_refused_before_any_call(hosted, sim, make_image):
     request = EditRequest.create([make_image()], "x", seed=1)
     for _ in range(2):
-        hosted.edit(request, owner="visitor", client_ip="10.0.0.1")
+        hosted.edit(request, Caller("visitor", address="10.0.0.1"))
     with pytest.raises(errors.RateLimitedError) as caught:
-        hosted.edit(request, owner="visitor", client_ip="10.0.0.1")
+        hosted.edit(request, Caller("visitor", address="10.0.0.1"))
     assert sim.stats.generation_calls == 2
     assert "2 edits in the last hour" in caught.value.message(
         "en"
@@ -34,16 +35,16 @@ def test_a_visitor_over_the_hourly_limit_on_the_hosts_key_is_refused_before_any_
 
 def test_a_new_browser_from_the_same_address_does_not_reset_the_count(hosted, make_image):
     request = EditRequest.create([make_image()], "x", seed=1)
-    hosted.edit(request, owner="a", client_ip="10.0.0.9")
-    hosted.edit(request, owner="b", client_ip="10.0.0.9")
+    hosted.edit(request, Caller("a", address="10.0.0.9"))
+    hosted.edit(request, Caller("b", address="10.0.0.9"))
     with pytest.raises(errors.RateLimitedError):
-        hosted.edit(request, owner="c", client_ip="10.0.0.9")
+        hosted.edit(request, Caller("c", address="10.0.0.9"))
 
 
 def test_a_visitor_with_their_own_key_is_not_limited(hosted, make_image):
     request = EditRequest.create([make_image()], "x", seed=1)
     for _ in range(3):
-        hosted.edit(request, owner="visitor", client_ip="10.0.0.1", user_key="sk-visitor-own")
+        hosted.edit(request, Caller("visitor", key="sk-visitor-own", address="10.0.0.1"))
 
 
 def test_the_window_slides_after_an_hour():

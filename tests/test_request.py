@@ -3,7 +3,9 @@
 import pytest
 
 from core import catalog, errors
-from core.request import EditParameters, EditRequest, Size, parse_size
+from core.parameters import EditParameters, parse_size
+from core.request import EditRequest
+from core.sizes import Size
 
 
 def test_valid_values_are_normalised():

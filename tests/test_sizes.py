@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from core import catalog, sizes
+from core.caller import Caller
 from core.request import EditRequest
 
 
@@ -66,7 +67,7 @@ def test_exact_input_size_results_have_the_inputs_pixels_and_keep_the_original(s
     source = make_image(1000, 750)
     matched, _ = sizes.match_size(1000, 750)
     request = EditRequest.create([source], "x", n=2, seed=3, size=str(matched), exact_size=sizes.Size(1000, 750))
-    result = studio.edit(request, owner="me")
+    result = studio.edit(request, Caller("me"))
 
     for image in result.images:
         assert (image.width, image.height) == (matched.width, matched.height)  # the untouched original

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from core import catalog, errors, explore
-from core.explore import CellOutcome, CellState, Plan
+from core import catalog, errors
 from core.studio import Studio
+from core.workflows import explore
+from core.workflows.explore import CellOutcome, CellState
+from core.workflows.export import archive_name, export_run
+from core.workflows.plan import AXES, Plan, PlanForm
 from ui import handlers
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
@@ -77,8 +78,8 @@ def render() -> ExploreView:
                 sizes = gr.Textbox("auto", label=i18n("explore_sizes"), info=i18n("explore_sizes_info"), scale=3)
                 n = gr.Slider(1, 6, value=1, step=1, label=i18n("n"), scale=2, elem_id="explore-n")
             with gr.Row():
-                rows = gr.Dropdown(list(explore.AXES), value="prompt", label=i18n("explore_rows"))
-                columns = gr.Dropdown(list(explore.AXES), value="seed", label=i18n("explore_columns"))
+                rows = gr.Dropdown(list(AXES), value="prompt", label=i18n("explore_rows"))
+                columns = gr.Dropdown(list(AXES), value="seed", label=i18n("explore_columns"))
             cost = gr.Markdown("", elem_id="explore-cost")
             with gr.Row(elem_classes="button-row"):
                 run = gr.Button(i18n("explore_run"), variant="primary", scale=3, elem_id="explore-run")
@@ -104,21 +105,17 @@ def render() -> ExploreView:
     return ExploreView(**{name: value for name, value in locals().items() if name in ExploreView.__annotations__})
 
 
-def _split(text: str) -> list[str]:
-    return [part for part in re.split(r"[,\s]+", text or "") if part]
-
-
-def cost_line(
-    prompts: str, seeds: str, random_seeds: float, models: list[str], sizes: str, n: float, price: Any, lang: str
-) -> str:
-    """How many edits and billed images the plan makes, counted without preparing anything."""
+def cost_line(form: PlanForm, max_cells: int, price: Any, lang: str) -> str:
+    """How many edits and billed images the plan makes (core counts them, as the run will), or why the plan
+    cannot run."""
     try:
-        variants = len(explore.expand_prompts(prompts or ""))
-    except errors.EditError:
-        variants = 0
-    seed_count = len(set(_split(seeds))) + int(random_seeds or 0) or 1
-    count = variants * seed_count * max(1, len(models or [])) * max(1, len(set(_split(sizes))))
-    images = count * int(n or 1)
+        draft = form.draft(max_cells)
+    except errors.EmptyPromptError:
+        count = images = 0
+    except errors.EditError as error:
+        return error.message(lang)
+    else:
+        count, images = draft.count, draft.images_billed
     if price is None:
         return status("explore_cost", lang, count=count, images=images)
     return status(
@@ -177,7 +174,8 @@ def listen(
     plan_inputs = [view.prompts, view.seeds, view.random_seeds, view.models, view.sizes, view.n]
 
     def on_plan(prompts, seeds, random_seeds, models, sizes, n, request: gr.Request) -> str:
-        return cost_line(prompts, seeds, random_seeds, models, sizes, n, settings.price_per_image, language_of(request))
+        form = PlanForm(prompts=prompts, seeds=seeds, random_seeds=random_seeds, models=models, sizes=sizes, n=n)
+        return cost_line(form, settings.explore_max_cells, settings.price_per_image, language_of(request))
 
     for component in plan_inputs:
         component.change(on_plan, plan_inputs, view.cost, queue=False, **options)
@@ -203,30 +201,25 @@ def listen(
         request: gr.Request,
     ):
         who = handlers.visitor(owners, keys, request)
+        form = PlanForm(
+            prompts=prompts,
+            seeds=seeds,
+            random_seeds=random_seeds,
+            models=models,
+            sizes=sizes,
+            n=n,
+            negative_prompt=negative,
+            region=region,
+            prompt_extend=prompt_extend,
+            watermark=watermark,
+        )
         try:
-            plan = Plan.create(
-                [i1, i2, i3],
-                prompts,
-                max_cells=settings.explore_max_cells,
-                seeds=seeds,
-                random_seeds=random_seeds,
-                models=models,
-                sizes=_split(sizes),
-                negative_prompt=negative,
-                n=n,
-                region=region,
-                prompt_extend=prompt_extend,
-                watermark=watermark,
-            )
+            plan = Plan.from_draft([i1, i2, i3], form.draft(settings.explore_max_cells))
+            run = explore.run_plan(studio, plan, who.caller)
         except errors.EditError as error:
             raise handlers.fail(error, who.lang) from None
         if rows == columns:
-            columns = next(axis for axis in explore.AXES if axis != rows)
-        if not studio.simulated and not who.key:  # the host's key pays: the whole grid must fit the hourly limit
-            left = studio.rate_limiter.remaining(who.owner, who.client_ip)
-            if plan.count > left:
-                raise gr.Error(status("explore_over_limit", who.lang, count=plan.count, left=left))
-        run = explore.run_plan(studio, plan, owner=who.owner, user_key=who.key, client_ip=who.client_ip)
+            columns = next(axis for axis in AXES if axis != rows)
         outcomes: dict[int, CellOutcome] = {}
         try:
             items, order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
@@ -319,8 +312,7 @@ def listen(
             raise gr.Error(status("pick_result", language_of(request)))
         plan, outcomes = state["plan"], state["outcomes"]
         finished = [outcomes[index] for index in sorted(outcomes)]
-        folder = Path(tempfile.mkdtemp(prefix="qwen-explore-"))
-        destination = folder / f"explore-{time.strftime('%Y%m%d-%H%M%S')}.zip"
-        return str(explore.export_run(plan, finished, destination, rows=state["rows"], columns=state["columns"]))
+        destination = Path(tempfile.mkdtemp(prefix="qwen-explore-")) / archive_name("explore")
+        return str(export_run(plan, finished, destination, rows=state["rows"], columns=state["columns"]))
 
     view.export.click(export, view.run_state, view.download, **options)

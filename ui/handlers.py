@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,9 +11,11 @@ from typing import Any
 import gradio as gr
 
 from core import catalog, errors, sizes
+from core.caller import Caller
 from core.history import EditRow
 from core.images import prepare_image, read_dimensions
-from core.request import EditRequest, Size
+from core.request import EditRequest
+from core.sizes import Size
 from core.studio import EditResult, Stage, Studio
 from ui.strings import language_of, status
 
@@ -25,26 +26,27 @@ MATCH_PREFIX = "match-"
 
 @dataclass(frozen=True)
 class Visitor:
-    """Who is asking: their history owner id, their own key (if any), their address and language."""
+    """Who is asking: the caller core acts for (owner, own key, address) and the language to answer in."""
 
-    owner: str
-    key: str | None
-    client_ip: str | None
+    caller: Caller
     lang: str
+
+    @property
+    def owner(self) -> str:
+        return self.caller.owner
 
 
 def visitor(owner_state: dict[str, Any] | None, key_state: dict[str, Any] | None, request: gr.Request) -> Visitor:
     """The visitor behind a page event: a signed-in user's name, else this browser's anonymous id."""
     username = getattr(request, "username", None)
     owner = f"user:{username}" if username else (owner_state or {}).get("owner") or f"tab:{request.session_hash}"
-    return Visitor(owner, (key_state or {}).get("api_key") or None, client_ip(request), language_of(request))
+    key = (key_state or {}).get("api_key") or None
+    return Visitor(Caller(owner, key, client_ip(request)), language_of(request))
 
 
 def api_visitor(api_key: str, request: gr.Request | None) -> Visitor:
     """An API or MCP caller: owner "key:<hash of the key it brought>", else "api"."""
-    key = (api_key or "").strip() or None
-    owner = f"key:{hashlib.sha256(key.encode()).hexdigest()[:16]}" if key else "api"
-    return Visitor(owner, key, client_ip(request), language_of(request))
+    return Visitor(Caller.for_api(api_key, client_ip(request)), language_of(request))
 
 
 def client_ip(request: gr.Request | None) -> str | None:
@@ -245,7 +247,7 @@ def run_edit(
     progress(0.0, desc=status("preparing", lang))
     try:
         request = build_request(**request_values)
-        job = studio.submit(request, owner=who.owner, user_key=who.key, client_ip=who.client_ip)
+        job = studio.submit(request, who.caller)
     except errors.EditError as error:
         raise fail(error, lang) from None
     params = request.params.as_dict()

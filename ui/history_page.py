@@ -11,9 +11,9 @@ from typing import Any
 import gradio as gr
 
 from core import catalog, errors
-from core.export import export_zip
 from core.history import EditRow, NotFoundError
 from core.studio import Studio
+from core.workflows.export import archive_name, export_zip
 from ui import handlers
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
@@ -207,10 +207,7 @@ def listen(
             who = handlers.visitor(owners, keys, request)
             try:
                 job = studio.submit(
-                    studio.rerun_request(who.owner, require(edit_id, request), new_seed=new_seed),
-                    owner=who.owner,
-                    user_key=who.key,
-                    client_ip=who.client_ip,
+                    studio.rerun_request(who.owner, require(edit_id, request), new_seed=new_seed), who.caller
                 )
                 result = job.result()
             except errors.EditError as error:
@@ -252,7 +249,7 @@ def listen(
     def zip_of(ids: list[str], owner: str) -> str:
         edits = [studio.history.get(owner, edit_id) for edit_id in ids]
         folder = Path(tempfile.mkdtemp(prefix="qwen-edits-"))
-        return str(export_zip(edits, studio.store, folder / f"qwen-edits-{time.strftime('%Y%m%d-%H%M%S')}.zip"))
+        return str(export_zip(edits, studio.store, folder / archive_name("qwen-edits")))
 
     def zip_one(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
         return zip_of([require(edit_id, request)], owner_of(owners, request))

@@ -9,6 +9,7 @@ import gradio as gr
 
 from core import catalog
 from core.studio import Studio
+from core.workflows.plan import PlanForm
 from ui import api, explore_page, handlers, history_page, studio_page
 from ui.strings import I18N, language_of, status
 from ui.theme import CSS, HEAD_JS, THEME
@@ -59,9 +60,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 status("auto_size_none", lang),
                 handlers.cost_line(1, settings.price_per_image, lang),
                 status("chars", lang, count=0, limit=catalog.PROMPT_MAX_CHARS),
-                explore_page.cost_line(
-                    "", "1, 2, 3", 0, [catalog.DEFAULT_MODEL], "auto", 1, settings.price_per_image, lang
-                ),
+                explore_page.cost_line(PlanForm(), settings.explore_max_cells, settings.price_per_image, lang),
             )
 
         demo.load(

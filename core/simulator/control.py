@@ -8,18 +8,36 @@ GET /_sim/stats   the counters (DELETE resets them)
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from core.simulator.config import RuntimeConfig
 from core.simulator.protocol import Reply, json_reply
-
-if TYPE_CHECKING:
-    from core.simulator.server import Simulator
+from core.simulator.stats import SimulatorStats
 
 PREFIX = "/_sim/"
 CONFIG_FIELDS = ("latency", "bandwidth", "link_ttl")
 
 
-def handle_control(simulator: Simulator, method: str, path: str, body: bytes) -> Reply:
+class Controllable(Protocol):
+    """What the control routes change: the simulator's faults, settings and counters."""
+
+    @property
+    def config(self) -> RuntimeConfig: ...
+
+    @property
+    def stats(self) -> SimulatorStats: ...
+
+    @property
+    def pending_faults(self) -> list[str]: ...
+
+    def inject(self, fault: str, times: int = 1, **options: Any) -> None: ...
+
+    def clear_faults(self) -> None: ...
+
+    def configure(self, **changes: Any) -> None: ...
+
+
+def handle_control(simulator: Controllable, method: str, path: str, body: bytes) -> Reply:
     """The reply to a request under /_sim/."""
     route = (method, path.removeprefix(PREFIX).rstrip("/"))
     try:
@@ -52,7 +70,7 @@ def handle_control(simulator: Simulator, method: str, path: str, body: bytes) ->
     return json_reply(404, {"code": "NotFound", "message": f"No control route {method} {path}."})
 
 
-def _faults(simulator: Simulator) -> Reply:
+def _faults(simulator: Controllable) -> Reply:
     return json_reply(200, {"pending": simulator.pending_faults})
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.simulator.config import is_number
 from core.simulator.protocol import ErrorAnswer
 
 Kind = Literal["generation", "download"]
@@ -82,16 +83,12 @@ def make_fault(name: str, options: Mapping[str, Any]) -> Fault:
     defaults = FAULT_OPTIONS[name][1]
     merged = {key: options.get(key, default) for key, default in defaults.items()}
     for key in ("seconds", "bandwidth"):
-        if key in merged and not (_is_number(merged[key]) and merged[key] > 0):
+        if key in merged and not (is_number(merged[key]) and merged[key] > 0):
             raise ValueError(f"fault {name!r}: {key} must be a positive number")
     for key in ("count", "index"):
-        if key in merged and not (_is_number(merged[key]) and isinstance(merged[key], int) and merged[key] >= 0):
+        if key in merged and not (is_number(merged[key]) and isinstance(merged[key], int) and merged[key] >= 0):
             raise ValueError(f"fault {name!r}: {key} must be a whole number >= 0")
     return Fault(name, merged)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class FaultQueue:

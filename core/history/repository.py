@@ -11,210 +11,29 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
+from core.history import migrations
+from core.history.rows import EditRow, InputRow, NotFoundError, OutputRow
+from core.links import link_expiry
+from core.parameters import EditParameters
 from core.processes import RUNNER, runner_alive
 
-LINK_LIFETIME = 24 * 3600.0
-
-# Schema changes: small named functions, applied once each, in order, recorded in `migrations`.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
-
-
-def migration(function: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
-    """Append a schema change; never edit one that has shipped, add a new one at the bottom."""
-    MIGRATIONS.append(function)
-    return function
-
-
-def _run(db: sqlite3.Connection, script: str) -> None:
-    """Execute `;`-separated DDL statement by statement (executescript would commit the open transaction)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-@migration
-def m001_initial(db: sqlite3.Connection) -> None:
-    _run(
-        db,
-        """
-        CREATE TABLE edits (
-            id TEXT PRIMARY KEY,
-            owner TEXT NOT NULL,
-            created REAL NOT NULL,
-            model TEXT NOT NULL,
-            region TEXT NOT NULL,
-            prompt TEXT NOT NULL,
-            negative_prompt TEXT NOT NULL,
-            size TEXT NOT NULL,
-            n INTEGER NOT NULL,
-            seed INTEGER NOT NULL,
-            seed_was_random INTEGER NOT NULL,
-            prompt_extend INTEGER NOT NULL,
-            watermark INTEGER NOT NULL,
-            simulated INTEGER NOT NULL,
-            base_url TEXT NOT NULL,
-            status TEXT NOT NULL,
-            request_id TEXT,
-            usage_width INTEGER,
-            usage_height INTEGER,
-            usage_count INTEGER,
-            error TEXT
-        );
-        CREATE INDEX edits_by_owner ON edits (owner, created DESC);
-        CREATE TABLE inputs (
-            edit_id TEXT NOT NULL REFERENCES edits (id) ON DELETE CASCADE,
-            slot INTEGER NOT NULL,
-            sha256 TEXT NOT NULL,
-            ext TEXT NOT NULL,
-            width INTEGER NOT NULL,
-            height INTEGER NOT NULL,
-            bytes INTEGER NOT NULL,
-            notes TEXT NOT NULL,
-            PRIMARY KEY (edit_id, slot)
-        );
-        CREATE TABLE outputs (
-            edit_id TEXT NOT NULL REFERENCES edits (id) ON DELETE CASCADE,
-            idx INTEGER NOT NULL,
-            url TEXT NOT NULL,
-            expires REAL NOT NULL,
-            state TEXT NOT NULL,
-            sha256 TEXT,
-            width INTEGER,
-            height INTEGER,
-            bytes INTEGER,
-            reason TEXT,
-            PRIMARY KEY (edit_id, idx)
-        );
-        CREATE INDEX outputs_pending ON outputs (state) WHERE state = 'pending';
-        CREATE INDEX inputs_by_hash ON inputs (sha256);
-        CREATE INDEX outputs_by_hash ON outputs (sha256);
-        """,
-    )
-
-
-@migration
-def m002_star_and_last_used(db: sqlite3.Connection) -> None:
-    _run(
-        db,
-        """
-        ALTER TABLE edits ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE edits ADD COLUMN last_used REAL;
-        UPDATE edits SET last_used = created;
-        """,
-    )
-
-
-@migration
-def m003_exact_size(db: sqlite3.Connection) -> None:
-    _run(
-        db,
-        """
-        ALTER TABLE edits ADD COLUMN exact_size TEXT;
-        ALTER TABLE outputs ADD COLUMN exact_sha256 TEXT;
-        """,
-    )
-
-
-@migration
-def m004_runner(db: sqlite3.Connection) -> None:
-    _run(db, "ALTER TABLE edits ADD COLUMN runner TEXT")
-
-
-@dataclass(frozen=True)
-class InputRow:
-    """An input image of an edit, kept in the content store."""
-
-    slot: int
-    sha256: str
-    ext: str
-    width: int
-    height: int
-    bytes: int
-    notes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class OutputRow:
-    """A result of an edit: pending (link known, file not yet saved), saved, or failed (with the reason)."""
-
-    edit_id: str
-    index: int
-    url: str
-    expires: float
-    state: str
-    sha256: str | None
-    width: int | None
-    height: int | None
-    bytes: int | None
-    reason: str | None
-    exact_sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class EditRow:
-    """One edit as history keeps it."""
-
-    id: str
-    owner: str
-    created: float
-    model: str
-    region: str
-    prompt: str
-    negative_prompt: str
-    size: str
-    n: int
-    seed: int
-    seed_was_random: bool
-    prompt_extend: bool
-    watermark: bool
-    simulated: bool
-    base_url: str
-    status: str
-    request_id: str | None
-    usage_width: int | None
-    usage_height: int | None
-    usage_count: int | None
-    error: str | None
-    starred: bool
-    last_used: float
-    exact_size: str | None = None
-    runner: str | None = None
-    inputs: tuple[InputRow, ...] = ()
-    outputs: tuple[OutputRow, ...] = ()
-
-    def parameters(self) -> dict[str, object]:
-        """Every parameter of the edit, JSON-ready (for export, re-run and "use these settings")."""
-        return {
-            "id": self.id,
-            "created": self.created,
-            "model": self.model,
-            "region": self.region,
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "size": self.size,
-            "n": self.n,
-            "seed": self.seed,
-            "seed_was_random": self.seed_was_random,
-            "prompt_extend": self.prompt_extend,
-            "watermark": self.watermark,
-            "simulated": self.simulated,
-            "status": self.status,
-            "request_id": self.request_id,
-            "usage": {"width": self.usage_width, "height": self.usage_height, "image_count": self.usage_count},
-            "error": self.error,
-            "starred": self.starred,
-            "exact_size": self.exact_size,
-        }
-
-
-class NotFoundError(LookupError):
-    """No such edit for this owner (whether it does not exist or belongs to someone else)."""
+# The edits table's parameter columns, in EditParameters.as_dict's spelling (booleans are stored as 0/1).
+_PARAMETER_COLUMNS = (
+    "model",
+    "region",
+    "prompt",
+    "negative_prompt",
+    "size",
+    "n",
+    "seed",
+    "seed_was_random",
+    "prompt_extend",
+    "watermark",
+)
 
 
 class History:
@@ -250,24 +69,18 @@ class History:
 
     def migrate(self, upto: int | None = None) -> int:
         """Apply the migrations not applied yet (only the first `upto`, for tests); return the version."""
-        wanted = MIGRATIONS[:upto] if upto is not None else MIGRATIONS
         with self._write() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)")
-            done = {row["name"] for row in db.execute("SELECT name FROM migrations")}
-            for step in wanted:
-                if step.__name__ not in done:
-                    step(db)
-                    db.execute("INSERT INTO migrations VALUES (?, ?)", (step.__name__, time.time()))
-            return db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0]
+            return migrations.apply(db, upto)
 
     # ---- writing, as an edit goes -------------------------------------------------------------
 
     def start_edit(
-        self, owner: str, params: dict[str, object], inputs: list[InputRow], *, simulated: bool, base_url: str
+        self, owner: str, params: EditParameters, inputs: list[InputRow], *, simulated: bool, base_url: str
     ) -> str:
         """Record an edit about to be sent to `base_url` (status "calling"); return its id."""
         edit_id = uuid.uuid4().hex
         now = time.time()
+        values = params.as_dict()
         with self._write() as db:
             db.execute(
                 """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
@@ -278,20 +91,11 @@ class History:
                     edit_id,
                     owner,
                     now,
-                    params["model"],
-                    params["region"],
-                    params["prompt"],
-                    params["negative_prompt"],
-                    params["size"],
-                    params["n"],
-                    params["seed"],
-                    int(bool(params["seed_was_random"])),
-                    int(bool(params["prompt_extend"])),
-                    int(bool(params["watermark"])),
+                    *(values[field] for field in _PARAMETER_COLUMNS),
                     int(simulated),
                     base_url,
                     now,
-                    params.get("exact_size"),
+                    values["exact_size"],
                     RUNNER,
                 ),
             )
@@ -462,15 +266,6 @@ class History:
             args,
         )
         return [(row["owner"], row["id"]) for row in rows]
-
-
-def link_expiry(url: str, now: float) -> float:
-    """When a result link stops working: its signed `Expires`, else 24 hours from now."""
-    expires = parse_qs(urlsplit(url).query).get("Expires")
-    try:
-        return float(expires[0]) if expires else now + LINK_LIFETIME
-    except ValueError:
-        return now + LINK_LIFETIME
 
 
 def _output(row: sqlite3.Row) -> OutputRow:

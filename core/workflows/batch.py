@@ -1,8 +1,7 @@
-"""Batches of edits: one JSON object per line, each an EditRequest, resumable through a small state file.
+"""Batches of edits: a JSONL file of requests (see `entries`), resumable through a small state file.
 
-A line's keys are the page's fields (REQUEST_KEYS); images are paths, or links fetched only from hosts the
-result downloads accept. Each finished line writes its PNGs and JSON record to the output folder and is
-recorded as done, so running the batch again sends only the lines still missing.
+Each finished line writes its PNGs and JSON record to the output folder and is recorded as done, so running
+the batch again sends only the lines still missing.
 """
 
 from __future__ import annotations
@@ -12,109 +11,20 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from core import catalog, errors
-from core.downloads import DownloadPolicy, SavedImage, download_all
-from core.images import ImageSource
-from core.request import EditRequest
-from core.store import ContentStore
-from core.studio import LOCAL_OWNER, EditResult, Studio
+from core import errors
+from core.caller import LOCAL, Caller
+from core.studio import EditResult, Studio
+from core.workflows.entries import LineError, describe, request_from_entry
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = ".qwen-edit-batch.jsonl"
-REQUEST_KEYS = (
-    "images",
-    "prompt",
-    "negative_prompt",
-    "model",
-    "region",
-    "size",
-    "n",
-    "seed",
-    "prompt_extend",
-    "watermark",
-)
-TEXT_KEYS = frozenset({"prompt", "negative_prompt", "model", "region", "size"})
-FLAG_KEYS = frozenset({"prompt_extend", "watermark"})
-
-
-class LineError(ValueError):
-    """A line (or plan file value) is not shaped as documented: not a request the page could have sent."""
-
-
-def request_from_entry(
-    entry: Mapping[str, Any], studio: Studio, base_dir: Path, user_key: str | None = None
-) -> EditRequest:
-    """An EditRequest from a line's keys; image paths are relative to `base_dir`, the region defaults to the
-    settings'. Raises LineError for a misshapen line, else the request's own EditError."""
-    unknown = sorted(set(entry) - set(REQUEST_KEYS))
-    if unknown:
-        raise LineError(f"unknown key(s) {', '.join(unknown)}; known keys: {', '.join(REQUEST_KEYS)}")
-    for key, value in entry.items():
-        if value is None:
-            continue
-        if key in TEXT_KEYS and not isinstance(value, str):
-            raise LineError(f'"{key}" must be text, not {json.dumps(value)}')
-        if key in FLAG_KEYS and not isinstance(value, bool):
-            raise LineError(f'"{key}" must be true or false, not {json.dumps(value)}')
-    params = {key: value for key, value in entry.items() if key not in ("images", "prompt") and value is not None}
-    params.setdefault("region", studio.settings.region)
-    sources = image_sources(entry.get("images"), studio, params["region"], base_dir, user_key)
-    return EditRequest.create(sources, entry.get("prompt") or "", **params)
-
-
-def image_sources(
-    images: Any, studio: Studio, region: str, base_dir: Path, user_key: str | None = None
-) -> list[ImageSource]:
-    """Paths (relative to `base_dir`) as given; http(s) links fetched under the result-download host rules
-    (DashScope's result storage, or the endpoint's own host), any other link refused."""
-    if isinstance(images, str):
-        images = [images]
-    if not isinstance(images, list) or not all(isinstance(item, str) for item in images):
-        raise LineError('"images" must be a list of 1 to 3 file paths or links')
-    if len(images) > catalog.MAX_IMAGES:  # EditRequest refuses these; fetch nothing first
-        return list(images)
-    return [_image_source(item, slot, studio, region, base_dir, user_key) for slot, item in enumerate(images, 1)]
-
-
-def _image_source(
-    item: str, slot: int, studio: Studio, region: str, base_dir: Path, user_key: str | None
-) -> ImageSource:
-    if not item.lower().startswith(("http://", "https://")):
-        return str(base_dir / Path(item).expanduser())
-    policy = DownloadPolicy(base_url=studio.endpoint(region, user_key).base_url)
-    if not policy.allows(item):
-        raise errors.ImageLinkRefusedError(slot=slot, host=urlsplit(item).hostname or item[:60])
-    with tempfile.TemporaryDirectory(prefix="qwen-edit-link-") as scratch:
-        (outcome,) = download_all([item], ContentStore(Path(scratch)), policy)
-        if isinstance(outcome, SavedImage):
-            return Path(outcome.path).read_bytes()
-    expired = isinstance(outcome, errors.LinkExpiredError)
-    raise errors.ImageUnreadableError(
-        slot=slot,
-        reason="the link has expired" if expired else "the link could not be downloaded",
-        reason_zh="链接已过期" if expired else "链接无法下载",
-    )
-
-
-def describe(error: errors.EditError, images: Any, lang: str = "en") -> str:
-    """The error's message; for an image, followed by the path or link it was given as."""
-    message = error.message(lang)
-    slot = error.params.get("slot") if isinstance(error, errors.ImageError) else None
-    if isinstance(images, str):
-        images = [images]
-    if isinstance(slot, int) and isinstance(images, list) and 0 < slot <= len(images):
-        return f"{message} [{images[slot - 1]}]"
-    return message
 
 
 def save_result(result: EditResult, out: Path, stem: str) -> tuple[list[Path], Path]:
@@ -207,8 +117,7 @@ class Batch:
         out: Path,
         studio: Studio,
         *,
-        owner: str = LOCAL_OWNER,
-        user_key: str | None = None,
+        caller: Caller = LOCAL,
         lang: str = "en",
     ) -> None:
         text = source.read_text(encoding="utf-8")
@@ -216,8 +125,7 @@ class Batch:
         self.source = source
         self.out = out
         self._studio = studio
-        self._owner = owner
-        self._user_key = user_key
+        self._caller = caller
         self._lang = lang
         out.mkdir(parents=True, exist_ok=True)
         self.state = BatchState(out / STATE_FILE)
@@ -239,9 +147,9 @@ class Batch:
         if not isinstance(entry, dict):
             return LineOutcome(number, "failed", "not a JSON object")
         try:
-            request = request_from_entry(entry, self._studio, self.source.parent, self._user_key)
+            request = request_from_entry(entry, self._studio, self.source.parent, self._caller.key)
             self.state.mark_sent(number, text)
-            result = self._studio.edit(request, owner=self._owner, user_key=self._user_key)
+            result = self._studio.edit(request, self._caller)
         except LineError as error:
             return LineOutcome(number, "failed", str(error))
         except errors.EditError as error:

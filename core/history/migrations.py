@@ -1,0 +1,126 @@
+"""The history schema as small named changes, applied once each, in order, recorded in `migrations`.
+
+Adding a column is one new function at the bottom, decorated with `@migration`; nothing else moves.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+
+
+def migration(function: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    """Append a schema change; never edit one that has shipped, add a new one at the bottom."""
+    MIGRATIONS.append(function)
+    return function
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    """Execute `;`-separated DDL statement by statement (executescript would commit the open transaction)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE edits (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created REAL NOT NULL,
+            model TEXT NOT NULL,
+            region TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            negative_prompt TEXT NOT NULL,
+            size TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            seed INTEGER NOT NULL,
+            seed_was_random INTEGER NOT NULL,
+            prompt_extend INTEGER NOT NULL,
+            watermark INTEGER NOT NULL,
+            simulated INTEGER NOT NULL,
+            base_url TEXT NOT NULL,
+            status TEXT NOT NULL,
+            request_id TEXT,
+            usage_width INTEGER,
+            usage_height INTEGER,
+            usage_count INTEGER,
+            error TEXT
+        );
+        CREATE INDEX edits_by_owner ON edits (owner, created DESC);
+        CREATE TABLE inputs (
+            edit_id TEXT NOT NULL REFERENCES edits (id) ON DELETE CASCADE,
+            slot INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            ext TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            notes TEXT NOT NULL,
+            PRIMARY KEY (edit_id, slot)
+        );
+        CREATE TABLE outputs (
+            edit_id TEXT NOT NULL REFERENCES edits (id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            url TEXT NOT NULL,
+            expires REAL NOT NULL,
+            state TEXT NOT NULL,
+            sha256 TEXT,
+            width INTEGER,
+            height INTEGER,
+            bytes INTEGER,
+            reason TEXT,
+            PRIMARY KEY (edit_id, idx)
+        );
+        CREATE INDEX outputs_pending ON outputs (state) WHERE state = 'pending';
+        CREATE INDEX inputs_by_hash ON inputs (sha256);
+        CREATE INDEX outputs_by_hash ON outputs (sha256);
+        """,
+    )
+
+
+@migration
+def m002_star_and_last_used(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        ALTER TABLE edits ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE edits ADD COLUMN last_used REAL;
+        UPDATE edits SET last_used = created;
+        """,
+    )
+
+
+@migration
+def m003_exact_size(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        ALTER TABLE edits ADD COLUMN exact_size TEXT;
+        ALTER TABLE outputs ADD COLUMN exact_sha256 TEXT;
+        """,
+    )
+
+
+@migration
+def m004_runner(db: sqlite3.Connection) -> None:
+    _run(db, "ALTER TABLE edits ADD COLUMN runner TEXT")
+
+
+def apply(db: sqlite3.Connection, upto: int | None = None) -> int:
+    """Apply the migrations not applied yet (only the first `upto`, for tests) inside the caller's
+    transaction; return how many are applied now."""
+    wanted = MIGRATIONS[:upto] if upto is not None else MIGRATIONS
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    for step in wanted:
+        if step.__name__ not in done:
+            step(db)
+            db.execute("INSERT INTO migrations VALUES (?, ?)", (step.__name__, time.time()))
+    return db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0]

@@ -1,0 +1,98 @@
+"""What history keeps of an edit: the edit itself, its inputs and its outputs, as frozen rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.parameters import EditParameters
+
+
+@dataclass(frozen=True)
+class InputRow:
+    """An input image of an edit, kept in the content store."""
+
+    slot: int
+    sha256: str
+    ext: str
+    width: int
+    height: int
+    bytes: int
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    """A result of an edit: pending (link known, file not yet saved), saved, or failed (with the reason)."""
+
+    edit_id: str
+    index: int
+    url: str
+    expires: float
+    state: str
+    sha256: str | None
+    width: int | None
+    height: int | None
+    bytes: int | None
+    reason: str | None
+    exact_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class EditRow:
+    """One edit as history keeps it."""
+
+    id: str
+    owner: str
+    created: float
+    model: str
+    region: str
+    prompt: str
+    negative_prompt: str
+    size: str
+    n: int
+    seed: int
+    seed_was_random: bool
+    prompt_extend: bool
+    watermark: bool
+    simulated: bool
+    base_url: str
+    status: str
+    request_id: str | None
+    usage_width: int | None
+    usage_height: int | None
+    usage_count: int | None
+    error: str | None
+    starred: bool
+    last_used: float
+    exact_size: str | None = None
+    runner: str | None = None
+    inputs: tuple[InputRow, ...] = ()
+    outputs: tuple[OutputRow, ...] = ()
+
+    @property
+    def params(self) -> EditParameters:
+        """The edit's parameters, as the request that made it had them."""
+        return EditParameters.from_dict(
+            {field: getattr(self, field) for field in ("prompt", "model", "region", "negative_prompt", "size")}
+            | {field: getattr(self, field) for field in ("n", "seed", "seed_was_random", "prompt_extend")}
+            | {"watermark": self.watermark, "exact_size": self.exact_size}
+        )
+
+    def parameters(self) -> dict[str, object]:
+        """Every parameter of the edit and how it went, JSON-ready (for export, re-run and "use these
+        settings"): the parameters' own dict form plus the edit's id, times and outcome."""
+        return {
+            "id": self.id,
+            "created": self.created,
+            **self.params.as_dict(),
+            "simulated": self.simulated,
+            "status": self.status,
+            "request_id": self.request_id,
+            "usage": {"width": self.usage_width, "height": self.usage_height, "image_count": self.usage_count},
+            "error": self.error,
+            "starred": self.starred,
+        }
+
+
+class NotFoundError(LookupError):
+    """No such edit for this owner (whether it does not exist or belongs to someone else)."""

@@ -1,0 +1,1 @@
+"""Workflows: many edits run over one Studio (batches, explorations) and what they export."""

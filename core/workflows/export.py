@@ -1,0 +1,150 @@
+"""Exports: edits from history, or a whole exploration, as one zip with every parameter beside the PNGs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.history import EditRow
+from core.store import ContentStore
+from core.workflows.contact_sheet import contact_sheet
+from core.workflows.explore import CellOutcome
+from core.workflows.plan import Cell, Plan
+
+
+def archive_name(kind: str, when: float | None = None) -> str:
+    """A zip's file name: the kind of export and the local time, e.g. "qwen-edits-20261201-101500.zip"."""
+    return f"{kind}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(when))}.zip"
+
+
+def export_zip(edits: Sequence[EditRow], store: ContentStore, destination: Path) -> Path:
+    """Write `destination` holding, per edit, `<edit id>/result-<k>.png` (and `result-<k>-exact-<W*H>.png` where an
+    exact input size was asked for), `<edit id>/input-<slot>.<ext>` and
+    one `edits.json` with every edit's parameters and file names. Missing files are listed, not fatal."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    manifest = []
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:  # PNGs don't compress
+        for edit in edits:
+            entry = {**edit.parameters(), "results": [], "inputs": [], "missing": []}
+            for output in edit.outputs:
+                name = f"{edit.id}/result-{output.index}.png"
+                _add(archive, store, output.sha256, "png", name, entry, "results")
+                if output.exact_sha256:  # the resample to the input's exact size, beside the original
+                    name = f"{edit.id}/result-{output.index}-exact-{edit.exact_size}.png"
+                    _add(archive, store, output.exact_sha256, "png", name, entry, "results")
+            for image in edit.inputs:
+                name = f"{edit.id}/input-{image.slot}.{image.ext}"
+                _add(archive, store, image.sha256, image.ext, name, entry, "inputs")
+            manifest.append(entry)
+        archive.writestr("edits.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    return destination
+
+
+def _add(
+    archive: zipfile.ZipFile, store: ContentStore, sha256: str | None, ext: str, name: str, entry: dict, key: str
+) -> None:
+    path = store.path_for(sha256, ext) if sha256 else None
+    if path is not None and path.is_file():
+        archive.write(path, name)
+        entry[key].append(name)
+    else:
+        entry["missing"].append(name)
+
+
+_RECORD_FIELDS = (
+    "cell",
+    "state",
+    "prompt_variant",
+    "prompt",
+    "seed",
+    "seed_was_random",
+    "model",
+    "size",
+    "n",
+    "negative_prompt",
+    "region",
+    "prompt_extend",
+    "watermark",
+    "edit_id",
+    "request_id",
+    "width",
+    "height",
+    "seconds",
+    "files",
+    "error",
+)
+
+
+def cell_records(plan: Plan, outcomes: Sequence[CellOutcome], lang: str = "en") -> list[dict[str, Any]]:
+    """One JSON-ready row per cell, in plan order, with every parameter; cells without an outcome are
+    "not run". `files` are the result names inside the export zip."""
+    by_index = {outcome.cell.index: outcome for outcome in outcomes}
+    records = []
+    for cell in plan.cells:
+        outcome = by_index.get(cell.index)
+        result = outcome.result if outcome else None
+        params = cell.params.as_dict()
+        records.append(
+            {
+                "cell": cell.index + 1,
+                "state": outcome.state.value if outcome else "not run",
+                "prompt_variant": cell.at("prompt") + 1,
+                **{field: params[field] for field in _RECORD_FIELDS if field in params},
+                "edit_id": result.edit_id if result else None,
+                "request_id": result.request_id if result else None,
+                "width": result.usage.width if result else None,
+                "height": result.usage.height if result else None,
+                "seconds": round(result.seconds, 3) if result else None,
+                "files": [_result_name(plan, cell, image.index) for image in result.images] if result else [],
+                "error": outcome.error.message(lang) if outcome and outcome.error else None,
+            }
+        )
+    return records
+
+
+def _result_name(plan: Plan, cell: Cell, index: int) -> str:
+    width = len(str(plan.count))
+    return f"images/cell-{cell.index + 1:0{width}d}-{index}.png"
+
+
+def export_run(
+    plan: Plan,
+    outcomes: Sequence[CellOutcome],
+    destination: Path,
+    *,
+    rows: str = "prompt",
+    columns: str = "seed",
+    thumb: int = 256,
+) -> Path:
+    """Write `destination` (a zip): `images/cell-<k>-<i>.png` for every result, `inputs/input-<slot>.<ext>`,
+    `cells.csv` and `cells.json` (the plan's axes and every cell's parameters, state and files) and
+    `contact-sheet.png` (the grid, rows x columns). Works on a partial or cancelled run too."""
+    records = cell_records(plan, outcomes)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:  # PNGs don't compress
+        for outcome in outcomes:
+            for image in outcome.result.images if outcome.result is not None else ():
+                archive.write(image.path, _result_name(plan, outcome.cell, image.index))
+        for image in plan.cells[0].request.images:
+            archive.writestr(f"inputs/input-{image.slot}.{image.mime.split('/')[-1]}", image.data)
+        archive.writestr("cells.json", json.dumps({"plan": plan.as_dict(), "cells": records}, ensure_ascii=False))
+        archive.writestr("cells.csv", _csv(records))
+        sheet = io.BytesIO()
+        contact_sheet(plan, outcomes, rows=rows, columns=columns, thumb=thumb).save(sheet, "PNG")
+        archive.writestr("contact-sheet.png", sheet.getvalue())
+    return destination
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=_RECORD_FIELDS)
+    writer.writeheader()
+    for record in records:
+        writer.writerow({**record, "files": " ".join(record["files"])})
+    return text.getvalue()
