@@ -33,6 +33,7 @@ from PIL import ExifTags, Image, ImageOps
 
 from core import errors
 from core.catalog import INPUT_MAX_BYTES, INPUT_SIDE_MAX, INPUT_SIDE_MIN
+from core.units import megabytes
 
 logger = logging.getLogger(__name__)
 
@@ -438,7 +439,7 @@ def _shrink_to_fit(
         size = (round(image.width * scale), round(image.height * scale))
         data = _save(_downscale(image, size), fmt, quality, icc)
         if _fits(len(data), mime):
-            limit = _megabytes(INPUT_MAX_BYTES)
+            limit = megabytes(INPUT_MAX_BYTES)
             notes = [f"downscaled to {size[0]}x{size[1]} to stay under {limit}"]
             return _Encoded(data, mime, size, [*notes, _encoding_note(fmt, quality, forced=True)])
         encoded_bytes = len(data)
@@ -459,7 +460,7 @@ def _save(image: Image.Image, fmt: str, quality: int | None, icc: bytes | None) 
 
 def _encoding_note(fmt: str, quality: int | None, *, forced: bool) -> str:
     how = f"JPEG (quality {quality})" if quality is not None else fmt
-    reason = f" to stay under {_megabytes(INPUT_MAX_BYTES)}" if forced else ""
+    reason = f" to stay under {megabytes(INPUT_MAX_BYTES)}" if forced else ""
     return f"re-encoded as {how}{reason}"
 
 
@@ -477,10 +478,6 @@ def _base64_length(byte_count: int) -> int:
 def _fits(byte_count: int, mime: str) -> bool:
     """Whether `byte_count` bytes make a data URI under INPUT_MAX_BYTES."""
     return len(_uri_prefix(mime)) + _base64_length(byte_count) < INPUT_MAX_BYTES
-
-
-def _megabytes(byte_count: int) -> str:
-    return f"{byte_count / (1024 * 1024):g} MB"
 
 
 def _kilobytes(byte_count: int) -> str:

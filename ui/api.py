@@ -8,8 +8,10 @@ import gradio as gr
 
 from core import catalog
 from core.studio import Studio
-from ui import handlers
+from ui.forms import EditForm
+from ui.runs import run_edit
 from ui.slots import InputSlot
+from ui.visitors import api_visitor
 
 
 def register(studio: Studio) -> None:
@@ -62,21 +64,20 @@ def register(studio: Studio) -> None:
             watermark: add the "Qwen-Image" mark.
             api_key: your own DashScope key for this call only (never stored); required when the host asks.
         """
-        values = {
-            "images": [image_1, image_2, image_3],
-            "prompt": prompt,
-            "negative": negative_prompt,
-            "model": model,
-            "region": settings.region,
-            "size": size,
-            "n": n,
-            "seed": seed,
-            "prompt_extend": prompt_extend,
-            "watermark": watermark,
-        }
+        form = EditForm(
+            images=(image_1, image_2, image_3),
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            model=model,
+            region=settings.region,
+            size=size,
+            n=n,
+            seed=seed,
+            prompt_extend=prompt_extend,
+            watermark=watermark,
+        )
         final: tuple[list[str], dict[str, Any] | None] = ([], None)
-        who = handlers.api_visitor(api_key, request)
-        for entries, record, _line in handlers.run_edit(studio, values, who, [], _no_progress):
+        for entries, record, _line in run_edit(studio, form, api_visitor(api_key, request), [], _no_progress):
             final = ([e["path"] for e in entries], record)
         return final
 

@@ -10,20 +10,28 @@ from typing import Any
 import gradio as gr
 
 from core import catalog, errors
+from core.settings import Price
 from core.studio import Studio
 from core.workflows import explore
 from core.workflows.explore import CellOutcome, CellState
 from core.workflows.export import archive_name, export_run
 from core.workflows.plan import AXES, Plan, PlanForm
-from ui import handlers
+from ui import gallery
+from ui.alerts import fail
+from ui.forms import Binding, ExploreForm, recall_values, settings_of
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
-from ui.studio_page import StudioView, recall_values
+from ui.studio import StudioView
+from ui.visitors import visitor
+
+PRIVATE: dict[str, Any] = {"api_visibility": "private"}
+DEFAULTS = PlanForm()
+"""The form starts as core's PlanForm does."""
 
 
-@dataclass
-class ExploreView:
-    """The tab's components."""
+@dataclass(frozen=True)
+class PlanFields:
+    """The plan's axes, the grid's layout, what it costs, Run and Cancel."""
 
     prompts: gr.Textbox
     seeds: gr.Textbox
@@ -36,76 +44,117 @@ class ExploreView:
     cost: gr.Markdown
     run: gr.Button
     cancel: gr.Button
+
+
+@dataclass(frozen=True)
+class GridPanel:
+    """The grid as it fills in, and what can be done with a cell or the whole run."""
+
     grid: gr.Gallery
     progress_line: gr.Markdown
     open_cell: gr.Button
     star: gr.Button
     export: gr.Button
     download: gr.File
-    run_state: gr.State  # {"plan": Plan, "outcomes": {cell index: CellOutcome}, "order": [cell index per tile]}
+    run_state: gr.State  # {"plan", "outcomes": {cell index: CellOutcome}, "order": [cell index per tile], ...}
     selected: gr.State  # cell index last clicked
 
 
+@dataclass(frozen=True)
+class ExploreView:
+    """The tab's two halves."""
+
+    plan: PlanFields
+    panel: GridPanel
+
+    @property
+    def cost_form(self) -> Binding[PlanForm]:
+        """The fields the cost line counts from."""
+        plan = self.plan
+        controls = {"prompts": plan.prompts, "seeds": plan.seeds, "random_seeds": plan.random_seeds}
+        return Binding(PlanForm, {**controls, "models": plan.models, "sizes": plan.sizes, "n": plan.n})
+
+    def run_form(self, studio_view: StudioView) -> Binding[ExploreForm]:
+        """The fields a run reads: the plan here, the images and shared settings in the Studio tab."""
+        plan, controls = self.plan, studio_view.controls
+        shared = {
+            "images": studio_view.slots,
+            "negative_prompt": studio_view.prompt.negative,
+            "region": controls.region,
+            "prompt_extend": controls.prompt_extend,
+            "watermark": controls.watermark,
+        }
+        return Binding(ExploreForm, {**self.cost_form.controls, **shared, "rows": plan.rows, "columns": plan.columns})
+
+
 def render() -> ExploreView:
-    """Create the tab's components."""
-    i18n = I18N
-    gr.Markdown(i18n("explore_intro"), elem_classes="hint")
+    """The plan on the left, the grid on the right."""
+    gr.Markdown(I18N("explore_intro"), elem_classes="hint")
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=320):
-            prompts = gr.Textbox(
-                label=i18n("explore_prompts"),
-                info=i18n("explore_prompts_info"),
-                lines=4,
-                placeholder="give the cat a {red|blue} scarf\nmake it {night|winter}",
-                elem_id="explore-prompts",
-            )
-            with gr.Row():
-                seeds = gr.Textbox(
-                    "1, 2, 3",
-                    label=i18n("explore_seeds"),
-                    info=i18n("explore_seeds_info"),
-                    scale=3,
-                    elem_id="explore-seeds",
-                )
-                random_seeds = gr.Number(0, label=i18n("explore_random_seeds"), precision=0, minimum=0, scale=1)
-            models = gr.CheckboxGroup(
-                [m.id for m in catalog.MODELS],
-                value=[catalog.DEFAULT_MODEL],
-                label=i18n("explore_models"),
-                elem_id="explore-models",
-            )
-            with gr.Row():
-                sizes = gr.Textbox("auto", label=i18n("explore_sizes"), info=i18n("explore_sizes_info"), scale=3)
-                n = gr.Slider(1, 6, value=1, step=1, label=i18n("n"), scale=2, elem_id="explore-n")
-            with gr.Row():
-                rows = gr.Dropdown(list(AXES), value="prompt", label=i18n("explore_rows"))
-                columns = gr.Dropdown(list(AXES), value="seed", label=i18n("explore_columns"))
-            cost = gr.Markdown("", elem_id="explore-cost")
-            with gr.Row(elem_classes="button-row"):
-                run = gr.Button(i18n("explore_run"), variant="primary", scale=3, elem_id="explore-run")
-                cancel = gr.Button(i18n("cancel"), variant="stop", scale=1, elem_id="explore-cancel")
+            plan = _render_plan()
         with gr.Column(scale=7, min_width=360):
-            grid = gr.Gallery(
-                label=i18n("explore_grid"),
-                columns=3,
-                height=620,
-                object_fit="contain",
-                allow_preview=False,
-                elem_id="explore-grid",
-            )
-            progress_line = gr.Markdown("", elem_id="explore-status")
-            with gr.Row(elem_classes="button-row"):
-                open_cell = gr.Button(i18n("explore_open"), size="sm", elem_id="explore-open")
-                star = gr.Button(i18n("explore_star"), size="sm", elem_id="explore-star")
-                export = gr.Button(i18n("explore_export"), size="sm", elem_id="explore-export")
-            download = gr.File(label=i18n("history_file"), interactive=False, elem_id="explore-download")
-    run_state = gr.State(None)
-    selected = gr.State(None)
-    # Every component above is a field of the view, under the same name.
-    return ExploreView(**{name: value for name, value in locals().items() if name in ExploreView.__annotations__})
+            panel = _render_panel()
+    return ExploreView(plan, panel)
 
 
-def cost_line(form: PlanForm, max_cells: int, price: Any, lang: str) -> str:
+def _render_plan() -> PlanFields:
+    prompts = gr.Textbox(
+        label=I18N("explore_prompts"),
+        info=I18N("explore_prompts_info"),
+        lines=4,
+        placeholder="give the cat a {red|blue} scarf\nmake it {night|winter}",
+        elem_id="explore-prompts",
+    )
+    with gr.Row():
+        seeds = gr.Textbox(
+            DEFAULTS.seeds,
+            label=I18N("explore_seeds"),
+            info=I18N("explore_seeds_info"),
+            scale=3,
+            elem_id="explore-seeds",
+        )
+        random_seeds = gr.Number(
+            DEFAULTS.random_seeds, label=I18N("explore_random_seeds"), precision=0, minimum=0, scale=1
+        )
+    models = gr.CheckboxGroup(
+        [m.id for m in catalog.MODELS],
+        value=list(DEFAULTS.models),
+        label=I18N("explore_models"),
+        elem_id="explore-models",
+    )
+    with gr.Row():
+        sizes = gr.Textbox(DEFAULTS.sizes, label=I18N("explore_sizes"), info=I18N("explore_sizes_info"), scale=3)
+        n = gr.Slider(1, 6, value=DEFAULTS.n, step=1, label=I18N("n"), scale=2, elem_id="explore-n")
+    with gr.Row():
+        rows = gr.Dropdown(list(AXES), value="prompt", label=I18N("explore_rows"))
+        columns = gr.Dropdown(list(AXES), value="seed", label=I18N("explore_columns"))
+    cost = gr.Markdown("", elem_id="explore-cost")
+    with gr.Row(elem_classes="button-row"):
+        run = gr.Button(I18N("explore_run"), variant="primary", scale=3, elem_id="explore-run")
+        cancel = gr.Button(I18N("cancel"), variant="stop", scale=1, elem_id="explore-cancel")
+    return PlanFields(prompts, seeds, random_seeds, models, sizes, n, rows, columns, cost, run, cancel)
+
+
+def _render_panel() -> GridPanel:
+    grid = gr.Gallery(
+        label=I18N("explore_grid"),
+        columns=3,
+        height=620,
+        object_fit="contain",
+        allow_preview=False,
+        elem_id="explore-grid",
+    )
+    progress_line = gr.Markdown("", elem_id="explore-status")
+    with gr.Row(elem_classes="button-row"):
+        open_cell = gr.Button(I18N("explore_open"), size="sm", elem_id="explore-open")
+        star = gr.Button(I18N("explore_star"), size="sm", elem_id="explore-star")
+        export = gr.Button(I18N("explore_export"), size="sm", elem_id="explore-export")
+    download = gr.File(label=I18N("history_file"), interactive=False, elem_id="explore-download")
+    return GridPanel(grid, progress_line, open_cell, star, export, download, gr.State(None), gr.State(None))
+
+
+def cost_line(form: PlanForm, max_cells: int, price: Price | None, lang: str) -> str:
     """How many edits and billed images the plan makes (core counts them, as the run will), or why the plan
     cannot run."""
     try:
@@ -121,6 +170,88 @@ def cost_line(form: PlanForm, max_cells: int, price: Any, lang: str) -> str:
     return status(
         "explore_cost_price", lang, count=count, images=images, amount=price.amount * images, currency=price.currency
     )
+
+
+def listen(
+    view: ExploreView,
+    studio: Studio,
+    owner_state: gr.BrowserState,
+    key_state: gr.BrowserState,
+    studio_view: StudioView,
+    tabs: gr.Tabs,
+    studio_tab_id: str,
+) -> None:
+    """Wire the tab's events."""
+    _listen_cost(view, studio)
+    _listen_run(view, studio, owner_state, key_state, studio_view)
+    _listen_cells(view, studio, owner_state, studio_view, tabs, studio_tab_id)
+
+
+def _listen_cost(view: ExploreView, studio: Studio) -> None:
+    """The cost line follows every field it counts from."""
+    settings = studio.settings
+    form = view.cost_form
+
+    def on_plan(values: dict[Any, Any], request: gr.Request) -> str:
+        return cost_line(form.read(values), settings.explore_max_cells, settings.price_per_image, language_of(request))
+
+    for component in form.inputs:
+        component.change(on_plan, form.inputs, view.plan.cost, queue=False, **PRIVATE)
+
+
+def _listen_run(
+    view: ExploreView,
+    studio: Studio,
+    owner_state: gr.BrowserState,
+    key_state: gr.BrowserState,
+    studio_view: StudioView,
+) -> None:
+    """Run checks the whole plan first, then fills the grid as cells finish; Cancel stops the cells not
+    yet started."""
+    form = view.run_form(studio_view)
+    panel = view.panel
+
+    def run_grid(values: dict[Any, Any], request: gr.Request):
+        who = visitor(values[owner_state], values[key_state], request)
+        explore_form = form.read(values)
+        try:
+            plan = Plan.from_draft(
+                explore_form.images, explore_form.plan_form().draft(studio.settings.explore_max_cells)
+            )
+            run = explore.run_plan(studio, plan, who.caller)
+        except errors.EditError as error:
+            raise fail(error, who.lang) from None
+        rows = explore_form.rows
+        columns = explore_form.columns if explore_form.columns != rows else next(a for a in AXES if a != rows)
+        outcomes: dict[int, CellOutcome] = {}
+        try:
+            items, order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
+            state = {"plan": plan, "outcomes": outcomes, "order": order, "rows": rows, "columns": columns}
+            width = len(plan.values(columns))
+            yield (
+                gr.Gallery(items, columns=width),
+                status("explore_progress", who.lang, done=0, count=plan.count),
+                state,
+            )
+            for outcome in run.outcomes():
+                outcomes[outcome.cell.index] = outcome
+                items, _order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
+                line = status("explore_progress", who.lang, done=len(outcomes), count=plan.count)
+                yield gr.Gallery(items, columns=width), line, state
+            yield gr.skip(), _summary(plan, outcomes, who.lang), state
+        finally:
+            if len(outcomes) < plan.count:  # Cancel, or the visitor left: stop the cells not yet started
+                run.cancel()
+
+    run_event = view.plan.run.click(
+        run_grid,
+        form.inputs | {owner_state, key_state},
+        [panel.grid, panel.progress_line, panel.run_state],
+        concurrency_id="edit",
+        show_progress_on=panel.grid,
+        **PRIVATE,
+    )
+    view.plan.cancel.click(None, None, None, cancels=[run_event])
 
 
 def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: str, columns: str, lang: str):
@@ -159,114 +290,23 @@ def _summary(plan: Plan, outcomes: dict[int, CellOutcome], lang: str) -> str:
     )
 
 
-def listen(
+def _listen_cells(
     view: ExploreView,
     studio: Studio,
     owner_state: gr.BrowserState,
-    key_state: gr.BrowserState,
     studio_view: StudioView,
     tabs: gr.Tabs,
     studio_tab_id: str,
 ) -> None:
-    """Wire the tab's events."""
-    settings = studio.settings
-    options: dict[str, Any] = {"api_visibility": "private"}
-    plan_inputs = [view.prompts, view.seeds, view.random_seeds, view.models, view.sizes, view.n]
-
-    def on_plan(prompts, seeds, random_seeds, models, sizes, n, request: gr.Request) -> str:
-        form = PlanForm(prompts=prompts, seeds=seeds, random_seeds=random_seeds, models=models, sizes=sizes, n=n)
-        return cost_line(form, settings.explore_max_cells, settings.price_per_image, language_of(request))
-
-    for component in plan_inputs:
-        component.change(on_plan, plan_inputs, view.cost, queue=False, **options)
-
-    def run_grid(
-        prompts: str,
-        seeds: str,
-        random_seeds: float,
-        models: list[str],
-        sizes: str,
-        n: float,
-        rows: str,
-        columns: str,
-        i1: str | None,
-        i2: str | None,
-        i3: str | None,
-        negative: str,
-        region: str,
-        prompt_extend: bool,
-        watermark: bool,
-        owners: dict[str, Any] | None,
-        keys: dict[str, Any] | None,
-        request: gr.Request,
-    ):
-        who = handlers.visitor(owners, keys, request)
-        form = PlanForm(
-            prompts=prompts,
-            seeds=seeds,
-            random_seeds=random_seeds,
-            models=models,
-            sizes=sizes,
-            n=n,
-            negative_prompt=negative,
-            region=region,
-            prompt_extend=prompt_extend,
-            watermark=watermark,
-        )
-        try:
-            plan = Plan.from_draft([i1, i2, i3], form.draft(settings.explore_max_cells))
-            run = explore.run_plan(studio, plan, who.caller)
-        except errors.EditError as error:
-            raise handlers.fail(error, who.lang) from None
-        if rows == columns:
-            columns = next(axis for axis in AXES if axis != rows)
-        outcomes: dict[int, CellOutcome] = {}
-        try:
-            items, order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
-            state = {"plan": plan, "outcomes": outcomes, "order": order, "rows": rows, "columns": columns}
-            width = len(plan.values(columns))
-            yield (
-                gr.Gallery(items, columns=width),
-                status("explore_progress", who.lang, done=0, count=plan.count),
-                state,
-            )
-            for outcome in run.outcomes():
-                outcomes[outcome.cell.index] = outcome
-                items, _order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
-                line = status("explore_progress", who.lang, done=len(outcomes), count=plan.count)
-                yield gr.Gallery(items, columns=width), line, state
-            yield gr.skip(), _summary(plan, outcomes, who.lang), state
-        finally:
-            if len(outcomes) < plan.count:  # Cancel, or the visitor left: stop the cells not yet started
-                run.cancel()
-
-    run_event = view.run.click(
-        run_grid,
-        [
-            *plan_inputs,
-            view.rows,
-            view.columns,
-            *studio_view.slots,
-            studio_view.negative,
-            studio_view.region,
-            studio_view.prompt_extend,
-            studio_view.watermark,
-            owner_state,
-            key_state,
-        ],
-        [view.grid, view.progress_line, view.run_state],
-        concurrency_id="edit",
-        show_progress_on=view.grid,
-        **options,
-    )
-    view.cancel.click(None, None, None, cancels=[run_event])
+    """Pick a cell; open it in the Studio, star it, or export the whole run."""
+    panel = view.panel
 
     def select(state: dict[str, Any] | None, evt: gr.SelectData) -> int | None:
         if not state or evt.index >= len(state["order"]):
             return None
         return state["order"][evt.index]
 
-    view.grid.select(select, view.run_state, view.selected, queue=False, **options)
+    panel.grid.select(select, panel.run_state, panel.selected, queue=False, **PRIVATE)
 
     def chosen(state: dict[str, Any] | None, index: int | None, lang: str) -> CellOutcome:
         outcome = (state or {}).get("outcomes", {}).get(index) if index is not None else None
@@ -277,35 +317,29 @@ def listen(
     def open_cell(state: dict[str, Any] | None, index: int | None, request: gr.Request):
         lang = language_of(request)
         result = chosen(state, index, lang).result
-        entries = handlers.result_entries(result)
-        settings_values = recall_values(handlers.settings_of(result.request.params.as_dict()))
+        entries = gallery.result_entries(result)
+        settings_values = recall_values(settings_of(result.request.params.as_dict()))
         return (
             *settings_values,
-            [(e["path"], e["caption"]) for e in entries],
+            gallery.items(entries),
             entries,
             status("reopened", lang),
             gr.Tabs(selected=studio_tab_id),
         )
 
-    view.open_cell.click(
+    panel.open_cell.click(
         open_cell,
-        [view.run_state, view.selected],
-        [
-            *studio_view.settings_controls,
-            studio_view.gallery,
-            studio_view.results_state,
-            studio_view.run_status,
-            tabs,
-        ],
-        **options,
+        [panel.run_state, panel.selected],
+        [*studio_view.settings_controls, *studio_view.shown_results, tabs],
+        **PRIVATE,
     )
 
     def star(state: dict[str, Any] | None, index: int | None, owners: dict[str, Any] | None, request: gr.Request):
-        who = handlers.visitor(owners, None, request)
+        who = visitor(owners, None, request)
         studio.history.star(who.owner, chosen(state, index, who.lang).result.edit_id)
         gr.Info(status("cell_starred", who.lang))
 
-    view.star.click(star, [view.run_state, view.selected, owner_state], None, **options)
+    panel.star.click(star, [panel.run_state, panel.selected, owner_state], None, **PRIVATE)
 
     def export(state: dict[str, Any] | None, request: gr.Request) -> str:
         if not state:
@@ -315,4 +349,4 @@ def listen(
         destination = Path(tempfile.mkdtemp(prefix="qwen-explore-")) / archive_name("explore")
         return str(export_run(plan, finished, destination, rows=state["rows"], columns=state["columns"]))
 
-    view.export.click(export, view.run_state, view.download, **options)
+    panel.export.click(export, panel.run_state, panel.download, **PRIVATE)

@@ -13,18 +13,23 @@ import gradio as gr
 from core import catalog, errors
 from core.history import EditRow, NotFoundError
 from core.studio import Studio
+from core.units import MEBIBYTE, megabytes
 from core.workflows.export import archive_name, export_zip
-from ui import handlers
+from ui import gallery
+from ui.alerts import fail
+from ui.forms import recall_values, settings_of
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
-from ui.studio_page import StudioView, recall_values
+from ui.studio import StudioView
+from ui.visitors import visitor
 
 PAGE = 24
+PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
-@dataclass
-class HistoryView:
-    """The tab's components."""
+@dataclass(frozen=True)
+class Listing:
+    """Search and filter, the usage line, the edits as thumbnails, and "more"."""
 
     search: gr.Textbox
     model: gr.Dropdown
@@ -32,63 +37,106 @@ class HistoryView:
     usage: gr.Markdown
     gallery: gr.Gallery
     more: gr.Button
-    details: gr.JSON
-    reopen: gr.Button
-    rerun: gr.Button
-    rerun_new: gr.Button
-    star: gr.Button
-    delete: gr.Button
-    zip_one: gr.Button
-    zip_all: gr.Button
-    download: gr.File
     listed: gr.State  # ids of the edits shown, in gallery order
     limit: gr.State  # how many are shown
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What can be done with the selected edit (or all shown), and its details."""
+
+    reopen: gr.Button
+    star: gr.Button
+    rerun: gr.Button
+    rerun_new: gr.Button
+    zip_one: gr.Button
+    zip_all: gr.Button
+    delete: gr.Button
+    download: gr.File
+    details: gr.JSON
     selected: gr.State  # id of the edit last selected
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """The tab: the listing on the left, the actions on the right."""
+
+    listing: Listing
+    actions: Actions
 
 
 def render() -> HistoryView:
     """Create the tab's components."""
-    i18n = I18N
     with gr.Row(elem_id="history-filters"):
-        search = gr.Textbox(label=i18n("history_search"), scale=4, elem_id="history-search")
+        search = gr.Textbox(label=I18N("history_search"), scale=4, elem_id="history-search")
         model = gr.Dropdown(
-            [(i18n("history_all_models"), "")] + [(m.id, m.id) for m in catalog.MODELS],
+            [(I18N("history_all_models"), "")] + [(m.id, m.id) for m in catalog.MODELS],
             value="",
-            label=i18n("history_model"),
+            label=I18N("history_model"),
             scale=2,
             elem_id="history-model",
         )
-        refresh = gr.Button(i18n("history_refresh"), scale=1, elem_id="history-refresh")
+        refresh = gr.Button(I18N("history_refresh"), scale=1, elem_id="history-refresh")
     usage = gr.Markdown("", elem_id="history-usage")
     with gr.Row(equal_height=False):
         with gr.Column(scale=7):
-            gallery = gr.Gallery(
-                label=i18n("history_edits"),
+            edits = gr.Gallery(
+                label=I18N("history_edits"),
                 columns=6,
                 height=560,
                 object_fit="cover",
                 allow_preview=False,
                 elem_id="history-gallery",
             )
-            more = gr.Button(i18n("history_more"), size="sm", elem_id="history-more")
+            more = gr.Button(I18N("history_more"), size="sm", elem_id="history-more")
         with gr.Column(scale=4):
-            with gr.Row(elem_classes="button-row"):
-                reopen = gr.Button(i18n("history_reopen"), variant="primary", size="sm", elem_id="history-reopen")
-                star = gr.Button(i18n("history_star"), size="sm", elem_id="history-star")
-            with gr.Row(elem_classes="button-row"):
-                rerun = gr.Button(i18n("history_rerun"), size="sm", elem_id="history-rerun")
-                rerun_new = gr.Button(i18n("history_rerun_new"), size="sm", elem_id="history-rerun-new")
-            with gr.Row(elem_classes="button-row"):
-                zip_one = gr.Button(i18n("history_zip"), size="sm", elem_id="history-zip")
-                zip_all = gr.Button(i18n("history_zip_all"), size="sm", elem_id="history-zip-all")
-                delete = gr.Button(i18n("history_delete"), variant="stop", size="sm", elem_id="history-delete")
-            download = gr.File(label=i18n("history_file"), interactive=False, elem_id="history-download")
-            details = gr.JSON(label=i18n("record"), elem_id="history-details")
-    listed = gr.State([])
-    limit = gr.State(PAGE)
-    selected = gr.State(None)
-    # Every component above is a field of the view, under the same name.
-    return HistoryView(**{name: value for name, value in locals().items() if name in HistoryView.__annotations__})
+            actions = _render_actions()
+    listing = Listing(search, model, refresh, usage, edits, more, gr.State([]), gr.State(PAGE))
+    return HistoryView(listing, actions)
+
+
+def _render_actions() -> Actions:
+    with gr.Row(elem_classes="button-row"):
+        reopen = gr.Button(I18N("history_reopen"), variant="primary", size="sm", elem_id="history-reopen")
+        star = gr.Button(I18N("history_star"), size="sm", elem_id="history-star")
+    with gr.Row(elem_classes="button-row"):
+        rerun = gr.Button(I18N("history_rerun"), size="sm", elem_id="history-rerun")
+        rerun_new = gr.Button(I18N("history_rerun_new"), size="sm", elem_id="history-rerun-new")
+    with gr.Row(elem_classes="button-row"):
+        zip_one = gr.Button(I18N("history_zip"), size="sm", elem_id="history-zip")
+        zip_all = gr.Button(I18N("history_zip_all"), size="sm", elem_id="history-zip-all")
+        delete = gr.Button(I18N("history_delete"), variant="stop", size="sm", elem_id="history-delete")
+    download = gr.File(label=I18N("history_file"), interactive=False, elem_id="history-download")
+    details = gr.JSON(label=I18N("record"), elem_id="history-details")
+    return Actions(reopen, star, rerun, rerun_new, zip_one, zip_all, delete, download, details, gr.State(None))
+
+
+def listen(
+    view: HistoryView,
+    studio: Studio,
+    owner_state: gr.BrowserState,
+    key_state: gr.BrowserState,
+    studio_view: StudioView,
+    tabs: gr.Tabs,
+    studio_tab_id: str,
+) -> None:
+    """Wire the tab's events, piece by piece."""
+    show = _listen_listing(view, studio, owner_state, tabs)
+    _listen_selection(view, studio, owner_state)
+    reopen = _Reopen(studio, studio_view, tabs, studio_tab_id)
+    _listen_reopen_and_rerun(view, studio, owner_state, key_state, reopen)
+    _listen_star_and_delete(view, studio, owner_state, show)
+    _listen_zips(view, studio, owner_state)
+
+
+def _owner(owners: dict[str, Any] | None, request: gr.Request) -> str:
+    return visitor(owners, None, request).owner
+
+
+def _require(edit_id: str | None, request: gr.Request) -> str:
+    if not edit_id:
+        raise gr.Error(status("history_pick", language_of(request)))
+    return edit_id
 
 
 def _caption(edit: EditRow, lang: str) -> str:
@@ -111,140 +159,151 @@ def _thumbnail(studio: Studio, edit: EditRow) -> str | None:
     return None
 
 
-def _megabytes(count: int) -> str:
-    return f"{count / 1024 / 1024:.1f} MB"
+@dataclass(frozen=True)
+class _Shown:
+    """An event that lists the edits again, for the actions that change them to chain on."""
+
+    fn: Any
+    inputs: list[Any]
+    outputs: list[Any]
+
+    def after(self, event: Any) -> None:
+        event.then(self.fn, self.inputs, self.outputs, **PRIVATE)
 
 
-def listen(
-    view: HistoryView,
-    studio: Studio,
-    owner_state: gr.BrowserState,
-    key_state: gr.BrowserState,
-    studio_view: StudioView,
-    tabs: gr.Tabs,
-    studio_tab_id: str,
-) -> None:
-    """Wire the tab's events."""
-
-    def owner_of(owners: dict[str, Any] | None, request: gr.Request) -> str:
-        return handlers.visitor(owners, None, request).owner
+def _listen_listing(view: HistoryView, studio: Studio, owner_state: gr.BrowserState, tabs: gr.Tabs) -> _Shown:
+    """The visitor's edits, listed on refresh, search, filter, "more" and every tab change."""
+    listing = view.listing
 
     def show(search: str, model: str, limit: int, owners: dict[str, Any] | None, request: gr.Request):
-        owner, lang = owner_of(owners, request), language_of(request)
+        owner, lang = _owner(owners, request), language_of(request)
         edits = studio.history.list(owner, search=search or "", model=model or "", limit=limit)
         # An edit whose files are gone (evicted, deleted) is still listed, on a plain tile.
         items = [(_thumbnail(studio, e) or placeholder("failed"), _caption(e, lang)) for e in edits]
-        quota = studio.settings.owner_storage_mb * 1024 * 1024
-        line = status(
-            "history_line",
-            lang,
-            count=len(edits),
-            used=_megabytes(studio.history.usage_bytes(owner)),
-            quota=_megabytes(quota),
-        )
+        quota = studio.settings.owner_storage_mb * MEBIBYTE
+        used = megabytes(studio.history.usage_bytes(owner))
+        line = status("history_line", lang, count=len(edits), used=used, quota=megabytes(quota))
         if not edits:
             line += " · " + status("history_empty", lang)
-        return (
-            items,
-            [e.id for e in edits],
-            line,
-        )
+        return items, [e.id for e in edits], line
 
-    list_inputs = [view.search, view.model, view.limit, owner_state]
-    list_outputs = [view.gallery, view.listed, view.usage]
-    options: dict[str, Any] = {"api_visibility": "private"}
-    for trigger in (view.refresh.click, view.search.submit, view.model.change):
-        trigger(show, list_inputs, list_outputs, **options)
-    view.more.click(lambda limit: limit + PAGE, view.limit, view.limit, **options).then(
-        show, list_inputs, list_outputs, **options
+    shown = _Shown(
+        show,
+        [listing.search, listing.model, listing.limit, owner_state],
+        [listing.gallery, listing.listed, listing.usage],
     )
-    tabs.select(show, list_inputs, list_outputs, **options)
+    for trigger in (listing.refresh.click, listing.search.submit, listing.model.change, tabs.select):
+        trigger(show, shown.inputs, shown.outputs, **PRIVATE)
+    shown.after(listing.more.click(lambda limit: limit + PAGE, listing.limit, listing.limit, **PRIVATE))
+    return shown
+
+
+def _listen_selection(view: HistoryView, studio: Studio, owner_state: gr.BrowserState) -> None:
+    """A click on a thumbnail selects that edit and shows its parameters."""
 
     def select(listed: list[str], owners: dict[str, Any] | None, evt: gr.SelectData, request: gr.Request):
         edit_id = listed[evt.index] if evt.index < len(listed) else None
         if edit_id is None:
             return None, None
-        return edit_id, studio.history.get(owner_of(owners, request), edit_id).parameters()
+        return edit_id, studio.history.get(_owner(owners, request), edit_id).parameters()
 
-    view.gallery.select(select, [view.listed, owner_state], [view.selected, view.details], **options)
+    actions = view.actions
+    view.listing.gallery.select(
+        select, [view.listing.listed, owner_state], [actions.selected, actions.details], **PRIVATE
+    )
 
-    def require(edit_id: str | None, request: gr.Request) -> str:
-        if not edit_id:
-            raise gr.Error(status("history_pick", language_of(request)))
-        return edit_id
 
-    studio_outputs = [
-        *studio_view.slots,
-        *studio_view.settings_controls,
-        studio_view.gallery,
-        studio_view.results_state,
-        studio_view.run_status,
-        tabs,
-    ]
+@dataclass(frozen=True)
+class _Reopen:
+    """Puts an edit back in the Studio tab: its inputs, settings and results."""
 
-    def into_studio(owner: str, edit_id: str, line: str) -> list[Any]:
-        edit = studio.history.get(owner, edit_id)
-        studio.history.touch(owner, edit_id)
-        inputs = [path for path in studio.input_paths(edit) if Path(path).is_file()]
-        entries = handlers.history_entries(studio, edit)
+    studio: Studio
+    studio_view: StudioView
+    tabs: gr.Tabs
+    studio_tab_id: str
+
+    @property
+    def outputs(self) -> list[Any]:
+        view = self.studio_view
+        return [*view.slots, *view.settings_controls, *view.shown_results, self.tabs]
+
+    def values(self, owner: str, edit_id: str, line: str) -> list[Any]:
+        edit = self.studio.history.get(owner, edit_id)
+        self.studio.history.touch(owner, edit_id)
+        inputs = [path for path in self.studio.input_paths(edit) if Path(path).is_file()]
+        entries = gallery.history_entries(self.studio, edit)
         return [
-            *(inputs + [None] * (3 - len(inputs))),
-            *recall_values(handlers.settings_of(edit.parameters())),
-            [(e["path"], e["caption"]) for e in entries],
+            *(inputs + [None] * (len(self.studio_view.slots) - len(inputs))),
+            *recall_values(settings_of(edit.parameters())),
+            gallery.items(entries),
             entries,
             line,
-            gr.Tabs(selected=studio_tab_id),
+            gr.Tabs(selected=self.studio_tab_id),
         ]
 
-    def reopen(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        owner = owner_of(owners, request)
-        return into_studio(owner, require(edit_id, request), status("reopened", language_of(request)))
 
-    view.reopen.click(reopen, [view.selected, owner_state], studio_outputs, **options)
+def _listen_reopen_and_rerun(
+    view: HistoryView, studio: Studio, owner_state: gr.BrowserState, key_state: gr.BrowserState, reopen: _Reopen
+) -> None:
+    """Reopen brings the edit back; Re-run repeats it (same seed or a new one) and brings the new one back."""
+    actions = view.actions
+
+    def reopen_fn(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
+        owner = _owner(owners, request)
+        return reopen.values(owner, _require(edit_id, request), status("reopened", language_of(request)))
+
+    actions.reopen.click(reopen_fn, [actions.selected, owner_state], reopen.outputs, **PRIVATE)
 
     def rerun(new_seed: bool):
         def run(edit_id: str | None, owners: dict[str, Any] | None, keys: dict[str, Any] | None, request: gr.Request):
-            who = handlers.visitor(owners, keys, request)
+            who = visitor(owners, keys, request)
             try:
-                job = studio.submit(
-                    studio.rerun_request(who.owner, require(edit_id, request), new_seed=new_seed), who.caller
-                )
-                result = job.result()
+                request_again = studio.rerun_request(who.owner, _require(edit_id, request), new_seed=new_seed)
+                result = studio.submit(request_again, who.caller).result()
             except errors.EditError as error:
-                raise handlers.fail(error, who.lang) from None
+                raise fail(error, who.lang) from None
             except NotFoundError:
                 raise gr.Error(status("history_pick", who.lang)) from None
-            return into_studio(who.owner, result.edit_id, status("reopened", who.lang))
+            return reopen.values(who.owner, result.edit_id, status("reopened", who.lang))
 
         return run
 
-    for button, new_seed in ((view.rerun, False), (view.rerun_new, True)):
+    for button, new_seed in ((actions.rerun, False), (actions.rerun_new, True)):
         button.click(
             rerun(new_seed),
-            [view.selected, owner_state, key_state],
-            studio_outputs,
+            [actions.selected, owner_state, key_state],
+            reopen.outputs,
             concurrency_id="edit",
-            **options,
+            **PRIVATE,
         )
 
+
+def _listen_star_and_delete(view: HistoryView, studio: Studio, owner_state: gr.BrowserState, shown: _Shown) -> None:
+    """Star protects an edit from eviction (a second click unstars); Delete removes it and its files."""
+    actions = view.actions
+
     def star(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        owner = owner_of(owners, request)
-        edit = studio.history.get(owner, require(edit_id, request))
+        owner = _owner(owners, request)
+        edit = studio.history.get(owner, _require(edit_id, request))
         studio.history.star(owner, edit.id, not edit.starred)
         return studio.history.get(owner, edit.id).parameters()
 
-    view.star.click(star, [view.selected, owner_state], view.details, **options).then(
-        show, list_inputs, list_outputs, **options
-    )
+    shown.after(actions.star.click(star, [actions.selected, owner_state], actions.details, **PRIVATE))
 
     def delete(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        studio.delete(owner_of(owners, request), require(edit_id, request))
+        studio.delete(_owner(owners, request), _require(edit_id, request))
         gr.Info(status("history_deleted", language_of(request)))
         return None, None
 
-    view.delete.click(delete, [view.selected, owner_state], [view.selected, view.details], **options).then(
-        show, list_inputs, list_outputs, **options
+    deleted = actions.delete.click(
+        delete, [actions.selected, owner_state], [actions.selected, actions.details], **PRIVATE
     )
+    shown.after(deleted)
+
+
+def _listen_zips(view: HistoryView, studio: Studio, owner_state: gr.BrowserState) -> None:
+    """A zip of the selected edit, or of every edit shown."""
+    actions = view.actions
 
     def zip_of(ids: list[str], owner: str) -> str:
         edits = [studio.history.get(owner, edit_id) for edit_id in ids]
@@ -252,10 +311,10 @@ def listen(
         return str(export_zip(edits, studio.store, folder / archive_name("qwen-edits")))
 
     def zip_one(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        return zip_of([require(edit_id, request)], owner_of(owners, request))
+        return zip_of([_require(edit_id, request)], _owner(owners, request))
 
     def zip_all(listed: list[str], owners: dict[str, Any] | None, request: gr.Request):
-        return zip_of(listed, owner_of(owners, request)) if listed else None
+        return zip_of(listed, _owner(owners, request)) if listed else None
 
-    view.zip_one.click(zip_one, [view.selected, owner_state], view.download, **options)
-    view.zip_all.click(zip_all, [view.listed, owner_state], view.download, **options)
+    actions.zip_one.click(zip_one, [actions.selected, owner_state], actions.download, **PRIVATE)
+    actions.zip_all.click(zip_all, [view.listing.listed, owner_state], actions.download, **PRIVATE)

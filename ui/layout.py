@@ -10,8 +10,11 @@ import gradio as gr
 from core import catalog
 from core.studio import Studio
 from core.workflows.plan import PlanForm
-from ui import api, explore_page, handlers, history_page, studio_page
+from ui import api, explore_page, history_page
+from ui import studio as studio_tab
 from ui.strings import I18N, language_of, status
+from ui.studio.controls import model_info
+from ui.studio.run import cost_line
 from ui.theme import CSS, HEAD_JS, THEME
 
 STUDIO_TAB = "studio"
@@ -36,14 +39,14 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
 
         with gr.Tabs(selected=STUDIO_TAB, elem_id="tabs") as tabs:
             with gr.Tab(I18N("tab_studio"), id=STUDIO_TAB, elem_id="tab-studio"):
-                studio_view = studio_page.render(studio)
+                studio_view = studio_tab.render(studio)
             with gr.Tab(I18N("tab_history"), id=HISTORY_TAB, elem_id="tab-history"):
                 history_view = history_page.render()
             with gr.Tab(I18N("tab_explore"), id=EXPLORE_TAB, elem_id="tab-explore"):
                 explore_view = explore_page.render()
         api.register(studio)
 
-        studio_page.listen(studio_view, studio, owner_state, key_state)
+        studio_tab.listen(studio_view, studio, owner_state, key_state)
         history_page.listen(history_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
         explore_page.listen(explore_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
 
@@ -56,9 +59,9 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
             return (
                 {"owner": owner},
                 line,
-                handlers.model_info(catalog.DEFAULT_MODEL, lang),
+                model_info(catalog.DEFAULT_MODEL, lang),
                 status("auto_size_none", lang),
-                handlers.cost_line(1, settings.price_per_image, lang),
+                cost_line(1, settings.price_per_image, lang),
                 status("chars", lang, count=0, limit=catalog.PROMPT_MAX_CHARS),
                 explore_page.cost_line(PlanForm(), settings.explore_max_cells, settings.price_per_image, lang),
             )
@@ -68,12 +71,12 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
             [key_state, owner_state],
             [
                 owner_state,
-                studio_view.key_line,
-                studio_view.model_line,
-                studio_view.preview,
-                studio_view.cost,
-                studio_view.counter,
-                explore_view.cost,
+                studio_view.key.line,
+                studio_view.controls.model_line,
+                studio_view.controls.preview,
+                studio_view.run.cost,
+                studio_view.prompt.counter,
+                explore_view.plan.cost,
             ],
             api_visibility="private",
             queue=False,

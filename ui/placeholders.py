@@ -8,12 +8,12 @@ from pathlib import Path
 
 from PIL import Image
 
-COLOURS = {"waiting": (226, 232, 240), "failed": (254, 226, 226), "cancelled": (241, 245, 249)}
+from core.workflows.contact_sheet import TILE_COLOURS
 
 
 @functools.cache
 def placeholder(kind: str) -> str:
     """The path of a 256 px tile for `kind` ("waiting", "failed" or "cancelled")."""
     path = Path(tempfile.mkdtemp(prefix="qwen-tiles-")) / f"{kind}.png"
-    Image.new("RGB", (256, 256), COLOURS[kind]).save(path)
+    Image.new("RGB", (256, 256), TILE_COLOURS[kind]).save(path)
     return str(path)

@@ -1,0 +1,195 @@
+"""Form values as one object: what a tab's controls hold, read in one piece and turned into core requests.
+
+A handler takes one `values` dict (Gradio passes one when an event's inputs are a set) and reads its form
+through a `Binding`, instead of taking a parameter per control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from gradio.components import Component
+
+from core import catalog
+from core.request import EditRequest
+from core.sizes import Size
+from core.workflows.plan import PlanForm
+from ui.sizing import SIZE_AUTO, SIZE_CUSTOM, exact_target, size_value
+
+Form = TypeVar("Form")
+Control = Component | tuple[Component, ...]
+
+
+@dataclass(frozen=True)
+class Binding(Generic[Form]):
+    """Which control holds each field of a form (a tuple of controls for a tuple field, such as the slots)."""
+
+    form: type[Form]
+    controls: Mapping[str, Control]
+
+    @property
+    def inputs(self) -> set[Component]:
+        """Every control, as an event's `inputs`: the handler then gets one dict of their values."""
+        return {c for control in self.controls.values() for c in _each(control)}
+
+    def read(self, values: Mapping[Component, Any]) -> Form:
+        """The form held by the controls in `values`."""
+        return self.form(
+            **{
+                name: tuple(values[c] for c in control) if isinstance(control, tuple) else values[control]
+                for name, control in self.controls.items()
+            }
+        )
+
+
+def _each(control: Control) -> tuple[Component, ...]:
+    return control if isinstance(control, tuple) else (control,)
+
+
+@dataclass(frozen=True)
+class EditForm:
+    """One edit as the page or the API gives it, before core validates it."""
+
+    images: tuple[str | None, ...]
+    prompt: str
+    negative_prompt: str = ""
+    model: str = catalog.DEFAULT_MODEL
+    region: str = catalog.DEFAULT_REGION
+    size: str = "auto"
+    n: Any = 1
+    seed: Any = -1
+    prompt_extend: bool = True
+    watermark: bool = False
+    exact_size: Size | None = None
+
+    def to_request(self) -> EditRequest:
+        """The EditRequest, or the InvalidRequestError that says what is wrong. Prompt rewriting is left to
+        the model's default where the model has none (its checkbox is disabled on the page)."""
+        spec = catalog.get_model(self.model)
+        return EditRequest.create(
+            self.images,
+            self.prompt,
+            model=self.model,
+            region=self.region,
+            negative_prompt=self.negative_prompt,
+            size=self.size,
+            n=self.n,
+            seed=self.seed,
+            prompt_extend=self.prompt_extend if spec.prompt_extend else None,
+            watermark=self.watermark,
+            exact_size=self.exact_size,
+        )
+
+
+@dataclass(frozen=True)
+class StudioForm:
+    """The Studio tab's controls: the slots, the prompt and every setting."""
+
+    images: tuple[str | None, ...]
+    prompt: str
+    negative_prompt: str
+    model: str
+    region: str
+    size_mode: str
+    width: float | None
+    height: float | None
+    n: float
+    seed: float | None
+    random_seed: bool
+    prompt_extend: bool
+    watermark: bool
+    exact: bool
+
+    def edit_form(self) -> EditForm:
+        """The edit these controls ask for: the size mode resolved against the slots, the seed drawn when
+        "random" is ticked."""
+        slots = list(self.images)
+        return EditForm(
+            images=self.images,
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            model=self.model,
+            region=self.region,
+            size=size_value(self.size_mode, self.width, self.height, slots),
+            n=self.n,
+            seed=-1 if self.random_seed else self.seed,
+            prompt_extend=self.prompt_extend,
+            watermark=self.watermark,
+            exact_size=exact_target(self.size_mode, slots) if self.exact else None,
+        )
+
+
+RECALLED = (
+    "prompt",
+    "negative_prompt",
+    "model",
+    "size_mode",
+    "width",
+    "height",
+    "n",
+    "seed",
+    "random_seed",
+    "prompt_extend",
+    "watermark",
+)
+"""The StudioForm fields that "use these settings" fills, in the order of `recall_values`."""
+
+_SETTINGS = ("prompt", "negative_prompt", "model", "size", "n", "seed", "prompt_extend", "watermark")
+
+
+def settings_of(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of an edit's parameter dict (EditParameters.as_dict's fields) that the page can recall."""
+    return {key: params[key] for key in _SETTINGS}
+
+
+def recall_values(settings: Mapping[str, Any]) -> list[Any]:
+    """Values for the RECALLED controls from an edit's settings: its own seed, not a random one."""
+    size = str(settings["size"])
+    custom = size != "auto"
+    width, height = size.split("*") if custom else (1024, 1024)
+    values = {
+        **{key: settings[key] for key in ("prompt", "negative_prompt", "model", "n", "seed")},
+        "size_mode": SIZE_CUSTOM if custom else SIZE_AUTO,
+        "width": int(width),
+        "height": int(height),
+        "random_seed": False,
+        "prompt_extend": settings["prompt_extend"],
+        "watermark": settings["watermark"],
+    }
+    return [values[name] for name in RECALLED]
+
+
+@dataclass(frozen=True)
+class ExploreForm:
+    """The Explore tab's plan fields with the Studio's images and shared settings, and the grid's axes."""
+
+    images: tuple[str | None, ...]
+    prompts: str
+    seeds: str
+    random_seeds: float | None
+    models: list[str]
+    sizes: str
+    n: float
+    negative_prompt: str
+    region: str
+    prompt_extend: bool
+    watermark: bool
+    rows: str
+    columns: str
+
+    def plan_form(self) -> PlanForm:
+        """The plan as core reads it."""
+        return PlanForm(
+            prompts=self.prompts,
+            seeds=self.seeds,
+            random_seeds=self.random_seeds,
+            models=self.models,
+            sizes=self.sizes,
+            n=self.n,
+            negative_prompt=self.negative_prompt,
+            region=self.region,
+            prompt_extend=self.prompt_extend,
+            watermark=self.watermark,
+        )

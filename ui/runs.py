@@ -1,0 +1,64 @@
+"""One edit run for the page or the API: submitted to the studio, its results reported as they land."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from core import errors
+from core.studio import Stage, Studio
+from ui import gallery
+from ui.alerts import fail
+from ui.forms import EditForm
+from ui.gallery import Entry
+from ui.strings import status
+from ui.visitors import Visitor
+
+Report = Callable[..., Any]
+"""gr.Progress, or anything called like it: (fraction, desc=text)."""
+
+
+def run_edit(
+    studio: Studio, form: EditForm, who: Visitor, earlier: list[Entry], progress: Report
+) -> Iterator[tuple[list[Entry], dict[str, Any] | None, str]]:
+    """Run one edit and yield (this session's results, record, status line) as the results land; the
+    record comes with the last yield. New results go first, `earlier` ones stay below them."""
+    lang = who.lang
+    progress(0.0, desc=status("preparing", lang))
+    try:
+        request = form.to_request()
+        job = studio.submit(request, who.caller)
+    except errors.EditError as error:
+        raise fail(error, lang) from None
+    params = request.params.as_dict()
+    landed: list[Entry] = []
+    for step in job.progress():
+        if step.stage is Stage.CALLING:
+            progress(0.05, desc=status("calling", lang))
+        elif step.stage is Stage.RETRYING and step.retry:
+            progress(0.05, desc=status("retrying", lang, **vars(step.retry)))
+        elif step.stage is Stage.DOWNLOADING:
+            progress(0.8, desc=status("downloading", lang, done=0, total=step.total))
+        elif step.stage is Stage.SAVED and step.image:
+            progress(0.8 + 0.2 * step.done / max(step.total, 1), desc=status("downloading", lang, **vars(step)))
+            image = step.image
+            landed.append(gallery.entry(image.exact_path or image.path, "", image.index, params, {}))
+            yield landed + earlier, None, status("downloading", lang, done=step.done, total=step.total)
+    try:
+        result = job.result()
+    except errors.EditError as error:
+        raise fail(error, lang) from None
+    line = status(
+        "done",
+        lang,
+        count=len(result.images),
+        seconds=result.seconds,
+        seed=request.params.seed,
+        width=result.usage.width,
+        height=result.usage.height,
+        request_id=result.request_id,
+    )
+    if result.failures:
+        reasons = "; ".join(failure.message(lang) for failure in result.failures)
+        line += "\n\n" + status("partial", lang, saved=len(result.images), total=request.params.n, reasons=reasons)
+    yield gallery.result_entries(result) + earlier, result.record(), line

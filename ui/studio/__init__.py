@@ -1,0 +1,40 @@
+"""The Studio tab: image slots, prompt, settings, Generate, a progressive gallery, compare and recall.
+
+Each group of widgets has its own module with `render()` (create them) and `listen()` (wire them);
+this module lays the groups out as on the page and wires them in turn.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from core.studio import Studio
+from ui.studio import controls, inputs, key, prompt, results, run
+from ui.studio.view import StudioView
+
+__all__ = ["StudioView", "listen", "render"]
+
+
+def render(studio: Studio) -> StudioView:
+    """Inputs, prompt, Generate and settings on the left; results on the right."""
+    settings = studio.settings
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, min_width=360, elem_id="inputs"):
+            input_group = inputs.render()
+            prompt_group = prompt.render()
+            run_group = run.render(settings)
+            control_group = controls.render(settings)
+            key_group = key.render(settings)
+        with gr.Column(scale=6, min_width=360, elem_id="outputs"):
+            result_group = results.render(input_group.slots, prompt_group.prompt, control_group.n)
+    return StudioView(input_group, prompt_group, run_group, control_group, key_group, result_group)
+
+
+def listen(view: StudioView, studio: Studio, owner_state: gr.BrowserState, key_state: gr.BrowserState) -> None:
+    """Wire the tab's events, group by group."""
+    run.listen(view, studio, owner_state, key_state)
+    inputs.listen(view.inputs)
+    prompt.listen(view.prompt)
+    controls.listen(view.controls, view.slots)
+    results.listen(view)
+    key.listen(view.key, key_state)

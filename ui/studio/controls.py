@@ -1,0 +1,161 @@
+"""The settings panel: model and region, output size with its preview, n, seed and the two switches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from core import catalog, sizes
+from core.settings import Settings
+from ui.sizing import MATCH_PREFIX, SIZE_AUTO, SIZE_CUSTOM, size_preview
+from ui.slots import InputSlot
+from ui.strings import I18N, language_of, status
+from ui.studio.inputs import PRIVATE, SLOTS
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Every setting of an edit but the images and the prompts."""
+
+    model: gr.Dropdown
+    region: gr.Radio
+    model_line: gr.Markdown
+    size_mode: gr.Radio
+    custom_row: gr.Row
+    width: gr.Number
+    height: gr.Number
+    preview: gr.Markdown
+    exact: gr.Checkbox
+    n: gr.Slider
+    seed: gr.Number
+    random_seed: gr.Checkbox
+    prompt_extend: gr.Checkbox
+    watermark: gr.Checkbox
+
+
+def render(settings: Settings) -> Controls:
+    """The settings accordion (open: a designer sees what a run will do)."""
+    with gr.Accordion(I18N("settings"), open=True, elem_id="settings"):
+        with gr.Row():
+            model = gr.Dropdown(
+                [(m.id, m.id) for m in catalog.MODELS],
+                value=catalog.DEFAULT_MODEL,
+                label=I18N("model"),
+                elem_id="model",
+            )
+            region = gr.Radio(
+                [(r.name, r.id) for r in catalog.REGIONS], value=settings.region, label=I18N("region"), elem_id="region"
+            )
+        model_line = gr.Markdown(model_info(catalog.DEFAULT_MODEL, "en"), elem_id="model-info")
+        size_mode = gr.Radio(
+            [(I18N("size_auto"), SIZE_AUTO)]
+            + [(I18N(f"match_{k}"), f"{MATCH_PREFIX}{k}") for k in SLOTS]
+            + [(name, name) for name in sizes.ASPECT_PRESETS]
+            + [(I18N("size_custom"), SIZE_CUSTOM)],
+            value=SIZE_AUTO,
+            label=I18N("size"),
+            elem_id="size-mode",
+        )
+        with gr.Row(visible=False) as custom_row:
+            bounds = {"minimum": catalog.SIZE_MIN, "maximum": catalog.SIZE_MAX, "step": 16, "precision": 0}
+            width = gr.Number(1024, label=I18N("width"), **bounds)
+            height = gr.Number(1024, label=I18N("height"), **bounds)
+        preview = gr.Markdown(status("auto_size_none", "en"), elem_id="size-preview")
+        exact = gr.Checkbox(False, label=I18N("exact_size"), info=I18N("exact_size_info"), elem_id="exact")
+        n = gr.Slider(1, 6, value=1, step=1, label=I18N("n"), elem_id="n")
+        with gr.Row():
+            seed = gr.Number(0, label=I18N("seed"), precision=0, minimum=0, maximum=catalog.SEED_MAX, elem_id="seed")
+            random_seed = gr.Checkbox(True, label=I18N("random_seed"), elem_id="random-seed")
+        with gr.Row():
+            prompt_extend = gr.Checkbox(
+                True, label=I18N("prompt_extend"), info=I18N("prompt_extend_info"), elem_id="prompt-extend"
+            )
+            watermark = gr.Checkbox(False, label=I18N("watermark"), info=I18N("watermark_info"))
+    return Controls(
+        model=model,
+        region=region,
+        model_line=model_line,
+        size_mode=size_mode,
+        custom_row=custom_row,
+        width=width,
+        height=height,
+        preview=preview,
+        exact=exact,
+        n=n,
+        seed=seed,
+        random_seed=random_seed,
+        prompt_extend=prompt_extend,
+        watermark=watermark,
+    )
+
+
+def listen(controls: Controls, slots: tuple[InputSlot, ...]) -> None:
+    _listen_size(controls, slots)
+    _listen_model(controls)
+
+
+def model_info(model_id: str, lang: str) -> str:
+    """A line saying what the chosen model can do."""
+    spec = catalog.get_model(model_id)
+    return status(
+        "model_info",
+        lang,
+        max_n=spec.max_n,
+        size=status("custom_size" if spec.custom_size else "auto_only", lang),
+        rewrite=status("rewrite_yes" if spec.prompt_extend else "rewrite_no", lang),
+    )
+
+
+def _listen_size(controls: Controls, slots: tuple[InputSlot, ...]) -> None:
+    """The W x H a run will produce, shown as the size, the custom sides or the slots change."""
+
+    def refresh_preview(mode, width, height, i1, i2, i3, request: gr.Request):
+        return size_preview(mode, width, height, [i1, i2, i3], language_of(request))
+
+    preview_inputs = [controls.size_mode, controls.width, controls.height, *slots]
+    triggers = (controls.size_mode.change, controls.width.change, controls.height.change, *(s.change for s in slots))
+    for trigger in triggers:
+        trigger(refresh_preview, preview_inputs, controls.preview, queue=False, **PRIVATE)
+    controls.size_mode.change(
+        lambda mode: gr.update(visible=mode == SIZE_CUSTOM),
+        controls.size_mode,
+        controls.custom_row,
+        queue=False,
+        **PRIVATE,
+    )
+
+
+def _listen_model(controls: Controls) -> None:
+    """What the chosen model allows: n's range, the size control, prompt rewriting."""
+
+    def on_model(model_id: str, n_value: float, mode: str, request: gr.Request):
+        spec = catalog.get_model(model_id)
+        lang = language_of(request)
+        size_note = "" if spec.custom_size else " · " + status("no_custom_size", lang, model=spec.id)
+        count: dict[str, Any] = gr.update(value=min(int(n_value or 1), spec.max_n), interactive=spec.max_n > 1)
+        if spec.max_n > 1:  # a slider refuses maximum == minimum: a one-image model pins it at 1, disabled
+            count["maximum"] = spec.max_n
+        return (
+            count,
+            gr.update(interactive=spec.custom_size, value=mode if spec.custom_size else SIZE_AUTO),
+            gr.update(interactive=True) if spec.prompt_extend else gr.update(interactive=False, value=False),
+            model_info(model_id, lang) + size_note,
+        )
+
+    # On every change, recalled and reopened ones too: what the model allows. Rewriting keeps its value there.
+    controls.model.change(
+        on_model,
+        [controls.model, controls.n, controls.size_mode],
+        [controls.n, controls.size_mode, controls.prompt_extend, controls.model_line],
+        **PRIVATE,
+    )
+    # A model picked by hand starts with its own default for rewriting.
+    controls.model.input(
+        lambda model_id: catalog.get_model(model_id).prompt_extend,
+        controls.model,
+        controls.prompt_extend,
+        queue=False,
+        **PRIVATE,
+    )

@@ -1,0 +1,73 @@
+"""Generate (or Ctrl/Cmd+Enter), Cancel and the cost line; one click runs one edit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from core.settings import Price, Settings
+from core.studio import Studio
+from ui import gallery
+from ui.runs import run_edit
+from ui.strings import I18N, language_of, status
+from ui.studio.inputs import PRIVATE
+from ui.visitors import visitor
+
+if TYPE_CHECKING:
+    from ui.studio.view import StudioView
+
+
+@dataclass(frozen=True)
+class RunButtons:
+    """Generate, Cancel and what the run bills."""
+
+    generate: gr.Button
+    cancel: gr.Button
+    cost: gr.Markdown
+
+
+def render(settings: Settings) -> RunButtons:
+    with gr.Row(elem_classes="button-row"):
+        generate = gr.Button(I18N("generate"), variant="primary", elem_id="generate", scale=3)
+        cancel = gr.Button(I18N("cancel"), variant="stop", elem_id="cancel", scale=1)
+    cost = gr.Markdown(cost_line(1, settings.price_per_image, "en"), elem_id="cost")
+    return RunButtons(generate, cancel, cost)
+
+
+def cost_line(n: float, price: Price | None, lang: str) -> str:
+    """How many images this run bills (and roughly what that costs, when a price is configured)."""
+    count = int(n or 1)
+    if price is None:
+        return status("cost", lang, count=count)
+    return status("cost_price", lang, count=count, amount=price.amount * count, currency=price.currency)
+
+
+def listen(view: StudioView, studio: Studio, owner_state: gr.BrowserState, key_state: gr.BrowserState) -> None:
+    """Generate runs the form's edit and fills the gallery as results land; an example runs once loaded."""
+    form, results, controls = view.form, view.results, view.controls
+
+    def generate(values: dict[Any, Any], request: gr.Request, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's documented way to get a progress bar
+        who = visitor(values[owner_state], values[key_state], request)
+        edit = form.read(values).edit_form()
+        try:
+            for entries, record, line in run_edit(studio, edit, who, values[results.state] or [], progress):
+                seed = gr.update(value=record["seed"]) if record else gr.update()
+                yield gallery.items(entries), entries, line, seed, record
+        except gr.Error as error:  # the reason stays on the page after its message box has gone
+            yield gr.skip(), gr.skip(), f"⚠ {error.message}", gr.skip(), gr.skip()
+            raise
+
+    inputs = form.inputs | {owner_state, key_state, results.state}
+    outputs = [results.gallery, results.state, results.status, controls.seed, results.details]
+    # Progress (and a failure's overlay) on the gallery only: the status line and details stay readable.
+    options: dict[str, Any] = {"concurrency_id": "edit", "show_progress_on": results.gallery, **PRIVATE}
+    run_event = view.run.generate.click(generate, inputs, outputs, **options)
+    example_event = results.examples.load_input_event.then(generate, inputs, outputs, **options)
+    view.run.cancel.click(None, None, None, cancels=[run_event, example_event])
+
+    def on_count(count: float, request: gr.Request) -> str:
+        return cost_line(count, studio.settings.price_per_image, language_of(request))
+
+    controls.n.change(on_count, controls.n, view.run.cost, queue=False, **PRIVATE)
