@@ -18,9 +18,9 @@ from PIL import Image
 from benchmarks import baseline
 from benchmarks.services import BENCH_KEY
 from core.request import EditRequest
-from core.sizes import Size
 from core.settings import Settings
 from core.simulator.render import RenderJob, render_all
+from core.sizes import Size
 from core.studio import Progress, Stage, Studio
 
 PROMPT = "the person in Image 1 wears the jacket of Image 2, standing in the street of Image 3"
