@@ -1,4 +1,4 @@
-"""Every benchmark of issue 7 in one run, against the simulator: a table, docs/benchmarks.md and a plot.
+"""Every benchmark in one run, against the simulator: a table, docs/benchmarks.md and a plot.
 
     python -m benchmarks.run            # the full run (about 10 minutes on 2 cores), writes docs/
     python -m benchmarks.run --quick    # a smoke run in about a minute, writes to a temp dir

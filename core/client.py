@@ -21,7 +21,8 @@ from core.request import EditRequest
 log = logging.getLogger(__name__)
 
 # Codes worth re-sending: the call did not run (throttled) or failed before producing anything.
-# Never 504 or a read timeout: those calls may have run and been billed (contract, "What is safe to retry").
+# Never 504 or a read timeout: those calls may have run and been billed, and a synchronous call has no task
+# id to look up later; re-sending would bill again.
 _RETRY_CODES = {"Throttling", "Throttling.RateQuota", "InternalError", "ServiceUnavailable"}
 _RETRY_STATUSES = {HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE}
 

@@ -57,7 +57,7 @@ def preset_size(name: str) -> Size:
 
 
 def auto_size(last_width: int, last_height: int) -> Size:
-    """What "auto" gives by the contract's rule: about 1024*1024 pixels, the last input's aspect ratio."""
+    """What "auto" gives by the service's rule: about 1024*1024 pixels, the last input's aspect ratio."""
     return size_for_aspect(last_width, last_height)
 
 

@@ -8,6 +8,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     fixture_app_url,
     fixture_browser,
@@ -96,3 +97,23 @@ def test_a_plan_over_the_cap_is_refused_before_anything_runs(page: Page, images:
     page.locator("#explore-run").click()
     expect(page.locator('[data-testid="toast-body"].error')).to_contain_text("the limit is 48")
     assert sim.stats.generation_calls == calls
+
+
+@pytest.mark.parametrize(
+    ("seeds", "sizes"),
+    [("-1, -1", "auto"), ("7", "auto, AUTO, 1024x1024, 1024*1024")],
+    ids=["two-random-seeds", "two-sizes-written-twice"],
+)
+def test_the_cost_line_counts_the_edits_the_run_sends(page: Page, images: list[Path], sim: Simulator, seeds, sizes):
+    upload(page, 1, images[0])
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#explore-prompts textarea").fill("make it night")
+    page.locator("#explore-seeds textarea, #explore-seeds input").first.fill(seeds)
+    page.get_by_label("Sizes").fill(sizes)
+    expect(page.locator("#explore-cost")).to_contain_text("2 edit(s), 2 image(s) billed")
+    calls = sim.stats.generation_calls
+
+    page.locator("#explore-run").click()
+
+    expect(page.locator("#explore-status")).to_contain_text("2 done, 0 failed, 0 cancelled, of 2 cell(s).")
+    assert sim.stats.generation_calls - calls == 2

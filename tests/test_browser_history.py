@@ -1,4 +1,4 @@
-"""Designer details (issue 9) and the History tab (issue 5) in headless Chromium, as a visitor notices them.
+"""Designer details and the History tab in headless Chromium, as a visitor notices them.
 
 Same set-up as test_browser.py (browser_support.py): one app over a simulator-mode studio and one browser
 for the module, a fresh offline context per test, waits on what the page shows. With UPDATE_SCREENSHOTS=1

@@ -19,7 +19,7 @@ from core.studio import Stage, Studio
 from core.workflows import contact_sheet, explore, export
 from core.workflows.contact_sheet import GAP, HEADER_HEIGHT, LABEL_WIDTH
 from core.workflows.explore import CellState, run_plan
-from core.workflows.plan import Cell, Plan, expand_prompts
+from core.workflows.plan import Cell, Plan, PlanForm, expand_prompts
 
 SMALL = "512*512"  # the simulator renders what it is asked for: small results keep these tests quick
 
@@ -81,6 +81,25 @@ def test_a_plan_is_prompts_x_seeds_x_models_x_sizes_and_its_cost_is_known_before
         (p, s, m, z) for p in plan.prompts for s in (1, 2, 3) for m in plan.models for z in plan.sizes
     }
     assert sim.stats.generation_calls == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "edits"),
+    [
+        ({"seeds": "-1, -1"}, 2),  # two random seeds, each drawn: two edits
+        ({"seeds": "7", "sizes": "auto, AUTO, 1024x1024, 1024*1024"}, 2),  # two sizes, each written twice
+    ],
+)
+def test_what_a_plan_is_said_to_cost_is_what_it_runs(explorer, sim, make_image, values, edits):
+    form = PlanForm(prompts="a red hat", **values)
+    draft = form.draft(max_cells=48)  # what the Explore tab's cost line and the CLI count
+    calls = sim.stats.generation_calls
+
+    outcomes = run_plan(explorer, Plan.from_draft([make_image()], draft)).wait(timeout=60)
+
+    assert (draft.count, draft.images_billed) == (edits, edits)
+    assert len(outcomes) == edits and all(o.state is CellState.DONE for o in outcomes)
+    assert sim.stats.generation_calls - calls == edits
 
 
 def test_random_seeds_are_drawn_once_for_the_whole_plan_and_recorded(make_image):

@@ -63,7 +63,7 @@ def test_hostile_values_are_refused_with_a_clear_message_or_normalised(kwargs, o
     model=st.sampled_from([m.id for m in catalog.MODELS] + ["nope"]),
 )
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_any_parameters_either_validate_within_the_contract_or_raise_a_typed_error(
+def test_any_parameters_either_validate_within_the_models_rules_or_raise_a_typed_error(
     prompt, negative, n, seed, size, model
 ):
     try:

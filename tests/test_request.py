@@ -1,4 +1,4 @@
-"""EditRequest refuses every out-of-contract value before any network call, naming field and range."""
+"""EditRequest refuses every value the service would refuse before any network call, naming field and range."""
 
 import pytest
 
@@ -55,7 +55,7 @@ def test_prompt_rewriting_defaults_to_the_models_ability():
         ({"prompt_extend": True, "model": "qwen-image-edit"}, errors.PromptExtendNotSupportedError, "rewrite"),
     ],
 )
-def test_out_of_contract_values_are_refused_with_field_and_range(kwargs, error, fragment):
+def test_out_of_range_values_are_refused_with_field_and_range(kwargs, error, fragment):
     values = {"prompt": "make it blue", **kwargs}
     with pytest.raises(error) as caught:
         EditParameters.create(values.pop("prompt"), **values)
