@@ -1,4 +1,4 @@
-"""The page: header, the Studio and History tabs, and the `/edit` API; then launch options."""
+"""The page: header, the Studio, History and Explore tabs, and the `/edit` API; then launch options."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import gradio as gr
 from core import catalog
 from core.studio import Studio
 from core.workflows.plan import PlanForm
-from ui import api, explore_page, history_page
-from ui import studio as studio_tab
+from ui import api
 from ui.strings import I18N, language_of, status
-from ui.studio.controls import model_info
-from ui.studio.run import cost_line
+from ui.tabs import explore, history
+from ui.tabs import studio as studio_tab
+from ui.tabs.studio.controls import model_info
+from ui.tabs.studio.run import cost_line
 from ui.theme import CSS, HEAD_JS, THEME
 
 STUDIO_TAB = "studio"
@@ -41,14 +42,14 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
             with gr.Tab(I18N("tab_studio"), id=STUDIO_TAB, elem_id="tab-studio"):
                 studio_view = studio_tab.render(studio)
             with gr.Tab(I18N("tab_history"), id=HISTORY_TAB, elem_id="tab-history"):
-                history_view = history_page.render()
+                history_view = history.render()
             with gr.Tab(I18N("tab_explore"), id=EXPLORE_TAB, elem_id="tab-explore"):
-                explore_view = explore_page.render()
+                explore_view = explore.render()
         api.register(studio)
 
         studio_tab.listen(studio_view, studio, owner_state, key_state)
-        history_page.listen(history_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
-        explore_page.listen(explore_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
+        history.listen(history_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
+        explore.listen(explore_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
 
         def on_load(keys: dict[str, Any] | None, owners: dict[str, Any] | None, request: gr.Request):
             lang = language_of(request)
@@ -63,7 +64,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 status("auto_size_none", lang),
                 cost_line(1, settings.price_per_image, lang),
                 status("chars", lang, count=0, limit=catalog.PROMPT_MAX_CHARS),
-                explore_page.cost_line(PlanForm(), settings.explore_max_cells, settings.price_per_image, lang),
+                explore.cost_line(PlanForm(), settings.explore_max_cells, settings.price_per_image, lang),
             )
 
         demo.load(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 
@@ -12,20 +11,9 @@ from core.studio import Studio
 from ui import gallery
 from ui.runs import run_edit
 from ui.strings import I18N, language_of, status
-from ui.studio.inputs import PRIVATE
+from ui.tabs.studio.view import RunButtons, StudioView
 from ui.visitors import visitor
-
-if TYPE_CHECKING:
-    from ui.studio.view import StudioView
-
-
-@dataclass(frozen=True)
-class RunButtons:
-    """Generate, Cancel and what the run bills."""
-
-    generate: gr.Button
-    cancel: gr.Button
-    cost: gr.Markdown
+from ui.wiring import PRIVATE
 
 
 def render(settings: Settings) -> RunButtons:

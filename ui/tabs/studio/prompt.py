@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import gradio as gr
 
 from core import catalog
 from ui.strings import I18N, status
+from ui.tabs.studio.view import PromptFields
 
 # Counted in the browser as you type; only the number changes, so the line keeps its language.
 _COUNT_JS = "(p) => document.querySelector('#prompt-count').innerText.replace(/^\\d+/, [...(p || '')].length)"
-
-
-@dataclass(frozen=True)
-class PromptFields:
-    """What to change, how long it is, and what to avoid."""
-
-    prompt: gr.Textbox
-    counter: gr.Markdown
-    negative: gr.Textbox
 
 
 def render() -> PromptFields:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -12,27 +11,9 @@ from core.settings import Settings
 from ui.sizing import MATCH_PREFIX, SIZE_AUTO, SIZE_CUSTOM, size_preview
 from ui.slots import InputSlot
 from ui.strings import I18N, language_of, status
-from ui.studio.inputs import PRIVATE, SLOTS
-
-
-@dataclass(frozen=True)
-class Controls:
-    """Every setting of an edit but the images and the prompts."""
-
-    model: gr.Dropdown
-    region: gr.Radio
-    model_line: gr.Markdown
-    size_mode: gr.Radio
-    custom_row: gr.Row
-    width: gr.Number
-    height: gr.Number
-    preview: gr.Markdown
-    exact: gr.Checkbox
-    n: gr.Slider
-    seed: gr.Number
-    random_seed: gr.Checkbox
-    prompt_extend: gr.Checkbox
-    watermark: gr.Checkbox
+from ui.tabs.studio.inputs import SLOTS
+from ui.tabs.studio.view import Controls
+from ui.wiring import PRIVATE
 
 
 def render(settings: Settings) -> Controls:

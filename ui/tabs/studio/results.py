@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 from PIL import Image
@@ -13,28 +12,9 @@ from ui.examples import example_labels, example_rows
 from ui.forms import recall_values
 from ui.slots import InputSlot
 from ui.strings import I18N, language_of, status
-from ui.studio.inputs import PRIVATE, SLOTS
-
-if TYPE_CHECKING:
-    from ui.studio.view import StudioView
-
-
-@dataclass(frozen=True)
-class Results:
-    """The right-hand column of the tab, and the results it shows."""
-
-    gallery: gr.Gallery
-    status: gr.Markdown
-    use_buttons: tuple[gr.Button, ...]
-    recall: gr.Button
-    examples: gr.Examples
-    compare_with: gr.Radio
-    slider: gr.ImageSlider
-    side: gr.Image
-    diff: gr.Image
-    details: gr.JSON
-    state: gr.State  # this tab's results (gallery entries), newest first: what the gallery shows
-    selected: gr.State  # the entry last selected in the gallery
+from ui.tabs.studio.inputs import SLOTS
+from ui.tabs.studio.view import Results, StudioView
+from ui.wiring import PRIVATE
 
 
 def render(slots: tuple[InputSlot, ...], prompt: gr.Textbox, n: gr.Slider) -> Results:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import gradio as gr
 
 from core.studio import Studio
-from ui.studio import controls, inputs, key, prompt, results, run
-from ui.studio.view import StudioView
+from ui.tabs.studio import controls, inputs, key, prompt, results, run
+from ui.tabs.studio.view import StudioView
 
 __all__ = ["StudioView", "listen", "render"]
 

@@ -20,11 +20,11 @@ from ui.alerts import fail
 from ui.forms import recall_values, settings_of
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
-from ui.studio import StudioView
+from ui.tabs.studio import StudioView
 from ui.visitors import visitor
+from ui.wiring import PRIVATE
 
 PAGE = 24
-PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
 @dataclass(frozen=True)

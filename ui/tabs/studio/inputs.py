@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -12,17 +11,10 @@ from core import errors
 from core.images import prepare_image
 from ui.slots import InputSlot
 from ui.strings import I18N, language_of
+from ui.tabs.studio.view import Inputs
+from ui.wiring import PRIVATE
 
 SLOTS = (1, 2, 3)
-PRIVATE: dict[str, Any] = {"api_visibility": "private"}
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The slots and the buttons that swap neighbours."""
-
-    slots: tuple[InputSlot, ...]
-    swap_buttons: tuple[gr.Button, ...]
 
 
 def render() -> Inputs:

@@ -8,12 +8,80 @@ import gradio as gr
 
 from ui.forms import RECALLED, Binding, StudioForm
 from ui.slots import InputSlot
-from ui.studio.controls import Controls
-from ui.studio.inputs import Inputs
-from ui.studio.key import KeyFields
-from ui.studio.prompt import PromptFields
-from ui.studio.results import Results
-from ui.studio.run import RunButtons
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The slots and the buttons that swap neighbours."""
+
+    slots: tuple[InputSlot, ...]
+    swap_buttons: tuple[gr.Button, ...]
+
+
+@dataclass(frozen=True)
+class PromptFields:
+    """What to change, how long it is, and what to avoid."""
+
+    prompt: gr.Textbox
+    counter: gr.Markdown
+    negative: gr.Textbox
+
+
+@dataclass(frozen=True)
+class RunButtons:
+    """Generate, Cancel and what the run bills."""
+
+    generate: gr.Button
+    cancel: gr.Button
+    cost: gr.Markdown
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Every setting of an edit but the images and the prompts."""
+
+    model: gr.Dropdown
+    region: gr.Radio
+    model_line: gr.Markdown
+    size_mode: gr.Radio
+    custom_row: gr.Row
+    width: gr.Number
+    height: gr.Number
+    preview: gr.Markdown
+    exact: gr.Checkbox
+    n: gr.Slider
+    seed: gr.Number
+    random_seed: gr.Checkbox
+    prompt_extend: gr.Checkbox
+    watermark: gr.Checkbox
+
+
+@dataclass(frozen=True)
+class KeyFields:
+    """The key field, its two buttons and the line saying what is stored."""
+
+    box: gr.Textbox
+    save: gr.Button
+    forget: gr.Button
+    line: gr.Markdown
+
+
+@dataclass(frozen=True)
+class Results:
+    """The right-hand column of the tab, and the results it shows."""
+
+    gallery: gr.Gallery
+    status: gr.Markdown
+    use_buttons: tuple[gr.Button, ...]
+    recall: gr.Button
+    examples: gr.Examples
+    compare_with: gr.Radio
+    slider: gr.ImageSlider
+    side: gr.Image
+    diff: gr.Image
+    details: gr.JSON
+    state: gr.State  # this tab's results (gallery entries), newest first: what the gallery shows
+    selected: gr.State  # the entry last selected in the gallery
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from ui.alerts import fail
 from ui.forms import Binding, ExploreForm, recall_values, settings_of
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
-from ui.studio import StudioView
+from ui.tabs.studio import StudioView
 from ui.visitors import visitor
+from ui.wiring import PRIVATE
 
-PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 DEFAULTS = PlanForm()
 """The form starts as core's PlanForm does."""
 

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import gradio as gr
 
 from core.settings import Settings
 from ui.strings import I18N, language_of, status
-from ui.studio.inputs import PRIVATE
-
-
-@dataclass(frozen=True)
-class KeyFields:
-    """The key field, its two buttons and the line saying what is stored."""
-
-    box: gr.Textbox
-    save: gr.Button
-    forget: gr.Button
-    line: gr.Markdown
+from ui.tabs.studio.view import KeyFields
+from ui.wiring import PRIVATE
 
 
 def render(settings: Settings) -> KeyFields:

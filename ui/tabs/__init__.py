@@ -1,0 +1,1 @@
+"""The page's tabs: Studio (a package of widget groups), History and Explore."""
