@@ -21,7 +21,7 @@ from core.request import EditRequest
 log = logging.getLogger(__name__)
 
 # Codes worth re-sending: the call did not run (throttled) or failed before producing anything.
-# Never 504 or a read timeout: those calls may have run and been billed (contract, "What is safe to retry").
+# Never 504 or a read timeout: those calls may have run and been billed.
 _RETRY_CODES = {"Throttling", "Throttling.RateQuota", "InternalError", "ServiceUnavailable"}
 _RETRY_STATUSES = {HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE}
 
@@ -93,6 +93,42 @@ class _Retry(Exception):
         self.reason = reason
 
 
+class _ResendRefused(requests.exceptions.RequestException):
+    """A second request through a _SingleSendSession; `first` is how the one it sent failed (None: it did not)."""
+
+    def __init__(self, first: requests.exceptions.RequestException | None) -> None:
+        super().__init__("a second send of the same call was refused")
+        self.first = first
+
+
+class _SingleSendSession(requests.Session):
+    """A requests session that puts at most one request on the wire; any later one raises _ResendRefused.
+
+    dashscope 2.0's HTTP layer (`_send_with_retry`) sends a POST a second time when the first raises
+    ConnectionError, also when the connection broke after the whole request had gone out: the generation
+    could run, and be billed, twice without anyone being told. `MultiModalConversation.call` takes a requests
+    session as its `session=` keyword (one the SDK consumes, never sent as a parameter) and sends through it,
+    so one such session per attempt leaves every decision to send again to call_edit's retry policy. Being
+    new, it never reuses a stale pooled keep-alive connection, the case that SDK re-send exists for.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sent = False
+        self._failure: requests.exceptions.RequestException | None = None
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """Send the first request as requests.Session would; refuse every later one."""
+        if self._sent:
+            raise _ResendRefused(self._failure)
+        self._sent = True
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            self._failure = exc
+            raise
+
+
 def call_edit(
     request: EditRequest,
     endpoint: Endpoint,
@@ -136,15 +172,19 @@ def _attempt(request: EditRequest, endpoint: Endpoint, timeout: float, attempt: 
     if request.model.prompt_extend:
         extra["prompt_extend"] = params.prompt_extend
     try:
-        response = dashscope.MultiModalConversation.call(
-            api_key=endpoint.api_key,
-            model=params.model,
-            messages=[{"role": "user", "content": content}],
-            stream=False,
-            base_address=endpoint.base_url,
-            request_timeout=timeout,
-            **extra,
-        )
+        with _SingleSendSession() as session:
+            response = dashscope.MultiModalConversation.call(
+                api_key=endpoint.api_key,
+                model=params.model,
+                messages=[{"role": "user", "content": content}],
+                stream=False,
+                base_address=endpoint.base_url,
+                request_timeout=timeout,
+                session=session,
+                **extra,
+            )
+    except _ResendRefused as refused:
+        raise _transport_error(refused.first or refused, endpoint, timeout, attempt) from None
     except requests.exceptions.RequestException as exc:
         raise _transport_error(exc, endpoint, timeout, attempt) from None
     except (TypeError, KeyError, AttributeError, ValueError) as exc:
