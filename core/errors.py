@@ -95,6 +95,18 @@ class InvalidTextError(InvalidRequestError):
     }
 
 
+class BrokenTextError(InvalidRequestError):
+    """The prompt holds a lone surrogate: half of a character (often of an emoji), which cannot be encoded."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The {label} contains a broken character at position {position} (half of an emoji or another "
+        "character, often left by copying and pasting), so it cannot be sent. Delete it and type that "
+        "character again.",
+        "zh": "{label_zh}第 {position} 个字符已损坏（半个表情符号或其他字符，常见于复制粘贴），无法发送。"
+        "请删除后重新输入该字符。",
+    }
+
+
 class UnknownModelError(InvalidRequestError):
     """The model name is not one of the catalog's."""
 

@@ -163,6 +163,16 @@ def test_a_connection_reset_after_the_request_was_sent_is_never_resent_and_may_h
     assert edit.status == "failed"
 
 
+def test_a_lone_surrogate_in_the_prompt_is_refused_before_anything_is_stored_or_sent(studio, sim, make_image):
+    with pytest.raises(errors.BrokenTextError) as caught:
+        studio.edit(EditRequest.create([make_image()], "make it \ud800 blue", seed=1))
+
+    assert "broken character" in caught.value.message("en") and "损坏" in caught.value.message("zh")
+    assert sim.stats.generation_calls == 0
+    assert studio.history.list("local") == []
+    assert not [path for path in studio.store.objects.rglob("*") if path.is_file()]
+
+
 def test_an_unreachable_endpoint_is_retried_then_reported(tmp_path, make_image):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
