@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,14 +27,24 @@ _RETRY_CODES = {"Throttling", "Throttling.RateQuota", "InternalError", "ServiceU
 _RETRY_STATUSES = {HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE}
 
 
+# A key is one run of visible ASCII characters. Anything else cannot go into the Authorization header as it is
+# (requests refuses a line break, http.client any non-Latin-1 character) or is no key at all (NUL, a space).
+_KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a call goes and with which key. The key never appears in repr()."""
+    """Where a call goes and with which key. The key never appears in repr(); a key that cannot be sent in a
+    header is refused on construction with MalformedApiKeyError, so no call is ever tried with it."""
 
     base_url: str
     region: str
     api_key: str = field(repr=False)
     simulated: bool = False
+
+    def __post_init__(self) -> None:
+        if not _KEY_PATTERN.fullmatch(self.api_key):
+            raise errors.MalformedApiKeyError()
 
     @property
     def host(self) -> str:

@@ -286,6 +286,17 @@ class MissingApiKeyError(ServiceError):
     }
 
 
+class MalformedApiKeyError(ServiceError):
+    """The key holds characters no API key has (a line break, a space, NUL, non-ASCII): refused unsent."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The API key contains characters that an API key cannot have (a line break, a space, or something "
+        "other than plain letters, digits and punctuation), so it was not sent. Paste the key again, on its own.",
+        "zh": "API Key 含有 Key 中不会出现的字符（换行、空格，或普通字母、数字和标点以外的字符），因此未发送。"
+        "请重新粘贴 Key，不要带其他内容。",
+    }
+
+
 class AccessDeniedError(ServiceError):
     """The account may not use this model (403), e.g. not activated or not purchased."""
 

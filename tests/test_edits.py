@@ -9,6 +9,7 @@ from conftest import FAST_RETRY
 from PIL import Image
 
 from core import catalog, errors
+from core.caller import Caller
 from core.client import Endpoint, call_edit
 from core.request import EditRequest
 from core.settings import Settings
@@ -282,6 +283,37 @@ def test_a_configured_key_and_base_url_override_are_used_as_given(sim, tmp_path,
     result = studio.edit(EditRequest.create([make_image()], "x", seed=1))
     assert not result.simulated and len(result.images) == 1
     assert sim.stats.requests[-1]["authorization"] == f"Bearer {SECRET}"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "sk-visitor-secret\r\nX-Injected: 1",
+        "sk-visitor-secret\n",  # inner: the key is stripped only of surrounding blanks
+        "sk-visitor\rsecret",
+        "sk-visitor\x00secret",
+        "sk-visitor-secret-密钥",
+        "sk-visitor secret",
+    ],
+    ids=["crlf", "trailing-lf-then-more", "cr", "nul", "non-ascii", "inner-space"],
+)
+def test_a_visitor_key_that_cannot_be_sent_in_a_header_is_refused_before_any_call_and_never_echoed(
+    sim, tmp_path, make_image, caplog, key
+):
+    studio = Studio(Settings(data_dir=tmp_path, api_key=SECRET, base_url_override=sim.base_url), retry=FAST_RETRY)
+    caplog.set_level(logging.DEBUG)
+    try:
+        with pytest.raises(errors.MalformedApiKeyError) as caught:
+            studio.edit(EditRequest.create([make_image()], "x", seed=1), Caller("visitor", key=key + "x"))
+
+        assert sim.stats.generation_calls == 0
+        assert studio.history.list("visitor") == []
+        shown = [caught.value.message("en"), caught.value.message("zh"), str(caught.value), repr(caught.value)]
+        assert "API key" in shown[0] and "API Key" in shown[1]
+        for text in [*shown, caplog.text]:
+            assert "visitor" not in text and "secret" not in text
+    finally:
+        studio.close()
 
 
 def test_a_visitor_key_is_required_when_the_host_asks_for_it(tmp_path, make_image):
