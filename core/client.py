@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,14 +28,24 @@ _RETRY_CODES = {"Throttling", "Throttling.RateQuota", "InternalError", "ServiceU
 _RETRY_STATUSES = {HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE}
 
 
+# A key is one run of visible ASCII characters. Anything else cannot go into the Authorization header as it is
+# (requests refuses a line break, http.client any non-Latin-1 character) or is no key at all (NUL, a space).
+_KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a call goes and with which key. The key never appears in repr()."""
+    """Where a call goes and with which key. The key never appears in repr(); a key that cannot be sent in a
+    header is refused on construction with MalformedApiKeyError, so no call is ever tried with it."""
 
     base_url: str
     region: str
     api_key: str = field(repr=False)
     simulated: bool = False
+
+    def __post_init__(self) -> None:
+        if not _KEY_PATTERN.fullmatch(self.api_key):
+            raise errors.MalformedApiKeyError()
 
     @property
     def host(self) -> str:
@@ -94,6 +105,42 @@ class _Retry(Exception):
         self.reason = reason
 
 
+class _ResendRefused(requests.exceptions.RequestException):
+    """A second request through a _SingleSendSession; `first` is how the one it sent failed (None: it did not)."""
+
+    def __init__(self, first: requests.exceptions.RequestException | None) -> None:
+        super().__init__("a second send of the same call was refused")
+        self.first = first
+
+
+class _SingleSendSession(requests.Session):
+    """A requests session that puts at most one request on the wire; any later one raises _ResendRefused.
+
+    dashscope 2.0's HTTP layer (`_send_with_retry`) sends a POST a second time when the first raises
+    ConnectionError, also when the connection broke after the whole request had gone out: the generation
+    could run, and be billed, twice without anyone being told. `MultiModalConversation.call` takes a requests
+    session as its `session=` keyword (one the SDK consumes, never sent as a parameter) and sends through it,
+    so one such session per attempt leaves every decision to send again to call_edit's retry policy. Being
+    new, it never reuses a stale pooled keep-alive connection, the case that SDK re-send exists for.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sent = False
+        self._failure: requests.exceptions.RequestException | None = None
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """Send the first request as requests.Session would; refuse every later one."""
+        if self._sent:
+            raise _ResendRefused(self._failure)
+        self._sent = True
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            self._failure = exc
+            raise
+
+
 def call_edit(
     request: EditRequest,
     endpoint: Endpoint,
@@ -137,15 +184,19 @@ def _attempt(request: EditRequest, endpoint: Endpoint, timeout: float, attempt: 
     if request.model.prompt_extend:
         extra["prompt_extend"] = params.prompt_extend
     try:
-        response = dashscope.MultiModalConversation.call(
-            api_key=endpoint.api_key,
-            model=params.model,
-            messages=[{"role": "user", "content": content}],
-            stream=False,
-            base_address=endpoint.base_url,
-            request_timeout=timeout,
-            **extra,
-        )
+        with _SingleSendSession() as session:
+            response = dashscope.MultiModalConversation.call(
+                api_key=endpoint.api_key,
+                model=params.model,
+                messages=[{"role": "user", "content": content}],
+                stream=False,
+                base_address=endpoint.base_url,
+                request_timeout=timeout,
+                session=session,
+                **extra,
+            )
+    except _ResendRefused as refused:
+        raise _transport_error(refused.first or refused, endpoint, timeout, attempt) from None
     except requests.exceptions.RequestException as exc:
         raise _transport_error(exc, endpoint, timeout, attempt) from None
     except (TypeError, KeyError, AttributeError, ValueError) as exc:

@@ -95,6 +95,18 @@ class InvalidTextError(InvalidRequestError):
     }
 
 
+class BrokenTextError(InvalidRequestError):
+    """The prompt holds a lone surrogate: half of a character (often of an emoji), which cannot be encoded."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The {label} contains a broken character at position {position} (half of an emoji or another "
+        "character, often left by copying and pasting), so it cannot be sent. Delete it and type that "
+        "character again.",
+        "zh": "{label_zh}第 {position} 个字符已损坏（半个表情符号或其他字符，常见于复制粘贴），无法发送。"
+        "请删除后重新输入该字符。",
+    }
+
+
 class UnknownModelError(InvalidRequestError):
     """The model name is not one of the catalog's."""
 
@@ -271,6 +283,17 @@ class MissingApiKeyError(ServiceError):
     messages: ClassVar[dict[str, str]] = {
         "en": "An API key is needed: paste your DashScope (Model Studio) key in the key field.",
         "zh": "需要 API Key：请在 Key 输入框中粘贴你的 DashScope（百炼）API Key。",
+    }
+
+
+class MalformedApiKeyError(ServiceError):
+    """The key holds characters no API key has (a line break, a space, NUL, non-ASCII): refused unsent."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The API key contains characters that an API key cannot have (a line break, a space, or something "
+        "other than plain letters, digits and punctuation), so it was not sent. Paste the key again, on its own.",
+        "zh": "API Key 含有 Key 中不会出现的字符（换行、空格，或普通字母、数字和标点以外的字符），因此未发送。"
+        "请重新粘贴 Key，不要带其他内容。",
     }
 
 

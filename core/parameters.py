@@ -141,12 +141,27 @@ def parse_size(value: str | Size | None) -> Size | None:
 
 def _check_text(text: str, field: str, label: str, label_zh: str, limit: int) -> str:
     if any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text):
-        raise errors.InvalidTextError(field=field, label=label.capitalize(), label_zh=label_zh)
+        raise errors.InvalidTextError(field=field, label=label, label_zh=label_zh)
+    broken = _first_surrogate(text)
+    if broken is not None:
+        raise errors.BrokenTextError(field=field, label=label, label_zh=label_zh, position=broken + 1)
     if len(text) > limit:
         raise errors.TextTooLongError(
             field=field, label=label, label_zh=label_zh, length=len(text), limit=limit, excess=len(text) - limit
         )
     return text
+
+
+def _first_surrogate(text: str) -> int | None:
+    """The index of the first lone surrogate in `text`, or None.
+
+    JSON can carry one ("\\ud83c": half of an emoji cut in two) and a str can hold it, but UTF-8 cannot encode
+    it: the history database and the request body would both fail on it, so it is refused before either.
+    """
+    for index, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cs":
+            return index
+    return None
 
 
 def _as_int(value: Any) -> int | None:

@@ -9,6 +9,7 @@ from conftest import FAST_RETRY
 from PIL import Image
 
 from core import catalog, errors
+from core.caller import Caller
 from core.client import Endpoint, call_edit
 from core.request import EditRequest
 from core.settings import Settings
@@ -150,12 +151,27 @@ def test_a_read_timeout_is_not_resent_because_it_may_have_been_billed(sim, tmp_p
     assert "billed" in caught.value.message("en")
 
 
-def test_a_connection_dropped_mid_call_is_reported_as_maybe_billed(studio, sim, make_image):
-    sim.inject("reset", times=5)
-    with pytest.raises(errors.MaybeBilledError):
+def test_a_connection_reset_after_the_request_was_sent_is_never_resent_and_may_have_been_billed(
+    studio, sim, make_image
+):
+    sim.inject("reset")  # the simulator reads the whole request, then drops the connection unanswered
+    with pytest.raises(errors.MaybeBilledError) as caught:
         studio.edit(EditRequest.create([make_image()], "add fog", seed=1))
-    # The SDK itself re-sends once on a dropped pooled connection; we add no retry of our own.
-    assert sim.stats.generation_calls <= 2
+
+    assert sim.stats.generation_calls == 1  # neither the SDK nor our retry policy sent it again
+    assert "billed" in caught.value.message("en") and caught.value.message("zh")
+    (edit,) = studio.history.list("local")
+    assert edit.status == "failed"
+
+
+def test_a_lone_surrogate_in_the_prompt_is_refused_before_anything_is_stored_or_sent(studio, sim, make_image):
+    with pytest.raises(errors.BrokenTextError) as caught:
+        studio.edit(EditRequest.create([make_image()], "make it \ud800 blue", seed=1))
+
+    assert "broken character" in caught.value.message("en") and "损坏" in caught.value.message("zh")
+    assert sim.stats.generation_calls == 0
+    assert studio.history.list("local") == []
+    assert not [path for path in studio.store.objects.rglob("*") if path.is_file()]
 
 
 def test_an_unreachable_endpoint_is_retried_then_reported(tmp_path, make_image):
@@ -267,6 +283,37 @@ def test_a_configured_key_and_base_url_override_are_used_as_given(sim, tmp_path,
     result = studio.edit(EditRequest.create([make_image()], "x", seed=1))
     assert not result.simulated and len(result.images) == 1
     assert sim.stats.requests[-1]["authorization"] == f"Bearer {SECRET}"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "sk-visitor-secret\r\nX-Injected: 1",
+        "sk-visitor-secret\n",  # inner: the key is stripped only of surrounding blanks
+        "sk-visitor\rsecret",
+        "sk-visitor\x00secret",
+        "sk-visitor-secret-密钥",
+        "sk-visitor secret",
+    ],
+    ids=["crlf", "trailing-lf-then-more", "cr", "nul", "non-ascii", "inner-space"],
+)
+def test_a_visitor_key_that_cannot_be_sent_in_a_header_is_refused_before_any_call_and_never_echoed(
+    sim, tmp_path, make_image, caplog, key
+):
+    studio = Studio(Settings(data_dir=tmp_path, api_key=SECRET, base_url_override=sim.base_url), retry=FAST_RETRY)
+    caplog.set_level(logging.DEBUG)
+    try:
+        with pytest.raises(errors.MalformedApiKeyError) as caught:
+            studio.edit(EditRequest.create([make_image()], "x", seed=1), Caller("visitor", key=key + "x"))
+
+        assert sim.stats.generation_calls == 0
+        assert studio.history.list("visitor") == []
+        shown = [caught.value.message("en"), caught.value.message("zh"), str(caught.value), repr(caught.value)]
+        assert "API key" in shown[0] and "API Key" in shown[1]
+        for text in [*shown, caplog.text]:
+            assert "visitor" not in text and "secret" not in text
+    finally:
+        studio.close()
 
 
 def test_a_visitor_key_is_required_when_the_host_asks_for_it(tmp_path, make_image):

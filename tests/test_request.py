@@ -34,6 +34,8 @@ def test_prompt_rewriting_defaults_to_the_models_ability():
         ({"prompt": "   \n"}, errors.EmptyPromptError, "Write a prompt"),
         ({"prompt": "x" * 801}, errors.TextTooLongError, "801 characters long; the limit is 800"),
         ({"prompt": "a\x00b"}, errors.InvalidTextError, "control characters"),
+        ({"prompt": "make it \ud83c blue"}, errors.BrokenTextError, "broken character at position 9"),
+        ({"negative_prompt": "blurry\udfff"}, errors.BrokenTextError, "negative prompt contains a broken"),
         ({"negative_prompt": "n" * 501}, errors.TextTooLongError, "negative prompt is 501"),
         ({"model": "qwen-image-edit-ultra"}, errors.UnknownModelError, "qwen-image-edit-plus"),
         ({"region": "mars"}, errors.UnknownRegionError, "singapore, beijing"),

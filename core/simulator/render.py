@@ -160,10 +160,16 @@ def _compose_base(inputs: tuple[Image.Image, ...], size: tuple[int, int]) -> Ima
 
 
 def _cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """`image` scaled to cover `size` and centre-cropped to it, in one resize."""
+    """`image` scaled to cover `size` and centre-cropped to it, in one resize; the crop box lies inside `image`.
+
+    Comparing the aspect ratios in integers picks the side that sets the scale, and that side is kept whole,
+    so no rounding error can put the box outside the image (which Pillow refuses).
+    """
     width, height = size
-    scale = max(width / image.width, height / image.height)
-    crop_w, crop_h = width / scale, height / scale
+    if width * image.height >= height * image.width:  # the canvas is relatively wider: keep the full width
+        crop_w, crop_h = float(image.width), image.width * height / width
+    else:
+        crop_w, crop_h = image.height * width / height, float(image.height)
     left, top = (image.width - crop_w) / 2, (image.height - crop_h) / 2
     box = (left, top, left + crop_w, top + crop_h)
     return image.resize(size, Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
