@@ -52,6 +52,21 @@ class EditParameters:
             "exact_size": str(self.exact_size) if self.exact_size else None,
         }
 
+    def create_args(self) -> dict[str, Any]:
+        """The keyword arguments of `create` (after the prompt) that make these parameters again, checked
+        again: to repeat an edit, or to build one like it (`| {"seed": None}` for a fresh seed)."""
+        return {
+            "model": self.model,
+            "region": self.region,
+            "negative_prompt": self.negative_prompt,
+            "size": self.size,
+            "n": self.n,
+            "seed": self.seed,
+            "prompt_extend": self.prompt_extend,
+            "watermark": self.watermark,
+            "exact_size": self.exact_size,
+        }
+
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> EditParameters:
         """The parameters `as_dict` wrote (history rows, records): trusted, so not validated again."""

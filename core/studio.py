@@ -302,19 +302,8 @@ class Studio:
         edit = self.history.get(owner, edit_id)
         self.history.touch(owner, edit_id)
         params = edit.params
-        return EditRequest.create(
-            self.input_paths(edit),
-            params.prompt,
-            model=params.model,
-            region=params.region,
-            negative_prompt=params.negative_prompt,
-            size=params.size,
-            n=params.n,
-            seed=None if new_seed else params.seed,
-            prompt_extend=params.prompt_extend,
-            watermark=params.watermark,
-            exact_size=params.exact_size,
-        )
+        fresh = {"seed": None} if new_seed else {}
+        return EditRequest.create(self.input_paths(edit), params.prompt, **(params.create_args() | fresh))
 
     def delete(self, owner: str, edit_id: str) -> None:
         """Delete an edit of `owner` and every file that no other edit refers to."""

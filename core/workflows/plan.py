@@ -252,18 +252,7 @@ class Plan(_Axes):
         """The draft's cells with their images, prepared once for every cell by the same checks as a single
         edit; `@k` references in each prompt are checked against the images given."""
         first = draft.parameters[0]
-        base = EditRequest.create(
-            images,
-            first.prompt,
-            model=first.model,
-            size=first.size,
-            seed=first.seed,
-            region=first.region,
-            negative_prompt=first.negative_prompt,
-            n=first.n,
-            prompt_extend=first.prompt_extend,
-            watermark=first.watermark,
-        )
+        base = EditRequest.create(images, first.prompt, **first.create_args())
         cells = tuple(
             Cell(index, coordinates, EditRequest(base.images, _with_references(params, len(base.images))))
             for index, (coordinates, params) in enumerate(zip(draft.coordinates, draft.parameters, strict=True))
