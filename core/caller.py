@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 
 LOCAL_OWNER = "local"
-API_OWNER = "api"
+API_PREFIX = "api:"
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,13 @@ class Caller:
 
     @classmethod
     def for_api(cls, key: str | None, address: str | None = None) -> Caller:
-        """An API or MCP caller: owner "key:<hash of the key it brought>", else the shared API owner."""
+        """An API or MCP caller: owner "key:<hash of the key it brought>". A caller without a key gets an
+        owner of its own for this call ("api:<random id>"): its results are reachable only through what
+        the call returned, and no two callers share a history or an hourly count by owner."""
         key = (key or "").strip() or None
-        owner = f"key:{hashlib.sha256(key.encode()).hexdigest()[:16]}" if key else API_OWNER
-        return cls(owner, key, address)
+        if key is None:
+            return cls(API_PREFIX + secrets.token_hex(16), None, address)
+        return cls(f"key:{hashlib.sha256(key.encode()).hexdigest()[:16]}", key, address)
 
 
 LOCAL = Caller(LOCAL_OWNER)

@@ -95,6 +95,15 @@ class InvalidTextError(InvalidRequestError):
     }
 
 
+class SwitchValueError(InvalidRequestError):
+    """A yes/no setting (prompt rewriting, watermark) was given something other than true or false."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "{label} must be true or false, not {value!r}.",
+        "zh": "{label_zh}必须是 true 或 false，而不是 {value!r}。",
+    }
+
+
 class BrokenTextError(InvalidRequestError):
     """The prompt holds a lone surrogate: half of a character (often of an emoji), which cannot be encoded."""
 

@@ -118,6 +118,9 @@ class EditParameters:
             raise errors.SizeNotSupportedError(model=spec.id)
         count = _check_count(n, spec)
         seed_value, was_random = _check_seed(seed)
+        _check_switch(watermark, "watermark", "Watermark", "水印")
+        if prompt_extend is not None:
+            _check_switch(prompt_extend, "prompt_extend", "Prompt rewriting", "提示词改写")
         if prompt_extend is None:
             prompt_extend = spec.prompt_extend
         elif prompt_extend and not spec.prompt_extend:
@@ -177,6 +180,11 @@ def _first_surrogate(text: str) -> int | None:
         if unicodedata.category(ch) == "Cs":
             return index
     return None
+
+
+def _check_switch(value: Any, field: str, label: str, label_zh: str) -> None:
+    if not isinstance(value, bool):
+        raise errors.SwitchValueError(field=field, label=label, label_zh=label_zh, value=value)
 
 
 def _as_int(value: Any) -> int | None:

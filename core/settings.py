@@ -47,6 +47,7 @@ class Settings:
     explore_concurrency: int = 4
     price_per_image: Price | None = None
     request_timeout: float = 180.0
+    trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For (1 on Spaces)
 
     @property
     def has_server_key(self) -> bool:
@@ -86,6 +87,7 @@ class Settings:
             explore_concurrency=_int(env, "QWEN_EDIT_EXPLORE_CONCURRENCY", 4),
             price_per_image=_price(env.get("QWEN_EDIT_PRICE_PER_IMAGE")),
             request_timeout=float(_int(env, "QWEN_EDIT_REQUEST_TIMEOUT", 180)),
+            trusted_proxies=_count(env, "QWEN_EDIT_TRUSTED_PROXIES", 1 if env.get("SPACE_ID") else 0),
         )
 
 
@@ -111,6 +113,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name}={raw!r} must be at least 1")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number from 0 up."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"{name}={raw!r} must be a whole number from 0 up")
+    return int(raw)
 
 
 def _price(raw: str | None) -> Price | None:

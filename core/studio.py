@@ -179,10 +179,15 @@ class Studio:
             return None
         return self.rate_limiter.remaining(caller.owner, caller.address)
 
-    def check_allowance(self, caller: Caller, edits: int) -> None:
-        """Refuse, before anything is sent, `edits` edits that would not fit the caller's hourly allowance."""
+    def check_allowance(self, caller: Caller, edits: int = 1) -> None:
+        """Refuse, before any image is decoded or anything sent, `edits` edits that would not fit the caller's
+        hourly allowance (RateLimitedError when none is left, AllowanceExceededError when too few are)."""
         left = self.allowance(caller)
-        if left is not None and edits > left:
+        if left is None:
+            return
+        if left == 0:
+            self.rate_limiter.check(caller.owner, caller.address)
+        if edits > left:
             raise errors.AllowanceExceededError(count=edits, left=left)
 
     def edit(

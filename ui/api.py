@@ -6,15 +6,16 @@ from typing import Any
 
 import gradio as gr
 
-from core import catalog
+from core import catalog, errors
 from core.studio import Studio
+from ui.alerts import plain
 from ui.forms import EditForm
 from ui.runs import run_edit
-from ui.slots import InputSlot
-from ui.visitors import api_visitor
+from ui.slots import InputSlot, RawNumber
+from ui.visitors import Visitors
 
 
-def register(studio: Studio) -> None:
+def register(studio: Studio, visitors: Visitors) -> None:
     """Publish `/edit`; its components are invisible on the page."""
     settings = studio.settings
     with gr.Column(visible=False):
@@ -24,8 +25,8 @@ def register(studio: Studio) -> None:
             gr.Textbox("", label="negative_prompt"),
             gr.Textbox(catalog.DEFAULT_MODEL, label="model"),
             gr.Textbox("auto", label="size"),
-            gr.Number(1, label="n", precision=0),
-            gr.Number(-1, label="seed", precision=0),
+            RawNumber(1, label="n", precision=0),
+            RawNumber(-1, label="seed", precision=0),
             gr.Checkbox(True, label="prompt_extend"),
             gr.Checkbox(False, label="watermark"),
             gr.Textbox("", label="api_key"),
@@ -76,9 +77,13 @@ def register(studio: Studio) -> None:
             prompt_extend=prompt_extend,
             watermark=watermark,
         )
+        who = visitors.api(api_key, request)
         final: tuple[list[str], dict[str, Any] | None] = ([], None)
-        for entries, record, _line in run_edit(studio, form, api_visitor(api_key, request), [], _no_progress):
-            final = ([e["path"] for e in entries], record)
+        try:
+            for entries, record, _line in run_edit(studio, form, who, [], _no_progress):
+                final = ([e["path"] for e in entries], record)
+        except errors.EditError as error:
+            raise plain(error, who.lang) from None
         return final
 
     trigger.click(edit, images + controls, outputs, api_name="edit", concurrency_id="edit")

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from core import catalog
+from core.identity import OwnerTokens
 from core.studio import Studio
 from core.workflows.plan import PlanForm
+from core.workflows.shelf import ExportShelf
 from ui import api
+from ui.guards import RefuseRemoteFiles
 from ui.strings import I18N, language_of, status
 from ui.tabs import explore, history
 from ui.tabs import studio as studio_tab
 from ui.tabs.studio.controls import model_info
 from ui.tabs.studio.run import cost_line
 from ui.theme import CSS, HEAD_JS, THEME
+from ui.visitors import Visitors
+from ui.wiring import Page
 
+CACHE_PURGE = (3600, 24 * 3600)  # every hour, Gradio's uploads and file copies older than a day are removed
 STUDIO_TAB = "studio"
 HISTORY_TAB = "history"
 EXPLORE_TAB = "explore"
@@ -28,10 +35,15 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
     anonymous history id) readable across restarts."""
     settings = studio.settings
     # Content-addressed, unguessable names and nothing else in these folders: served in place, never listed.
-    gr.set_static_paths([studio.store.objects, studio.store.thumbs])
-    with gr.Blocks(title="Qwen Edit Studio", analytics_enabled=False) as demo:
+    exports = ExportShelf(settings.data_dir / "exports")
+    # Unguessable names and nothing else in these folders: served in place (not copied into Gradio's cache),
+    # never listed. Everything else Gradio keeps (uploads, copies of returned files) is purged when old.
+    gr.set_static_paths([studio.store.objects, studio.store.thumbs, exports.root])
+    with gr.Blocks(title="Qwen Edit Studio", analytics_enabled=False, delete_cache=CACHE_PURGE) as demo:
         key_state = gr.BrowserState({"api_key": ""}, storage_key="qwen-edit-key", secret=browser_secret)
-        owner_state = gr.BrowserState({"owner": ""}, storage_key="qwen-edit-owner", secret=browser_secret)
+        owner_state = gr.BrowserState({"token": ""}, storage_key="qwen-edit-owner", secret=browser_secret)
+        visitors = Visitors(OwnerTokens.in_data_dir(settings.data_dir), settings.trusted_proxies)
+        page = Page(studio, visitors, owner_state, key_state, exports)
 
         gr.Markdown("# " + I18N("title"), elem_id="title")
         gr.Markdown(I18N("subtitle"), elem_classes="subtitle")
@@ -45,20 +57,19 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 history_view = history.render()
             with gr.Tab(I18N("tab_explore"), id=EXPLORE_TAB, elem_id="tab-explore"):
                 explore_view = explore.render()
-        api.register(studio)
+        api.register(studio, visitors)
 
-        studio_tab.listen(studio_view, studio, owner_state, key_state)
-        history.listen(history_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
-        explore.listen(explore_view, studio, owner_state, key_state, studio_view, tabs, STUDIO_TAB)
+        studio_tab.listen(studio_view, page)
+        history.listen(history_view, page, studio_view, tabs, STUDIO_TAB)
+        explore.listen(explore_view, page, studio_view, tabs, STUDIO_TAB)
 
         def on_load(keys: dict[str, Any] | None, owners: dict[str, Any] | None, request: gr.Request):
             lang = language_of(request)
             line = status("key_stored", lang) if (keys or {}).get("api_key") else ""
             if settings.require_user_key and not line:
                 line = status("key_required", lang)
-            owner = (owners or {}).get("owner") or uuid.uuid4().hex  # this browser's anonymous history id
             return (
-                {"owner": owner},
+                visitors.token_state(owners),  # this browser's owner: a token only this server can issue
                 line,
                 model_info(catalog.DEFAULT_MODEL, lang),
                 status("auto_size_none", lang),
@@ -86,7 +97,13 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
 
 
 def launch_options(studio: Studio) -> dict[str, Any]:
-    """Keyword arguments for `launch()` that the page needs."""
+    """Keyword arguments for `launch()` that the page needs.
+
+    Also switches off the web server's own reading of X-Forwarded-For (uvicorn trusts it from 127.0.0.1 by
+    default and rewrites the client address with whatever it says): the visitor's address is worked out
+    in one place, from the socket and `QWEN_EDIT_TRUSTED_PROXIES` (ui.visitors).
+    """
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     settings = studio.settings
     return {
         "i18n": I18N,
@@ -96,4 +113,5 @@ def launch_options(studio: Studio) -> dict[str, Any]:
         "max_file_size": f"{settings.max_upload_mb}mb",
         "max_threads": max(40, 3 * settings.concurrency),
         "show_error": False,
+        "app_kwargs": {"middleware": [Middleware(RefuseRemoteFiles)]},
     }

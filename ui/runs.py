@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from core import errors
 from core.studio import Stage, Studio
 from ui import gallery
-from ui.alerts import fail
 from ui.forms import EditForm
 from ui.gallery import Entry
 from ui.strings import status
@@ -22,14 +20,13 @@ def run_edit(
     studio: Studio, form: EditForm, who: Visitor, earlier: list[Entry], progress: Report
 ) -> Iterator[tuple[list[Entry], dict[str, Any] | None, str]]:
     """Run one edit and yield (this session's results, record, status line) as the results land; the
-    record comes with the last yield. New results go first, `earlier` ones stay below them."""
+    record comes with the last yield. New results go first, `earlier` ones stay below them. A refusal or a
+    failure is raised as the core EditError: the caller shows it its own way."""
     lang = who.lang
     progress(0.0, desc=status("preparing", lang))
-    try:
-        request = form.to_request()
-        job = studio.submit(request, who.caller)
-    except errors.EditError as error:
-        raise fail(error, lang) from None
+    studio.check_allowance(who.caller)  # before any image is decoded
+    request = form.to_request()
+    job = studio.submit(request, who.caller)
     params = request.params.as_dict()
     landed: list[Entry] = []
     for step in job.progress():
@@ -44,10 +41,7 @@ def run_edit(
             image = step.image
             landed.append(gallery.entry(image.exact_path or image.path, "", image.index, params, {}))
             yield landed + earlier, None, status("downloading", lang, done=step.done, total=step.total)
-    try:
-        result = job.result()
-    except errors.EditError as error:
-        raise fail(error, lang) from None
+    result = job.result()
     line = status(
         "done",
         lang,

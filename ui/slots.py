@@ -1,4 +1,4 @@
-"""The input image slot: a gr.Image that hands over the uploaded file untouched, so core judges it."""
+"""Inputs that hand over what they were given untouched, so core judges it and says what is wrong."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from gradio_client import utils as client_utils
 
 URL_REFUSED = (
     "Image inputs must be uploaded files (or data: URIs), not web addresses: this server does not fetch URLs "
-    "on anyone's behalf. Download the image and upload it."
+    "on anyone's behalf. Download the image and upload it. / 图片输入必须是上传的文件（或 data: URI），"
+    "不能是网址：本服务器不会代为获取网址。请先下载图片再上传。"
 )
 
 
@@ -32,3 +33,14 @@ class InputSlot(gr.Image):
         if url_or_file_path is not None and client_utils.is_http_url_like(str(url_or_file_path)):
             raise gr.Error(URL_REFUSED)
         return await super().async_move_resource_to_block_cache(url_or_file_path)
+
+
+class RawNumber(gr.Number):
+    """gr.Number refuses a value it cannot round ("abc", "2", a list) inside Gradio, and the caller then reads
+    a bare "Error". This one passes the value on as sent; core checks it and names the field and range."""
+
+    is_template = True  # rendered by the front end's own Number component
+
+    def preprocess(self, payload: Any) -> Any:
+        """The value as the caller sent it."""
+        return payload

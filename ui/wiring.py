@@ -1,7 +1,32 @@
-"""Options every page event shares."""
+"""What every tab's wiring shares: the studio, who is asking, the browser states, and event options."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
 from typing import Any
+
+import gradio as gr
+
+from core.studio import Studio
+from core.workflows.shelf import ExportShelf
+from ui.visitors import Visitor, Visitors
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 """Page events stay out of "Use via API". That hides them only: any client can still call them through the
 queue with any inputs, so every handler re-derives who is asking (ui.visitors)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """The studio behind the page, who is asking, the two values each browser keeps (its owner token and
+    its own key), and the shelf the page's zips wait on."""
+
+    studio: Studio
+    visitors: Visitors
+    owner_state: gr.BrowserState
+    key_state: gr.BrowserState
+    exports: ExportShelf
+
+    def visitor(self, owner_state: Any, key_state: Any, request: gr.Request) -> Visitor:
+        """Who is behind a page event (see Visitors.page); `key_state` None for events that bill nothing."""
+        return self.visitors.page(owner_state, key_state, request)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -22,8 +20,7 @@ from ui.forms import Binding, ExploreForm, recall_values, settings_of
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
 from ui.tabs.studio import StudioView
-from ui.visitors import visitor
-from ui.wiring import PRIVATE
+from ui.wiring import PRIVATE, Page
 
 DEFAULTS = PlanForm()
 """The form starts as core's PlanForm does."""
@@ -174,17 +171,15 @@ def cost_line(form: PlanForm, max_cells: int, price: Price | None, lang: str) ->
 
 def listen(
     view: ExploreView,
-    studio: Studio,
-    owner_state: gr.BrowserState,
-    key_state: gr.BrowserState,
+    page: Page,
     studio_view: StudioView,
     tabs: gr.Tabs,
     studio_tab_id: str,
 ) -> None:
     """Wire the tab's events."""
-    _listen_cost(view, studio)
-    _listen_run(view, studio, owner_state, key_state, studio_view)
-    _listen_cells(view, studio, owner_state, studio_view, tabs, studio_tab_id)
+    _listen_cost(view, page.studio)
+    _listen_run(view, page, studio_view)
+    _listen_cells(view, page, studio_view, tabs, studio_tab_id)
 
 
 def _listen_cost(view: ExploreView, studio: Studio) -> None:
@@ -199,20 +194,15 @@ def _listen_cost(view: ExploreView, studio: Studio) -> None:
         component.change(on_plan, form.inputs, view.plan.cost, queue=False, **PRIVATE)
 
 
-def _listen_run(
-    view: ExploreView,
-    studio: Studio,
-    owner_state: gr.BrowserState,
-    key_state: gr.BrowserState,
-    studio_view: StudioView,
-) -> None:
+def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
     """Run checks the whole plan first, then fills the grid as cells finish; Cancel stops the cells not
     yet started."""
     form = view.run_form(studio_view)
     panel = view.panel
+    studio, owner_state, key_state = page.studio, page.owner_state, page.key_state
 
     def run_grid(values: dict[Any, Any], request: gr.Request):
-        who = visitor(values[owner_state], values[key_state], request)
+        who = page.visitor(values[owner_state], values[key_state], request)
         explore_form = form.read(values)
         try:
             plan = Plan.from_draft(
@@ -292,8 +282,7 @@ def _summary(plan: Plan, outcomes: dict[int, CellOutcome], lang: str) -> str:
 
 def _listen_cells(
     view: ExploreView,
-    studio: Studio,
-    owner_state: gr.BrowserState,
+    page: Page,
     studio_view: StudioView,
     tabs: gr.Tabs,
     studio_tab_id: str,
@@ -335,18 +324,18 @@ def _listen_cells(
     )
 
     def star(state: dict[str, Any] | None, index: int | None, owners: dict[str, Any] | None, request: gr.Request):
-        who = visitor(owners, None, request)
-        studio.history.star(who.owner, chosen(state, index, who.lang).result.edit_id)
+        who = page.visitor(owners, None, request)
+        page.studio.history.star(who.owner, chosen(state, index, who.lang).result.edit_id)
         gr.Info(status("cell_starred", who.lang))
 
-    panel.star.click(star, [panel.run_state, panel.selected, owner_state], None, **PRIVATE)
+    panel.star.click(star, [panel.run_state, panel.selected, page.owner_state], None, **PRIVATE)
 
-    def export(state: dict[str, Any] | None, request: gr.Request) -> str:
+    def export(state: dict[str, Any] | None, owners: dict[str, Any] | None, request: gr.Request) -> str:
         if not state:
             raise gr.Error(status("pick_result", language_of(request)))
         plan, outcomes = state["plan"], state["outcomes"]
         finished = [outcomes[index] for index in sorted(outcomes)]
-        destination = Path(tempfile.mkdtemp(prefix="qwen-explore-")) / archive_name("explore")
+        destination = page.exports.place(page.visitor(owners, None, request).owner, archive_name("explore"))
         return str(export_run(plan, finished, destination, rows=state["rows"], columns=state["columns"]))
 
-    panel.export.click(export, panel.run_state, panel.download, **PRIVATE)
+    panel.export.click(export, [panel.run_state, page.owner_state], panel.download, **PRIVATE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,7 @@ from ui.forms import recall_values, settings_of
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
 from ui.tabs.studio import StudioView
-from ui.visitors import visitor
-from ui.wiring import PRIVATE
+from ui.wiring import PRIVATE, Page
 
 PAGE = 24
 
@@ -111,26 +109,14 @@ def _render_actions() -> Actions:
     return Actions(reopen, star, rerun, rerun_new, zip_one, zip_all, delete, download, details, gr.State(None))
 
 
-def listen(
-    view: HistoryView,
-    studio: Studio,
-    owner_state: gr.BrowserState,
-    key_state: gr.BrowserState,
-    studio_view: StudioView,
-    tabs: gr.Tabs,
-    studio_tab_id: str,
-) -> None:
+def listen(view: HistoryView, page: Page, studio_view: StudioView, tabs: gr.Tabs, studio_tab_id: str) -> None:
     """Wire the tab's events, piece by piece."""
-    show = _listen_listing(view, studio, owner_state, tabs)
-    _listen_selection(view, studio, owner_state)
-    reopen = _Reopen(studio, studio_view, tabs, studio_tab_id)
-    _listen_reopen_and_rerun(view, studio, owner_state, key_state, reopen)
-    _listen_star_and_delete(view, studio, owner_state, show)
-    _listen_zips(view, studio, owner_state)
-
-
-def _owner(owners: dict[str, Any] | None, request: gr.Request) -> str:
-    return visitor(owners, None, request).owner
+    show = _listen_listing(view, page, tabs)
+    _listen_selection(view, page)
+    reopen = _Reopen(page.studio, studio_view, tabs, studio_tab_id)
+    _listen_reopen_and_rerun(view, page, reopen)
+    _listen_star_and_delete(view, page, show)
+    _listen_zips(view, page)
 
 
 def _require(edit_id: str | None, request: gr.Request) -> str:
@@ -171,12 +157,13 @@ class _Shown:
         event.then(self.fn, self.inputs, self.outputs, **PRIVATE)
 
 
-def _listen_listing(view: HistoryView, studio: Studio, owner_state: gr.BrowserState, tabs: gr.Tabs) -> _Shown:
+def _listen_listing(view: HistoryView, page: Page, tabs: gr.Tabs) -> _Shown:
     """The visitor's edits, listed on refresh, search, filter, "more" and every tab change."""
+    studio, owner_state = page.studio, page.owner_state
     listing = view.listing
 
     def show(search: str, model: str, limit: int, owners: dict[str, Any] | None, request: gr.Request):
-        owner, lang = _owner(owners, request), language_of(request)
+        owner, lang = page.visitor(owners, None, request).owner, language_of(request)
         edits = studio.history.list(owner, search=search or "", model=model or "", limit=limit)
         # An edit whose files are gone (evicted, deleted) is still listed, on a plain tile.
         items = [(_thumbnail(studio, e) or placeholder("failed"), _caption(e, lang)) for e in edits]
@@ -198,14 +185,15 @@ def _listen_listing(view: HistoryView, studio: Studio, owner_state: gr.BrowserSt
     return shown
 
 
-def _listen_selection(view: HistoryView, studio: Studio, owner_state: gr.BrowserState) -> None:
+def _listen_selection(view: HistoryView, page: Page) -> None:
     """A click on a thumbnail selects that edit and shows its parameters."""
+    studio, owner_state = page.studio, page.owner_state
 
     def select(listed: list[str], owners: dict[str, Any] | None, evt: gr.SelectData, request: gr.Request):
         edit_id = listed[evt.index] if evt.index < len(listed) else None
         if edit_id is None:
             return None, None
-        return edit_id, studio.history.get(_owner(owners, request), edit_id).parameters()
+        return edit_id, studio.history.get(page.visitor(owners, None, request).owner, edit_id).parameters()
 
     actions = view.actions
     view.listing.gallery.select(
@@ -242,21 +230,20 @@ class _Reopen:
         ]
 
 
-def _listen_reopen_and_rerun(
-    view: HistoryView, studio: Studio, owner_state: gr.BrowserState, key_state: gr.BrowserState, reopen: _Reopen
-) -> None:
+def _listen_reopen_and_rerun(view: HistoryView, page: Page, reopen: _Reopen) -> None:
     """Reopen brings the edit back; Re-run repeats it (same seed or a new one) and brings the new one back."""
+    studio, owner_state = page.studio, page.owner_state
     actions = view.actions
 
     def reopen_fn(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        owner = _owner(owners, request)
+        owner = page.visitor(owners, None, request).owner
         return reopen.values(owner, _require(edit_id, request), status("reopened", language_of(request)))
 
     actions.reopen.click(reopen_fn, [actions.selected, owner_state], reopen.outputs, **PRIVATE)
 
     def rerun(new_seed: bool):
         def run(edit_id: str | None, owners: dict[str, Any] | None, keys: dict[str, Any] | None, request: gr.Request):
-            who = visitor(owners, keys, request)
+            who = page.visitor(owners, keys, request)
             try:
                 request_again = studio.rerun_request(who.owner, _require(edit_id, request), new_seed=new_seed)
                 result = studio.submit(request_again, who.caller).result()
@@ -271,19 +258,20 @@ def _listen_reopen_and_rerun(
     for button, new_seed in ((actions.rerun, False), (actions.rerun_new, True)):
         button.click(
             rerun(new_seed),
-            [actions.selected, owner_state, key_state],
+            [actions.selected, owner_state, page.key_state],
             reopen.outputs,
             concurrency_id="edit",
             **PRIVATE,
         )
 
 
-def _listen_star_and_delete(view: HistoryView, studio: Studio, owner_state: gr.BrowserState, shown: _Shown) -> None:
+def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> None:
     """Star protects an edit from eviction (a second click unstars); Delete removes it and its files."""
+    studio, owner_state = page.studio, page.owner_state
     actions = view.actions
 
     def star(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        owner = _owner(owners, request)
+        owner = page.visitor(owners, None, request).owner
         edit = studio.history.get(owner, _require(edit_id, request))
         studio.history.star(owner, edit.id, not edit.starred)
         return studio.history.get(owner, edit.id).parameters()
@@ -291,7 +279,7 @@ def _listen_star_and_delete(view: HistoryView, studio: Studio, owner_state: gr.B
     shown.after(actions.star.click(star, [actions.selected, owner_state], actions.details, **PRIVATE))
 
     def delete(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        studio.delete(_owner(owners, request), _require(edit_id, request))
+        studio.delete(page.visitor(owners, None, request).owner, _require(edit_id, request))
         gr.Info(status("history_deleted", language_of(request)))
         return None, None
 
@@ -301,20 +289,20 @@ def _listen_star_and_delete(view: HistoryView, studio: Studio, owner_state: gr.B
     shown.after(deleted)
 
 
-def _listen_zips(view: HistoryView, studio: Studio, owner_state: gr.BrowserState) -> None:
+def _listen_zips(view: HistoryView, page: Page) -> None:
     """A zip of the selected edit, or of every edit shown."""
+    studio, owner_state = page.studio, page.owner_state
     actions = view.actions
 
     def zip_of(ids: list[str], owner: str) -> str:
         edits = [studio.history.get(owner, edit_id) for edit_id in ids]
-        folder = Path(tempfile.mkdtemp(prefix="qwen-edits-"))
-        return str(export_zip(edits, studio.store, folder / archive_name("qwen-edits")))
+        return str(export_zip(edits, studio.store, page.exports.place(owner, archive_name("qwen-edits"))))
 
     def zip_one(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        return zip_of([_require(edit_id, request)], _owner(owners, request))
+        return zip_of([_require(edit_id, request)], page.visitor(owners, None, request).owner)
 
     def zip_all(listed: list[str], owners: dict[str, Any] | None, request: gr.Request):
-        return zip_of(listed, _owner(owners, request)) if listed else None
+        return zip_of(listed, page.visitor(owners, None, request).owner) if listed else None
 
     actions.zip_one.click(zip_one, [actions.selected, owner_state], actions.download, **PRIVATE)
     actions.zip_all.click(zip_all, [view.listing.listed, owner_state], actions.download, **PRIVATE)

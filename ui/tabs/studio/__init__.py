@@ -11,6 +11,7 @@ import gradio as gr
 from core.studio import Studio
 from ui.tabs.studio import controls, inputs, key, prompt, results, run
 from ui.tabs.studio.view import StudioView
+from ui.wiring import Page
 
 __all__ = ["StudioView", "listen", "render"]
 
@@ -30,11 +31,11 @@ def render(studio: Studio) -> StudioView:
     return StudioView(input_group, prompt_group, run_group, control_group, key_group, result_group)
 
 
-def listen(view: StudioView, studio: Studio, owner_state: gr.BrowserState, key_state: gr.BrowserState) -> None:
+def listen(view: StudioView, page: Page) -> None:
     """Wire the tab's events, group by group."""
-    run.listen(view, studio, owner_state, key_state)
+    run.listen(view, page)
     inputs.listen(view.inputs)
     prompt.listen(view.prompt)
     controls.listen(view.controls, view.slots)
     results.listen(view)
-    key.listen(view.key, key_state)
+    key.listen(view.key, page.key_state)

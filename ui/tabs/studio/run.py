@@ -6,14 +6,14 @@ from typing import Any
 
 import gradio as gr
 
+from core import errors
 from core.settings import Price, Settings
-from core.studio import Studio
 from ui import gallery
+from ui.alerts import fail
 from ui.runs import run_edit
 from ui.strings import I18N, language_of, status
 from ui.tabs.studio.view import RunButtons, StudioView
-from ui.visitors import visitor
-from ui.wiring import PRIVATE
+from ui.wiring import PRIVATE, Page
 
 
 def render(settings: Settings) -> RunButtons:
@@ -32,20 +32,22 @@ def cost_line(n: float, price: Price | None, lang: str) -> str:
     return status("cost_price", lang, count=count, amount=price.amount * count, currency=price.currency)
 
 
-def listen(view: StudioView, studio: Studio, owner_state: gr.BrowserState, key_state: gr.BrowserState) -> None:
+def listen(view: StudioView, page: Page) -> None:
     """Generate runs the form's edit and fills the gallery as results land; an example runs once loaded."""
     form, results, controls = view.form, view.results, view.controls
+    studio, owner_state, key_state = page.studio, page.owner_state, page.key_state
 
     def generate(values: dict[Any, Any], request: gr.Request, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's documented way to get a progress bar
-        who = visitor(values[owner_state], values[key_state], request)
+        who = page.visitor(values[owner_state], values[key_state], request)
         edit = form.read(values).edit_form()
         try:
             for entries, record, line in run_edit(studio, edit, who, values[results.state] or [], progress):
                 seed = gr.update(value=record["seed"]) if record else gr.update()
                 yield gallery.items(entries), entries, line, seed, record
-        except gr.Error as error:  # the reason stays on the page after its message box has gone
-            yield gr.skip(), gr.skip(), f"⚠ {error.message}", gr.skip(), gr.skip()
-            raise
+        except errors.EditError as error:  # the reason stays on the page after its message box has gone
+            alert = fail(error, who.lang)
+            yield gr.skip(), gr.skip(), f"⚠ {alert.message}", gr.skip(), gr.skip()
+            raise alert from None
 
     inputs = form.inputs | {owner_state, key_state, results.state}
     outputs = [results.gallery, results.state, results.status, controls.seed, results.details]
