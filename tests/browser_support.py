@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
 LAPTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 20_000
+# Assertions wait as long as actions do: a loaded 2-core machine fills a 12-cell grid in more than 5 s.
+expect.set_options(timeout=TIMEOUT_MS)
 
 OpenPage = Callable[..., Page]
 
