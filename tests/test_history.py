@@ -74,8 +74,17 @@ def _pending_rows(data_dir: Path) -> int:
 
 
 def _partial_files(data_dir: Path) -> bool:
+    """A result is half downloaded: its link is recorded and a partial file has bytes (an input being stored
+    before the call also passes through a partial file; that is not mid-download)."""
     tmp = data_dir / "store" / "tmp"
-    return tmp.is_dir() and any(p.stat().st_size > 0 for p in tmp.iterdir())
+    return _pending_rows(data_dir) > 0 and tmp.is_dir() and any(_size(p) > 0 for p in tmp.iterdir())
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # renamed into place meanwhile
+        return 0
 
 
 def _all_saved(data_dir: Path) -> bool:

@@ -238,12 +238,18 @@ class History:
                 raise NotFoundError(edit_id)
 
     def delete(self, owner: str, edit_id: str) -> list[tuple[str, str]]:
-        """Delete an edit of `owner`; return the (sha256, ext) of files no row refers to any more."""
+        """Delete an edit of `owner`; return the (sha256, ext) of its files that no row referred to once it was
+        gone (the store asks `references` again, under its lock, before removing any)."""
         with self._write() as db:
             files = _files_of(db, edit_id)
             if db.execute("DELETE FROM edits WHERE id = ? AND owner = ?", (edit_id, owner)).rowcount == 0:
                 raise NotFoundError(edit_id)
             return [f for f in files if not _referenced(db, f[0])]
+
+    def references(self, sha256: str) -> bool:
+        """True while any edit's input or output (or exact-size version) is the file with this digest, as
+        committed now."""
+        return _referenced(self._db(), sha256)
 
     def usage_bytes(self, owner: str | None = None) -> int:
         """Bytes referenced by the owner's edits (each reference counts), or by everyone's."""

@@ -1,0 +1,74 @@
+"""The content store under concurrent edits, deletes and evictions: real SQLite, real files, the real SDK
+against the simulator."""
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import FAST_RETRY
+
+from core.caller import Caller
+from core.request import EditRequest
+from core.settings import Settings
+from core.studio import Progress, Stage, Studio
+
+LANES = 4  # owners racing side by side, each a share of the rounds
+
+
+def _missing_files(studio: Studio, owner: str) -> list[str]:
+    """Files that history calls saved for `owner` (inputs and saved outputs) but that are not on disk."""
+    missing = []
+    for edit in studio.history.list(owner, limit=10_000):
+        paths = studio.input_paths(edit) + studio.output_paths(edit)
+        missing += [f"{edit.id}: {path}" for path in paths if not Path(path).is_file()]
+    return missing
+
+
+def _race(studio: Studio, request: EditRequest, owner: str, rounds: int, remove: Callable[[str], None]) -> list[str]:
+    """Rounds of: an edit identical to the previous one runs while `remove(previous edit id)` runs; the files
+    history calls saved that are gone after each round."""
+    caller = Caller(owner)
+    lost: list[str] = []
+    previous = studio.edit(request, caller).edit_id
+    for number in range(rounds):
+        remover = threading.Thread(target=remove, args=(previous,))
+
+        def start_removing(progress: Progress, remover: threading.Thread = remover) -> None:
+            if progress.stage is Stage.DOWNLOADING:  # the result's file is about to land and be recorded
+                remover.start()
+
+        if number % 2 == 0:  # races the inputs being stored and recorded
+            remover.start()
+            previous = studio.edit(request, caller).edit_id
+        else:  # races the result being stored and recorded
+            previous = studio.edit(request, caller, on_progress=start_removing).edit_id
+        remover.join()
+        lost += [f"{owner} round {number}: {gone}" for gone in _missing_files(studio, owner)]
+    return lost
+
+
+@pytest.mark.parametrize(("removal", "rounds"), [("delete", 500), ("eviction", 200)])
+def test_removing_an_edit_while_an_identical_edit_is_saved_loses_nothing(sim, tmp_path, make_image, removal, rounds):
+    # With no room at all per owner, a quota check evicts every finished edit of the owner.
+    quota = {"owner_storage_mb": 0} if removal == "eviction" else {}
+    studio = Studio(Settings(data_dir=tmp_path / "data", simulate=True, **quota), simulator=sim, retry=FAST_RETRY)
+
+    def lane(number: int) -> list[str]:
+        owner = f"lane-{number}"
+        # Identical inputs, parameters and seed: the simulator answers with identical bytes, so every edit of
+        # the lane stores the very same files (as "re-run exactly" and the shared examples do).
+        image = make_image(384, 384, (number * 60, 80, 40))
+        request = EditRequest.create([image], "the same edit", n=1, seed=7, size="512*512")
+        if removal == "delete":
+            return _race(studio, request, owner, rounds // LANES, lambda edit_id: studio.delete(owner, edit_id))
+        return _race(studio, request, owner, rounds // LANES, lambda _edit_id: studio.enforce_quotas(owner))
+
+    try:
+        with ThreadPoolExecutor(LANES) as pool:
+            lost = [gone for lanes in pool.map(lane, range(LANES)) for gone in lanes]
+        assert lost == []
+        assert all(studio.history.list(f"lane-{number}") for number in range(LANES))  # the last edit stays
+    finally:
+        studio.close()
