@@ -8,6 +8,7 @@ evicting an edit can never unlink a file that an identical edit has stored and n
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import io
@@ -41,13 +42,27 @@ class Registry(Protocol):
         """True while any recorded row refers to the file with this digest."""
         ...
 
+    def record_thumbnail(self, sha256: str, side: int, size: int) -> None:
+        """A thumbnail of `size` bytes now exists of that file, so storage quotas can count it."""
+        ...
+
+    def forget_thumbnails(self, sha256: str) -> None:
+        """That file's thumbnails are gone."""
+        ...
+
 
 class _Unrecorded:
     """The registry of a store whose files nobody records (a scratch folder): every file counts as in use,
-    so the store never removes one."""
+    so the store never removes one, and nothing counts thumbnails."""
 
     def references(self, sha256: str) -> bool:
         return True
+
+    def record_thumbnail(self, sha256: str, side: int, size: int) -> None:
+        return None
+
+    def forget_thumbnails(self, sha256: str) -> None:
+        return None
 
 
 @dataclass
@@ -161,29 +176,42 @@ class ContentStore:
         return stream.stored
 
     def remove(self, sha256: str, ext: str) -> bool:
-        """Remove a file unless it is still needed (held, or referred to by the registry); True if removed."""
+        """Remove a file and its thumbnails unless it is still needed (held, or referred to by the registry);
+        True if removed."""
         with self._exclusive():
             return self._remove_unused(sha256, ext)
 
     def thumbnail(self, sha256: str, ext: str, max_side: int = 320) -> Path:
-        """A small JPEG of a stored image (made once, then reused), for lists of many images."""
+        """A small JPEG of a stored image, for lists of many images: made once (and its size recorded with the
+        registry, so quotas count it), then reused until the image is removed, which removes it too.
+        FileNotFoundError when the image is not, or no longer, stored."""
         thumb = self.thumbs / f"{sha256}-{max_side}.jpg"
-        if not thumb.exists():
-            with Image.open(self.path_for(sha256, ext)) as image:
-                image.draft("RGB", (max_side, max_side))  # JPEG inputs decode at reduced size
-                small = image.convert("RGB")
-                small.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            buffer = io.BytesIO()
-            small.save(buffer, "JPEG", quality=82)
-            partial = thumb.with_suffix(f".{os.getpid()}.part")
-            partial.write_bytes(buffer.getvalue())
-            os.replace(partial, thumb)  # a thumbnail can always be made again: no fsync needed
+        if thumb.exists():
+            return thumb
+        source = self.path_for(sha256, ext)
+        with Image.open(source) as image:
+            image.draft("RGB", (max_side, max_side))  # JPEG inputs decode at reduced size
+            small = image.convert("RGB")
+            small.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        buffer = io.BytesIO()
+        small.save(buffer, "JPEG", quality=82)
+        fd, partial = tempfile.mkstemp(dir=self._tmp, prefix=f"{os.getpid()}-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(buffer.getvalue())
+            with self._exclusive():
+                if not source.exists():  # removed since it was read: its thumbnail must not outlive it
+                    raise FileNotFoundError(errno.ENOENT, "removed from the store", str(source))
+                os.replace(partial, thumb)  # a thumbnail can always be made again: no fsync needed
+                self._registry.record_thumbnail(sha256, max_side, buffer.tell())
+        finally:
+            Path(partial).unlink(missing_ok=True)
         return thumb
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """Taking a hold and removing a file happen one at a time, across the threads and the processes that
-        share this store."""
+        """Taking a hold, placing a thumbnail and removing a file happen one at a time, across the threads and
+        the processes that share this store."""
         fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # a descriptor of its own per use, so threads exclude each other too
@@ -212,6 +240,9 @@ class ContentStore:
         if self._held(sha256) or self._registry.references(sha256):
             return False
         self.path_for(sha256, ext).unlink(missing_ok=True)
+        for thumb in self.thumbs.glob(f"{sha256}-*.jpg"):
+            thumb.unlink(missing_ok=True)
+        self._registry.forget_thumbnails(sha256)
         return True
 
     def _held(self, sha256: str) -> bool:

@@ -72,3 +72,42 @@ def test_removing_an_edit_while_an_identical_edit_is_saved_loses_nothing(sim, tm
         assert all(studio.history.list(f"lane-{number}") for number in range(LANES))  # the last edit stays
     finally:
         studio.close()
+
+
+def _edit_with_thumbnails(studio: Studio, make_image, colour: tuple[int, int, int]) -> tuple[str, list[Path]]:
+    """An edit of "me" and the thumbnails asked of its result and of its input, as History and Explore ask."""
+    request = EditRequest.create([make_image(400, 400, colour)], "thumbnails", n=1, seed=3, size="512*512")
+    result = studio.edit(request, Caller("me"))
+    (image,) = studio.history.get("me", result.edit_id).inputs
+    thumbs = [studio.store.thumbnail(result.images[0].sha256, "png"), studio.store.thumbnail(image.sha256, image.ext)]
+    return result.edit_id, thumbs
+
+
+def test_deleting_an_edit_removes_the_thumbnails_of_its_files(studio, make_image):
+    edit_id, thumbs = _edit_with_thumbnails(studio, make_image, (10, 160, 90))
+    assert all(thumb.is_file() for thumb in thumbs)
+
+    studio.delete("me", edit_id)
+
+    assert not any(thumb.exists() for thumb in thumbs)
+    assert list(studio.store.thumbs.iterdir()) == []  # the result's thumbnail made in the background too
+
+
+def test_evicting_an_edit_removes_the_thumbnails_of_its_files(sim, tmp_path, make_image):
+    studio = Studio(Settings(data_dir=tmp_path / "data", simulate=True), simulator=sim, retry=FAST_RETRY)
+    try:
+        edit_id, thumbs = _edit_with_thumbnails(studio, make_image, (10, 60, 190))
+        studio.settings = Settings(data_dir=tmp_path / "data", simulate=True, owner_storage_mb=0)  # now over it
+        assert studio.enforce_quotas("me") == [edit_id]
+        assert not any(thumb.exists() for thumb in thumbs)
+    finally:
+        studio.close()
+
+
+def test_thumbnails_count_toward_their_owners_storage(studio, make_image):
+    edit_id, thumbs = _edit_with_thumbnails(studio, make_image, (200, 200, 30))
+    edit = studio.history.get("me", edit_id)
+    files = sum(image.bytes for image in edit.inputs) + sum(output.bytes for output in edit.outputs)
+
+    assert studio.history.usage_bytes("me") == files + sum(thumb.stat().st_size for thumb in thumbs)
+    assert studio.history.usage_bytes() == studio.history.usage_bytes("me")

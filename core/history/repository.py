@@ -251,17 +251,22 @@ class History:
         committed now."""
         return _referenced(self._db(), sha256)
 
+    def record_thumbnail(self, sha256: str, side: int, size: int) -> None:
+        """A thumbnail of `size` bytes exists of that file: from now on it counts in `usage_bytes`."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?)", (sha256, side, size))
+
+    def forget_thumbnails(self, sha256: str) -> None:
+        """That file's thumbnails were removed with it."""
+        with self._write() as db:
+            db.execute("DELETE FROM thumbnails WHERE sha256 = ?", (sha256,))
+
     def usage_bytes(self, owner: str | None = None) -> int:
-        """Bytes referenced by the owner's edits (each reference counts), or by everyone's."""
+        """Bytes referenced by the owner's edits, their files' thumbnails included (each reference counts), or
+        by everyone's."""
         where, args = ("WHERE e.owner = ?", (owner,)) if owner is not None else ("", ())
         db = self._db()
-        inputs = db.execute(
-            f"SELECT COALESCE(SUM(i.bytes), 0) FROM inputs i JOIN edits e ON e.id = i.edit_id {where}", args
-        )
-        outputs = db.execute(
-            f"SELECT COALESCE(SUM(o.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id {where}", args
-        )
-        return int(inputs.fetchone()[0]) + int(outputs.fetchone()[0])
+        return sum(int(db.execute(query.format(where=where), args).fetchone()[0]) for query in _USAGE)
 
     def eviction_order(self, owner: str | None = None) -> list[tuple[str, str]]:
         """(owner, edit id) of unstarred, finished edits, least recently used first."""
@@ -272,6 +277,17 @@ class History:
             args,
         )
         return [(row["owner"], row["id"]) for row in rows]
+
+
+_USAGE = (
+    "SELECT COALESCE(SUM(i.bytes), 0) FROM inputs i JOIN edits e ON e.id = i.edit_id {where}",
+    "SELECT COALESCE(SUM(o.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id {where}",
+    """SELECT COALESCE(SUM(t.bytes), 0) FROM inputs i JOIN edits e ON e.id = i.edit_id
+       JOIN thumbnails t ON t.sha256 = i.sha256 {where}""",
+    """SELECT COALESCE(SUM(t.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id
+       JOIN thumbnails t ON t.sha256 IN (o.sha256, o.exact_sha256) {where}""",
+)
+"""What `usage_bytes` adds up: the inputs' and outputs' files, then the thumbnails of each."""
 
 
 def _output(row: sqlite3.Row) -> OutputRow:
