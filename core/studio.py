@@ -23,6 +23,7 @@ from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import EditRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
+from core.pins import PinGroup, Pins
 from core.processes import port_open
 from core.ratelimit import RateLimiter
 from core.request import EditRequest
@@ -144,6 +145,7 @@ class Studio:
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
         self._stopping = threading.Event()
         self._evicting = threading.Lock()
+        self._pins = Pins()
         interrupted = self.history.interrupted_calls(INTERRUPTED)
         if interrupted:
             log.warning(
@@ -185,19 +187,25 @@ class Studio:
         if left is not None and edits > left:
             raise errors.AllowanceExceededError(count=edits, left=left)
 
+    def pin_group(self) -> PinGroup:
+        """A group of edits that quota eviction leaves alone until the group is released (pass it to `edit`)."""
+        return PinGroup(self._pins)
+
     def edit(
         self,
         request: EditRequest,
         caller: Caller = LOCAL,
         *,
         on_progress: Callable[[Progress], None] | None = None,
+        pin_to: PinGroup | None = None,
     ) -> EditResult:
         """Call the model for `caller`, then download every result into the store; return what was saved.
 
         History is written at each step: before the call, when the links arrive (before any download),
         and as each file lands, so a crash at any point loses nothing that can still be fetched. Every file
         is stored under a hold of this edit until it is recorded, so a delete or an eviction of an edit with
-        the same files cannot take them away meanwhile.
+        the same files cannot take them away meanwhile. The edit is pinned against eviction until it
+        returns, and after that as long as `pin_to` (when given) is not released.
         """
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, caller.key)
@@ -212,10 +220,15 @@ class Studio:
                 simulated=endpoint.simulated,
                 base_url=endpoint.base_url,
             )
-            notify(Progress(Stage.CALLING))
-            answer = self._call(request, endpoint, edit_id, notify)
-            kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
-        self.enforce_quotas(caller.owner, keep=edit_id)
+            if pin_to is not None:
+                pin_to.add(edit_id)
+            # Pinned from before it can be evicted at all (a calling edit is not): finished edits of the owner
+            # may be evicted meanwhile, by this edit's quota check or another's, but never this one.
+            with self._pins.pinned(edit_id):
+                notify(Progress(Stage.CALLING))
+                answer = self._call(request, endpoint, edit_id, notify)
+                kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
+                self.enforce_quotas(caller.owner)
         return EditResult(
             edit_id=edit_id,
             request=request,
@@ -334,9 +347,10 @@ class Studio:
         for sha256, ext in self.history.delete(owner, edit_id):
             self.store.remove(sha256, ext)
 
-    def enforce_quotas(self, owner: str, keep: str | None = None) -> list[str]:
-        """Evict the least recently used unstarred edits (never `keep`, the edit just made) while the
-        owner's share or the total is over its cap; return the ids evicted."""
+    def enforce_quotas(self, owner: str) -> list[str]:
+        """Evict the least recently used unstarred edits while the owner's share or the total is over its cap;
+        return the ids evicted. Pinned edits (running, or cells of a running exploration) are never evicted,
+        so usage may stay over a cap until they are let go of."""
         evicted: list[str] = []
         caps = ((owner, self.settings.owner_storage_mb), (None, self.settings.max_storage_mb))
         with self._evicting:  # edits finishing together would otherwise evict from the same snapshot
@@ -345,7 +359,7 @@ class Studio:
                 for edit_owner, edit_id in self.history.eviction_order(scope):
                     if self.history.usage_bytes(scope) <= limit:
                         break
-                    if edit_id == keep:
+                    if edit_id in self._pins:
                         continue
                     try:
                         self.delete(edit_owner, edit_id)

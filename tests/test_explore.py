@@ -7,6 +7,7 @@ import json
 import threading
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import FAST_RETRY
@@ -304,3 +305,34 @@ def test_failed_and_cancelled_cells_are_shaded_boxes_and_listed_with_their_reaso
     assert "content check" in records[0]["error"] and records[0]["files"] == []
     red, green, blue = sheet.getpixel((LABEL_WIDTH + GAP + 2, HEADER_HEIGHT + GAP + 2))
     assert red > green and red > blue
+
+
+# --- storage caps ---------------------------------------------------------------------------------
+
+
+def test_a_running_exploration_keeps_every_cell_whatever_the_owner_quota(sim, tmp_path, make_image):
+    settings = Settings(data_dir=tmp_path / "data", simulate=True, explore_concurrency=2, owner_storage_mb=1)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
+    plan = plan_of(make_image, seeds=[1, 2, 3, 4, 5, 6])  # 12 results of about 130 kB: more than 1 MB together
+    try:
+        outcomes = run_plan(studio, plan).wait(timeout=60)
+
+        assert [o.state for o in outcomes] == [CellState.DONE] * 12
+        assert studio.history.usage_bytes("local") > 1024 * 1024  # over the quota, and nothing was evicted
+        assert all(Path(image.path).is_file() for o in outcomes for image in o.result.images)
+        with zipfile.ZipFile(export.export_run(plan, outcomes, tmp_path / "run.zip", thumb=32)) as archive:
+            assert sum(name.startswith("images/") for name in archive.namelist()) == 12
+    finally:
+        studio.close()
+
+
+def test_exporting_a_run_whose_result_is_gone_says_which_cell_in_both_languages(explorer, tmp_path, make_image):
+    plan = plan_of(make_image, seeds=[1, 2])
+    outcomes = run_plan(explorer, plan).wait(timeout=30)
+    explorer.delete("local", outcomes[2].result.edit_id)  # e.g. from the History tab, while the grid is shown
+
+    with pytest.raises(errors.ResultFileMissingError) as caught:
+        export.export_run(plan, outcomes, tmp_path / "run.zip")
+
+    assert "cell 3" in caught.value.message("en") and "第 3 格" in caught.value.message("zh")
+    assert not (tmp_path / "run.zip").exists()  # no half-written zip left behind

@@ -38,7 +38,8 @@ class CellOutcome:
 
 class ExploreRun:
     """A plan running on a studio, in threads of its own: the cells go on (and land in history) whoever
-    listens. `run_plan` starts one."""
+    listens. `run_plan` starts one. Every cell's edit is pinned against quota eviction until the last cell is
+    over, so the whole run can still be shown and exported then."""
 
     def __init__(
         self,
@@ -60,6 +61,7 @@ class ExploreRun:
         self._cancel = threading.Event()
         self._changed = threading.Condition()
         self._finished: list[CellOutcome] = []
+        self._pins = studio.pin_group()
         workers = max(1, min(studio.settings.explore_concurrency, plan.count))
         # Each worker runs one cell at a time: never more calls in flight than the setting.
         for number in range(workers):
@@ -113,6 +115,7 @@ class ExploreRun:
                 cell.request,
                 self._caller,
                 on_progress=(lambda progress: report(cell, progress)) if report else None,
+                pin_to=self._pins,
             )
         except errors.EditError as error:
             return CellOutcome(cell, CellState.FAILED, error=error)
@@ -130,7 +133,10 @@ class ExploreRun:
                 log.exception("explore outcome callback failed")
         with self._changed:
             self._finished.append(outcome)
+            over = len(self._finished) == self.plan.count
             self._changed.notify_all()
+        if over:
+            self._pins.release()
 
 
 def run_plan(

@@ -342,11 +342,15 @@ def _listen_cells(
     panel.star.click(star, [panel.run_state, panel.selected, owner_state], None, **PRIVATE)
 
     def export(state: dict[str, Any] | None, request: gr.Request) -> str:
+        lang = language_of(request)
         if not state:
-            raise gr.Error(status("pick_result", language_of(request)))
+            raise gr.Error(status("pick_result", lang))
         plan, outcomes = state["plan"], state["outcomes"]
         finished = [outcomes[index] for index in sorted(outcomes)]
         destination = Path(tempfile.mkdtemp(prefix="qwen-explore-")) / archive_name("explore")
-        return str(export_run(plan, finished, destination, rows=state["rows"], columns=state["columns"]))
+        try:
+            return str(export_run(plan, finished, destination, rows=state["rows"], columns=state["columns"]))
+        except errors.EditError as error:  # a cell's results deleted or evicted since the run
+            raise fail(error, lang) from None
 
     panel.export.click(export, panel.run_state, panel.download, **PRIVATE)
