@@ -486,6 +486,15 @@ class RandomSeedCountError(InvalidRequestError):
     }
 
 
+class EditCancelledError(EditError):
+    """The edit was cancelled (an exploration's Cancel) before its request went out: nothing was sent."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Cancelled before it was sent; nothing was billed.",
+        "zh": "已在发送前取消，未产生费用。",
+    }
+
+
 class ImageLinkRefusedError(ImageError):
     """An input image was given as a link to a host we do not fetch from."""
 

@@ -45,6 +45,7 @@ class Settings:
     owner_storage_mb: int = 500
     explore_max_cells: int = 48
     explore_concurrency: int = 4
+    explore_global_concurrency: int = 8
     price_per_image: Price | None = None
     request_timeout: float = 180.0
 
@@ -84,6 +85,7 @@ class Settings:
             owner_storage_mb=_int(env, "QWEN_EDIT_OWNER_STORAGE_MB", 500),
             explore_max_cells=_int(env, "QWEN_EDIT_EXPLORE_MAX_CELLS", 48),
             explore_concurrency=_int(env, "QWEN_EDIT_EXPLORE_CONCURRENCY", 4),
+            explore_global_concurrency=_int(env, "QWEN_EDIT_EXPLORE_GLOBAL_CONCURRENCY", 8),
             price_per_image=_price(env.get("QWEN_EDIT_PRICE_PER_IMAGE")),
             request_timeout=float(_int(env, "QWEN_EDIT_REQUEST_TIMEOUT", 180)),
         )

@@ -146,6 +146,8 @@ class Studio:
         self._stopping = threading.Event()
         self._evicting = threading.Lock()
         self._pins = Pins()
+        # Explorations' cells at the model at once, all runs together: each cell holds one while it runs.
+        self.explore_slots = threading.BoundedSemaphore(settings.explore_global_concurrency)
         interrupted = self.history.interrupted_calls(INTERRUPTED)
         if interrupted:
             log.warning(
@@ -198,6 +200,7 @@ class Studio:
         *,
         on_progress: Callable[[Progress], None] | None = None,
         pin_to: PinGroup | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> EditResult:
         """Call the model for `caller`, then download every result into the store; return what was saved.
 
@@ -206,6 +209,10 @@ class Studio:
         is stored under a hold of this edit until it is recorded, so a delete or an eviction of an edit with
         the same files cannot take them away meanwhile. The edit is pinned against eviction until it
         returns, and after that as long as `pin_to` (when given) is not released.
+
+        `cancelled` is asked last thing before the request goes out: when it answers True nothing is sent,
+        the edit is deleted again (it leaves no trace but the hourly allowance it counted) and
+        EditCancelledError is raised.
         """
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, caller.key)
@@ -226,6 +233,9 @@ class Studio:
             # may be evicted meanwhile, by this edit's quota check or another's, but never this one.
             with self._pins.pinned(edit_id):
                 notify(Progress(Stage.CALLING))
+                if cancelled is not None and cancelled():
+                    self.delete(caller.owner, edit_id)
+                    raise errors.EditCancelledError()
                 answer = self._call(request, endpoint, edit_id, notify)
                 kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
                 self.enforce_quotas(caller.owner)

@@ -3,6 +3,7 @@ simulator with bounded concurrency, cancel, and a zip export with a contact shee
 
 import csv
 import io
+import itertools
 import json
 import threading
 import zipfile
@@ -234,6 +235,66 @@ def test_cancel_stops_the_cells_not_yet_started_and_lets_the_one_in_flight_finis
     assert [o.state for o in outcomes] == [CellState.DONE] + [CellState.CANCELLED] * 5
     assert run.cancelled and sim.stats.generation_calls == 1
     assert len(studio.history.list("local")) == 1
+
+
+def test_cancel_is_over_at_once_for_every_cell_not_sent_while_the_one_in_flight_finishes(sim, tmp_path, make_image):
+    studio = Studio(Settings(data_dir=tmp_path, simulate=True, explore_concurrency=1), simulator=sim)
+    sim.configure(latency=1.0)  # the first cell is still at the model when Cancel comes
+    calling = threading.Event()
+
+    def progress(cell: Cell, step) -> None:
+        if step.stage is Stage.CALLING:
+            calling.set()
+
+    try:
+        run = run_plan(studio, plan_of(make_image, seeds=[1, 2, 3]), on_progress=progress)
+        assert calling.wait(10)
+        run.cancel()
+        cancelled_at_once = run.done  # the first cell is still at the model
+        first_five = [outcome.state for outcome in itertools.islice(run.outcomes(), 5)]
+        outcomes = run.wait(timeout=30)
+    finally:
+        studio.close()
+
+    assert cancelled_at_once == 5 and first_five == [CellState.CANCELLED] * 5
+    assert [o.state for o in outcomes] == [CellState.DONE] + [CellState.CANCELLED] * 5
+    assert sim.stats.generation_calls == 1
+
+
+def test_cancel_stops_a_cell_that_is_about_to_be_sent(sim, tmp_path, make_image):
+    studio = Studio(Settings(data_dir=tmp_path, simulate=True, explore_concurrency=1), simulator=sim)
+    started = threading.Event()
+    runs: list[explore.ExploreRun] = []
+
+    def progress(cell: Cell, step) -> None:
+        if step.stage is Stage.CALLING and cell.index == 1:  # the first cell has landed; the second is next
+            started.wait(10)
+            runs[0].cancel()  # Cancel comes as the second cell's request is about to go out
+
+    try:
+        runs.append(run_plan(studio, plan_of(make_image, seeds=[1, 2, 3]), on_progress=progress))
+        started.set()
+        outcomes = runs[0].wait(timeout=30)
+    finally:
+        studio.close()
+
+    assert [o.state for o in outcomes] == [CellState.DONE] + [CellState.CANCELLED] * 5
+    assert sim.stats.generation_calls == 1
+    assert len(studio.history.list("local")) == 1  # the cell stopped before sending leaves no trace
+
+
+def test_explorations_together_never_have_more_calls_in_flight_than_the_global_cap(sim, tmp_path, make_image):
+    settings = Settings(data_dir=tmp_path, simulate=True, explore_concurrency=3, explore_global_concurrency=4)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
+    sim.configure(latency=0.2)  # long enough for the cells of all runs to overlap
+    try:
+        runs = [run_plan(studio, plan_of(make_image, seeds=[1, 2, 3]), Caller(f"v{i}")) for i in range(4)]
+        outcomes = [outcome for run in runs for outcome in run.wait(timeout=60)]
+    finally:
+        studio.close()
+
+    assert [o.state for o in outcomes] == [CellState.DONE] * 24
+    assert sim.stats.max_in_flight == 4  # 4 runs of 3 parallel cells each would have had 12 at the model
 
 
 def test_the_grid_folds_every_other_varied_axis_into_the_rows(make_image):

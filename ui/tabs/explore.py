@@ -56,7 +56,7 @@ class GridPanel:
     star: gr.Button
     export: gr.Button
     download: gr.File
-    run_state: gr.State  # {"plan", "outcomes": {cell index: CellOutcome}, "order": [cell index per tile], ...}
+    run_state: gr.State  # {"plan", "run", "outcomes": {cell index: CellOutcome}, "order": [cell index per tile], ...}
     selected: gr.State  # cell index last clicked
 
 
@@ -206,8 +206,10 @@ def _listen_run(
     key_state: gr.BrowserState,
     studio_view: StudioView,
 ) -> None:
-    """Run checks the whole plan first, then fills the grid as cells finish; Cancel stops the cells not
-    yet started."""
+    """Run checks the whole plan first, then fills the grid as cells finish. Cancel stops at once every cell
+    not sent yet (their tiles say cancelled); the cells already sent still land in the grid (they are
+    billed), and the status line ends with the summary, as after a whole run. Cancel does not cancel the
+    Gradio event: a cancelled generator could not yield that summary."""
     form = view.run_form(studio_view)
     panel = view.panel
 
@@ -226,7 +228,7 @@ def _listen_run(
         outcomes: dict[int, CellOutcome] = {}
         try:
             items, order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
-            state = {"plan": plan, "outcomes": outcomes, "order": order, "rows": rows, "columns": columns}
+            state = {"plan": plan, "run": run, "outcomes": outcomes, "order": order, "rows": rows, "columns": columns}
             width = len(plan.values(columns))
             yield (
                 gr.Gallery(items, columns=width),
@@ -240,10 +242,10 @@ def _listen_run(
                 yield gr.Gallery(items, columns=width), line, state
             yield gr.skip(), _summary(plan, outcomes, who.lang), state
         finally:
-            if len(outcomes) < plan.count:  # Cancel, or the visitor left: stop the cells not yet started
+            if len(outcomes) < plan.count:  # the visitor left: stop the cells not sent yet
                 run.cancel()
 
-    run_event = view.plan.run.click(
+    view.plan.run.click(
         run_grid,
         form.inputs | {owner_state, key_state},
         [panel.grid, panel.progress_line, panel.run_state],
@@ -251,7 +253,13 @@ def _listen_run(
         show_progress_on=panel.grid,
         **PRIVATE,
     )
-    view.plan.cancel.click(None, None, None, cancels=[run_event])
+
+    def cancel(state: dict[str, Any] | None) -> None:
+        run = (state or {}).get("run")  # server-side state: only this page's own run can be reached
+        if run is not None:
+            run.cancel()
+
+    view.plan.cancel.click(cancel, panel.run_state, None, queue=False, **PRIVATE)
 
 
 def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: str, columns: str, lang: str):
