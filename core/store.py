@@ -99,7 +99,7 @@ class ContentStore:
     per held file under `root/holds`.
 
     Names are unguessable hashes, and the objects and thumbs folders hold nothing else, so they may be served
-    as static files.
+    as static files (by this process: the store is readable by its user only).
     """
 
     def __init__(self, root: Path, registry: Registry | None = None) -> None:
@@ -110,6 +110,8 @@ class ContentStore:
         self._holds = self.root / "holds"
         self._lock_file = self.root / "lock"
         self._registry = registry or _Unrecorded()
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root.chmod(0o700)  # also a store made before it was private: other users may not look inside
         for folder in (self.objects, self.thumbs, self._tmp, self._holds):
             folder.mkdir(parents=True, exist_ok=True)
         self._remove_orphans()

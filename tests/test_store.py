@@ -1,6 +1,8 @@
 """The content store under concurrent edits, deletes and evictions: real SQLite, real files, the real SDK
 against the simulator."""
 
+import sqlite3
+import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -111,3 +113,36 @@ def test_thumbnails_count_toward_their_owners_storage(studio, make_image):
 
     assert studio.history.usage_bytes("me") == files + sum(thumb.stat().st_size for thumb in thumbs)
     assert studio.history.usage_bytes() == studio.history.usage_bytes("me")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_history_and_the_store_are_readable_by_their_owner_only(sim, tmp_path, make_image):
+    data_dir = tmp_path / "data"
+    studio = Studio(Settings(data_dir=data_dir, simulate=True), simulator=sim, retry=FAST_RETRY)
+    try:
+        edit_id, thumbs = _edit_with_thumbnails(studio, make_image, (90, 30, 120))
+        database = data_dir / "history.sqlite3"
+        files = [database, Path(f"{database}-wal"), Path(f"{database}-shm"), *thumbs]
+        files += [Path(path) for path in studio.output_paths(studio.history.get("me", edit_id))]
+        assert {path.name: _mode(path) & 0o077 for path in files} == {path.name: 0 for path in files}
+        assert _mode(data_dir / "store") == 0o700
+    finally:
+        studio.close()
+
+
+def test_a_world_readable_history_from_an_older_version_is_made_private(sim, tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    database = data_dir / "history.sqlite3"
+    with sqlite3.connect(database) as db:  # as an older version left it: the umask's 0644, WAL files beside it
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("CREATE TABLE t (x)")
+    (data_dir / "store").mkdir(mode=0o755)
+    database.chmod(0o644)
+
+    Studio(Settings(data_dir=data_dir, simulate=True), simulator=sim).close()
+
+    assert _mode(database) == 0o600 and _mode(data_dir / "store") == 0o700

@@ -7,6 +7,7 @@ leaves enough behind to finish the job at the next start: pending outputs keep t
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -42,6 +43,7 @@ class History:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(self.path)
         self._local = threading.local()
         self.migrate()
 
@@ -288,6 +290,17 @@ _USAGE = (
        JOIN thumbnails t ON t.sha256 IN (o.sha256, o.exact_sha256) {where}""",
 )
 """What `usage_bytes` adds up: the inputs' and outputs' files, then the thumbnails of each."""
+
+
+def _make_private(path: Path) -> None:
+    """Create the database readable and writable by this user only, or make an older one so. SQLite creates
+    the -wal and -shm files with the database's own permissions, so they follow; older ones are fixed too."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            name.chmod(0o600)
+        except FileNotFoundError:  # no WAL yet, or its last user just closed it
+            continue
 
 
 def _output(row: sqlite3.Row) -> OutputRow:
