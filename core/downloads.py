@@ -16,7 +16,7 @@ from PIL import Image
 
 from core import errors
 from core.links import link_expired
-from core.store import ContentStore
+from core.store import ContentStore, Hold
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +73,18 @@ def download_all(
     *,
     on_saved: Callable[[SavedImage], None] | None = None,
     clock: Callable[[], float] = time.time,
+    hold: Hold | None = None,
 ) -> list[SavedImage | errors.DownloadError]:
     """Download every url in parallel; each entry of the result is the saved image or why it failed.
 
-    `on_saved` is called (from worker threads) as each image lands, so callers can show it at once.
+    `on_saved` is called (from worker threads) as each image lands, so callers can show it at once. Files land
+    under `hold`, when given, so the store keeps them until the caller has recorded them.
     """
     if not urls:
         return []
     with requests.Session() as session, ThreadPoolExecutor(max_workers=len(urls)) as pool:
         futures = [
-            pool.submit(_download_one, index, url, store, policy, session, on_saved, clock)
+            pool.submit(_download_one, index, url, store, policy, session, on_saved, clock, hold)
             for index, url in enumerate(urls, start=1)
         ]
         return [future.result() for future in futures]
@@ -96,6 +98,7 @@ def _download_one(
     session: requests.Session,
     on_saved: Callable[[SavedImage], None] | None,
     clock: Callable[[], float],
+    hold: Hold | None,
 ) -> SavedImage | errors.DownloadError:
     if not policy.allows(url):
         log.warning("refused result %d from a host outside the allowlist: %s", index, urlsplit(url).hostname)
@@ -105,7 +108,7 @@ def _download_one(
         if link_expired(url, clock()):
             return errors.LinkExpiredError(index=index)
         try:
-            saved = _fetch(index, url, store, policy, session)
+            saved = _fetch(index, url, store, policy, session, hold)
         except errors.DownloadError as final:
             return final
         except (_Transient, requests.exceptions.RequestException) as exc:
@@ -120,7 +123,9 @@ def _download_one(
     return errors.DownloadFailedError(index=index, attempts=policy.attempts, reason=reason)
 
 
-def _fetch(index: int, url: str, store: ContentStore, policy: DownloadPolicy, session: requests.Session) -> SavedImage:
+def _fetch(
+    index: int, url: str, store: ContentStore, policy: DownloadPolicy, session: requests.Session, hold: Hold | None
+) -> SavedImage:
     with session.get(url, stream=True, timeout=policy.timeout, allow_redirects=False) as response:
         status = response.status_code
         if status == 403:
@@ -132,7 +137,7 @@ def _fetch(index: int, url: str, store: ContentStore, policy: DownloadPolicy, se
         declared = int(response.headers.get("Content-Length") or 0)
         if declared > policy.max_bytes:
             raise errors.DownloadFailedError(index=index, attempts=1, reason=f"{declared} bytes is too large")
-        with store.writer("png", verify=lambda path: _verify_png(path, index)) as stream:
+        with store.writer("png", verify=lambda path: _verify_png(path, index), hold=hold) as stream:
             head = b""
             for chunk in response.iter_content(_CHUNK):
                 if len(head) < len(PNG_SIGNATURE):

@@ -495,6 +495,15 @@ class RandomSeedCountError(InvalidRequestError):
     }
 
 
+class EditCancelledError(EditError):
+    """The edit was cancelled (an exploration's Cancel) before its request went out: nothing was sent."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Cancelled before it was sent; nothing was billed.",
+        "zh": "已在发送前取消，未产生费用。",
+    }
+
+
 class ImageLinkRefusedError(ImageError):
     """An input image was given as a link to a host we do not fetch from."""
 
@@ -503,4 +512,15 @@ class ImageLinkRefusedError(ImageError):
         "endpoint) are fetched. Download the file and give its path instead.",
         "zh": "图片 {slot} 是指向 {host} 的链接；只会获取 DashScope 结果链接（以及所配置服务地址的链接）。"
         "请先下载该文件，再提供本地路径。",
+    }
+
+
+class ResultFileMissingError(EditError):
+    """An export needs a result that is no longer in the store (deleted, or evicted under the storage caps)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The results of cell {cell} are no longer stored (the edit was deleted, or removed to keep within "
+        "the storage limit), so this run cannot be exported. Run the grid again; star the cells you want to keep.",
+        "zh": "第 {cell} 格的结果已不在存储中（该编辑已被删除，或为遵守存储上限而被移除），因此无法导出本次运行。"
+        "请重新运行网格；想保留的格请加星。",
     }

@@ -23,13 +23,14 @@ from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import EditRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
+from core.pins import PinGroup, Pins
 from core.processes import port_open
 from core.ratelimit import RateLimiter
 from core.request import EditRequest
 from core.settings import Settings
 from core.simulator import Simulator
 from core.sizes import Size
-from core.store import ContentStore
+from core.store import ContentStore, Hold
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +135,8 @@ class Studio:
         self, settings: Settings, *, simulator: Simulator | None = None, retry: RetryPolicy | None = None
     ) -> None:
         self.settings = settings
-        self.store = ContentStore(settings.data_dir / "store")
         self.history = History(settings.data_dir / "history.sqlite3")
+        self.store = ContentStore(settings.data_dir / "store", registry=self.history)
         self._own_simulator = simulator is None and settings.uses_simulator
         self.simulator = Simulator().start() if self._own_simulator else simulator
         self.retry = retry or RetryPolicy()
@@ -144,6 +145,9 @@ class Studio:
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
         self._stopping = threading.Event()
         self._evicting = threading.Lock()
+        self._pins = Pins()
+        # Explorations' cells at the model at once, all runs together: each cell holds one while it runs.
+        self.explore_slots = threading.BoundedSemaphore(settings.explore_global_concurrency)
         interrupted = self.history.interrupted_calls(INTERRUPTED)
         if interrupted:
             log.warning(
@@ -190,34 +194,75 @@ class Studio:
         if edits > left:
             raise errors.AllowanceExceededError(count=edits, left=left)
 
+    def pin_group(self) -> PinGroup:
+        """A group of edits that quota eviction leaves alone until the group is released (pass it to `edit`)."""
+        return PinGroup(self._pins)
+
     def edit(
         self,
         request: EditRequest,
         caller: Caller = LOCAL,
         *,
         on_progress: Callable[[Progress], None] | None = None,
+        pin_to: PinGroup | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> EditResult:
         """Call the model for `caller`, then download every result into the store; return what was saved.
 
         History is written at each step: before the call, when the links arrive (before any download),
-        and as each file lands, so a crash at any point loses nothing that can still be fetched.
+        and as each file lands, so a crash at any point loses nothing that can still be fetched. Every file
+        is stored under a hold of this edit until it is recorded, so a delete or an eviction of an edit with
+        the same files cannot take them away meanwhile. The edit is pinned against eviction until it
+        returns, and after that as long as `pin_to` (when given) is not released.
+
+        `cancelled` is asked last thing before the request goes out: when it answers True nothing is sent,
+        the edit is deleted again (it leaves no trace but the hourly allowance it counted) and
+        EditCancelledError is raised.
         """
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, caller.key)
         if self.allowance(caller) is not None:  # the host's key pays: bound what each visitor spends
             self.rate_limiter.acquire(caller.owner, caller.address)
         notify = on_progress or (lambda _progress: None)
-        with self._evicting:  # eviction must not unlink a shared input between storing it and recording it
+        with self.store.hold() as hold:
             edit_id = self.history.start_edit(
                 caller.owner,
                 request.params,
-                [self._keep_input(image) for image in request.images],
+                [self._keep_input(image, hold) for image in request.images],
                 simulated=endpoint.simulated,
                 base_url=endpoint.base_url,
             )
-        notify(Progress(Stage.CALLING))
+            if pin_to is not None:
+                pin_to.add(edit_id)
+            # Pinned from before it can be evicted at all (a calling edit is not): finished edits of the owner
+            # may be evicted meanwhile, by this edit's quota check or another's, but never this one.
+            with self._pins.pinned(edit_id):
+                notify(Progress(Stage.CALLING))
+                if cancelled is not None and cancelled():
+                    self.delete(caller.owner, edit_id)
+                    raise errors.EditCancelledError()
+                answer = self._call(request, endpoint, edit_id, notify)
+                kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
+                self.enforce_quotas(caller.owner)
+        return EditResult(
+            edit_id=edit_id,
+            request=request,
+            request_id=answer.request_id,
+            usage=answer.usage,
+            images=kept,
+            failures=failures,
+            simulated=endpoint.simulated,
+            seconds=time.monotonic() - started,
+            attempts=answer.attempts,
+        )
+
+    def _call(
+        self, request: EditRequest, endpoint: Endpoint, edit_id: str, notify: Callable[[Progress], None]
+    ) -> ServiceResult:
+        """Send the recorded edit; a failure is recorded with its reason, and the answer's links before any
+        download."""
         try:
-            answer: ServiceResult = call_edit(
+            answer = call_edit(
                 request,
                 endpoint,
                 timeout=self.settings.request_timeout,
@@ -229,37 +274,38 @@ class Studio:
             raise
         usage = (answer.usage.width, answer.usage.height, answer.usage.image_count)
         self.history.record_answer(edit_id, answer.request_id, answer.image_urls, usage, time.time())
+        return answer
+
+    def _download(
+        self,
+        edit_id: str,
+        request: EditRequest,
+        answer: ServiceResult,
+        base_url: str,
+        hold: Hold,
+        notify: Callable[[Progress], None],
+    ) -> tuple[tuple[SavedImage, ...], tuple[errors.DownloadError, ...]]:
+        """Fetch the answer's results under `hold`, recording each as it lands; return the saved images in
+        order and the failures (recorded too: transient ones stay pending for the resume loop)."""
         total = len(answer.image_urls)
         notify(Progress(Stage.DOWNLOADING, 0, total))
         counter = itertools.count(1)  # next() on it is atomic: downloads land from several threads
+        kept: list[SavedImage] = []
 
         def saved(image: SavedImage) -> None:
-            image = self._finish_output(edit_id, image, request.params.exact_size)
+            image = self._finish_output(edit_id, image, request.params.exact_size, hold)
             kept.append(image)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
             self._workers.submit(self._thumbnail, image.sha256)  # History's first page then finds it made
 
-        kept: list[SavedImage] = []
-
         outcomes = download_all(
-            answer.image_urls, self.store, DownloadPolicy(base_url=endpoint.base_url), on_saved=saved
+            answer.image_urls, self.store, DownloadPolicy(base_url=base_url), on_saved=saved, hold=hold
         )
         failures = tuple(o for o in outcomes if isinstance(o, errors.DownloadError))
         for failure in failures:
             log.warning("request %s: %s", answer.request_id, failure.message("en"))
             self._record_failure(edit_id, failure)
-        self.enforce_quotas(caller.owner, keep=edit_id)
-        return EditResult(
-            edit_id=edit_id,
-            request=request,
-            request_id=answer.request_id,
-            usage=answer.usage,
-            images=tuple(sorted(kept, key=lambda image: image.index)),
-            failures=failures,
-            simulated=endpoint.simulated,
-            seconds=time.monotonic() - started,
-            attempts=answer.attempts,
-        )
+        return tuple(sorted(kept, key=lambda image: image.index)), failures
 
     def submit(self, request: EditRequest, caller: Caller = LOCAL) -> EditJob:
         """Start an edit for `caller` in the studio's threads and return at once."""
@@ -280,13 +326,14 @@ class Studio:
             if self._is_dead_simulator(base_url):
                 self.history.mark_output(output.edit_id, output.index, failed=True, reason=SIMULATOR_GONE)
                 continue
-            (outcome,) = download_all([output.url], self.store, DownloadPolicy(base_url=base_url))
-            if isinstance(outcome, SavedImage):
-                exact = Size.from_text(exact_size) if exact_size else None
-                self._finish_output(output.edit_id, replace(outcome, index=output.index), exact)
-                saved += 1
-            else:
-                self._record_failure(output.edit_id, outcome, index=output.index)
+            with self.store.hold() as hold:
+                (outcome,) = download_all([output.url], self.store, DownloadPolicy(base_url=base_url), hold=hold)
+                if isinstance(outcome, SavedImage):
+                    exact = Size.from_text(exact_size) if exact_size else None
+                    self._finish_output(output.edit_id, replace(outcome, index=output.index), exact, hold)
+                    saved += 1
+                else:
+                    self._record_failure(output.edit_id, outcome, index=output.index)
         return saved
 
     def input_paths(self, edit: EditRow) -> list[str]:
@@ -311,13 +358,14 @@ class Studio:
         return EditRequest.create(self.input_paths(edit), params.prompt, **(params.create_args() | fresh))
 
     def delete(self, owner: str, edit_id: str) -> None:
-        """Delete an edit of `owner` and every file that no other edit refers to."""
+        """Delete an edit of `owner` and every file of it that no other edit refers to or is storing."""
         for sha256, ext in self.history.delete(owner, edit_id):
-            self.store.path_for(sha256, ext).unlink(missing_ok=True)
+            self.store.remove(sha256, ext)
 
-    def enforce_quotas(self, owner: str, keep: str | None = None) -> list[str]:
-        """Evict the least recently used unstarred edits (never `keep`, the edit just made) while the
-        owner's share or the total is over its cap; return the ids evicted."""
+    def enforce_quotas(self, owner: str) -> list[str]:
+        """Evict the least recently used unstarred edits while the owner's share or the total is over its cap;
+        return the ids evicted. Pinned edits (running, or cells of a running exploration) are never evicted,
+        so usage may stay over a cap until they are let go of."""
         evicted: list[str] = []
         caps = ((owner, self.settings.owner_storage_mb), (None, self.settings.max_storage_mb))
         with self._evicting:  # edits finishing together would otherwise evict from the same snapshot
@@ -326,7 +374,7 @@ class Studio:
                 for edit_owner, edit_id in self.history.eviction_order(scope):
                     if self.history.usage_bytes(scope) <= limit:
                         break
-                    if edit_id == keep:
+                    if edit_id in self._pins:
                         continue
                     try:
                         self.delete(edit_owner, edit_id)
@@ -345,9 +393,9 @@ class Studio:
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()
 
-    def _finish_output(self, edit_id: str, image: SavedImage, exact_size: Size | None) -> SavedImage:
-        """Record a landed result; when an exact size was asked for, also keep a Lanczos resample of it at
-        that size (the original stays untouched beside it)."""
+    def _finish_output(self, edit_id: str, image: SavedImage, exact_size: Size | None, hold: Hold) -> SavedImage:
+        """Record a landed result (stored under `hold`); when an exact size was asked for, also keep a Lanczos
+        resample of it at that size (the original stays untouched beside it)."""
         self.history.mark_saved(edit_id, image.index, image.sha256, image.width, image.height, image.size_bytes)
         if exact_size is None or (image.width, image.height) == (exact_size.width, exact_size.height):
             return image
@@ -355,7 +403,7 @@ class Studio:
             resized = original.convert("RGB").resize((exact_size.width, exact_size.height), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
         resized.save(buffer, "PNG", compress_level=1)
-        stored = self.store.put_bytes(buffer.getvalue(), "png")
+        stored = self.store.put_bytes(buffer.getvalue(), "png", hold)
         self.history.mark_exact(edit_id, image.index, stored.sha256)
         return replace(image, exact_path=str(stored.path))
 
@@ -365,10 +413,11 @@ class Studio:
         except OSError:  # evicted meanwhile, or unreadable: History makes it (or does without) later
             log.debug("no thumbnail for %s", sha256)
 
-    def _keep_input(self, image: PreparedImage) -> InputRow:
-        """Inputs go to the store too, so any edit can be re-run exactly."""
+    def _keep_input(self, image: PreparedImage, hold: Hold) -> InputRow:
+        """Inputs go to the store too (under `hold` until the edit is recorded), so any edit can be re-run
+        exactly."""
         ext = image.mime.split("/")[-1].replace("jpeg", "jpg")
-        stored = self.store.put_bytes(image.data, ext)
+        stored = self.store.put_bytes(image.data, ext, hold)
         return InputRow(image.slot, stored.sha256, ext, image.width, image.height, stored.size, image.notes)
 
     def _record_failure(self, edit_id: str, failure: errors.DownloadError, index: int | None = None) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,29 @@ def test_the_cost_line_counts_the_edits_the_run_sends(page: Page, images: list[P
 
     expect(page.locator("#explore-status")).to_contain_text("2 done, 0 failed, 0 cancelled, of 2 cell(s).")
     assert sim.stats.generation_calls - calls == 2
+
+
+def test_cancel_stops_every_cell_not_sent_and_the_status_ends_with_the_summary(
+    page: Page, images: list[Path], sim: Simulator
+):
+    _open_explore(page, images[0])
+    calls = sim.stats.generation_calls
+    sim.configure(latency=3.0)  # the first cells are still at the model when Cancel comes
+    try:
+        page.locator("#explore-run").click()
+        _wait_for(lambda: sim.stats.in_flight == 4, "the run's 4 parallel cells at the model")
+        page.locator("#explore-cancel").click()
+        # The 4 cells sent land (they are billed); the 8 others never leave.
+        expect(page.locator("#explore-status")).to_contain_text("4 done, 0 failed, 8 cancelled, of 12 cell(s).")
+    finally:
+        sim.configure(latency=0.0)
+    assert sim.stats.generation_calls - calls == 4
+    expect(page.locator("#explore-grid button.thumbnail-lg")).to_have_count(12)
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

@@ -3,10 +3,12 @@ simulator with bounded concurrency, cancel, and a zip export with a contact shee
 
 import csv
 import io
+import itertools
 import json
 import threading
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import FAST_RETRY
@@ -235,6 +237,66 @@ def test_cancel_stops_the_cells_not_yet_started_and_lets_the_one_in_flight_finis
     assert len(studio.history.list("local")) == 1
 
 
+def test_cancel_is_over_at_once_for_every_cell_not_sent_while_the_one_in_flight_finishes(sim, tmp_path, make_image):
+    studio = Studio(Settings(data_dir=tmp_path, simulate=True, explore_concurrency=1), simulator=sim)
+    sim.configure(latency=1.0)  # the first cell is still at the model when Cancel comes
+    calling = threading.Event()
+
+    def progress(cell: Cell, step) -> None:
+        if step.stage is Stage.CALLING:
+            calling.set()
+
+    try:
+        run = run_plan(studio, plan_of(make_image, seeds=[1, 2, 3]), on_progress=progress)
+        assert calling.wait(10)
+        run.cancel()
+        cancelled_at_once = run.done  # the first cell is still at the model
+        first_five = [outcome.state for outcome in itertools.islice(run.outcomes(), 5)]
+        outcomes = run.wait(timeout=30)
+    finally:
+        studio.close()
+
+    assert cancelled_at_once == 5 and first_five == [CellState.CANCELLED] * 5
+    assert [o.state for o in outcomes] == [CellState.DONE] + [CellState.CANCELLED] * 5
+    assert sim.stats.generation_calls == 1
+
+
+def test_cancel_stops_a_cell_that_is_about_to_be_sent(sim, tmp_path, make_image):
+    studio = Studio(Settings(data_dir=tmp_path, simulate=True, explore_concurrency=1), simulator=sim)
+    started = threading.Event()
+    runs: list[explore.ExploreRun] = []
+
+    def progress(cell: Cell, step) -> None:
+        if step.stage is Stage.CALLING and cell.index == 1:  # the first cell has landed; the second is next
+            started.wait(10)
+            runs[0].cancel()  # Cancel comes as the second cell's request is about to go out
+
+    try:
+        runs.append(run_plan(studio, plan_of(make_image, seeds=[1, 2, 3]), on_progress=progress))
+        started.set()
+        outcomes = runs[0].wait(timeout=30)
+    finally:
+        studio.close()
+
+    assert [o.state for o in outcomes] == [CellState.DONE] + [CellState.CANCELLED] * 5
+    assert sim.stats.generation_calls == 1
+    assert len(studio.history.list("local")) == 1  # the cell stopped before sending leaves no trace
+
+
+def test_explorations_together_never_have_more_calls_in_flight_than_the_global_cap(sim, tmp_path, make_image):
+    settings = Settings(data_dir=tmp_path, simulate=True, explore_concurrency=3, explore_global_concurrency=4)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
+    sim.configure(latency=0.2)  # long enough for the cells of all runs to overlap
+    try:
+        runs = [run_plan(studio, plan_of(make_image, seeds=[1, 2, 3]), Caller(f"v{i}")) for i in range(4)]
+        outcomes = [outcome for run in runs for outcome in run.wait(timeout=60)]
+    finally:
+        studio.close()
+
+    assert [o.state for o in outcomes] == [CellState.DONE] * 24
+    assert sim.stats.max_in_flight == 4  # 4 runs of 3 parallel cells each would have had 12 at the model
+
+
 def test_the_grid_folds_every_other_varied_axis_into_the_rows(make_image):
     plan = plan_of(make_image, seeds=[1, 2, 3], models=["qwen-image-edit-plus", "qwen-image-edit-max"])
     grid = plan.grid("prompt", "seed")
@@ -304,3 +366,34 @@ def test_failed_and_cancelled_cells_are_shaded_boxes_and_listed_with_their_reaso
     assert "content check" in records[0]["error"] and records[0]["files"] == []
     red, green, blue = sheet.getpixel((LABEL_WIDTH + GAP + 2, HEADER_HEIGHT + GAP + 2))
     assert red > green and red > blue
+
+
+# --- storage caps ---------------------------------------------------------------------------------
+
+
+def test_a_running_exploration_keeps_every_cell_whatever_the_owner_quota(sim, tmp_path, make_image):
+    settings = Settings(data_dir=tmp_path / "data", simulate=True, explore_concurrency=2, owner_storage_mb=1)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
+    plan = plan_of(make_image, seeds=[1, 2, 3, 4, 5, 6])  # 12 results of about 130 kB: more than 1 MB together
+    try:
+        outcomes = run_plan(studio, plan).wait(timeout=60)
+
+        assert [o.state for o in outcomes] == [CellState.DONE] * 12
+        assert studio.history.usage_bytes("local") > 1024 * 1024  # over the quota, and nothing was evicted
+        assert all(Path(image.path).is_file() for o in outcomes for image in o.result.images)
+        with zipfile.ZipFile(export.export_run(plan, outcomes, tmp_path / "run.zip", thumb=32)) as archive:
+            assert sum(name.startswith("images/") for name in archive.namelist()) == 12
+    finally:
+        studio.close()
+
+
+def test_exporting_a_run_whose_result_is_gone_says_which_cell_in_both_languages(explorer, tmp_path, make_image):
+    plan = plan_of(make_image, seeds=[1, 2])
+    outcomes = run_plan(explorer, plan).wait(timeout=30)
+    explorer.delete("local", outcomes[2].result.edit_id)  # e.g. from the History tab, while the grid is shown
+
+    with pytest.raises(errors.ResultFileMissingError) as caught:
+        export.export_run(plan, outcomes, tmp_path / "run.zip")
+
+    assert "cell 3" in caught.value.message("en") and "第 3 格" in caught.value.message("zh")
+    assert not (tmp_path / "run.zip").exists()  # no half-written zip left behind

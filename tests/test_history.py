@@ -23,7 +23,7 @@ from core.parameters import EditParameters
 from core.request import EditRequest
 from core.settings import Settings
 from core.sizes import Size
-from core.studio import INTERRUPTED, Studio
+from core.studio import INTERRUPTED, Progress, Stage, Studio
 from core.workflows.export import export_zip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +74,17 @@ def _pending_rows(data_dir: Path) -> int:
 
 
 def _partial_files(data_dir: Path) -> bool:
+    """A result is half downloaded: its link is recorded and a partial file has bytes (an input being stored
+    before the call also passes through a partial file; that is not mid-download)."""
     tmp = data_dir / "store" / "tmp"
-    return tmp.is_dir() and any(p.stat().st_size > 0 for p in tmp.iterdir())
+    return _pending_rows(data_dir) > 0 and tmp.is_dir() and any(_size(p) > 0 for p in tmp.iterdir())
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # renamed into place meanwhile
+        return 0
 
 
 def _all_saved(data_dir: Path) -> bool:
@@ -242,6 +251,23 @@ def test_over_the_owner_quota_the_least_recently_used_unstarred_edits_go_first(s
         assert big.edit_id in remaining and ids[0] in remaining  # the new one and the starred one stay
         assert ids[2] not in remaining  # least recently used goes first
         assert studio.history.usage_bytes("me") <= 1024 * 1024 or remaining == [big.edit_id, ids[0]]
+    finally:
+        studio.close()
+
+
+def test_an_edit_is_never_evicted_while_it_runs(sim, tmp_path, make_image):
+    settings = Settings(data_dir=tmp_path, simulate=True, owner_storage_mb=0)  # every finished edit is over it
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
+    evicted: list[str] = []
+
+    def saved(progress: Progress) -> None:
+        if progress.stage is Stage.SAVED:  # its result is recorded: another edit's quota check comes now
+            evicted.extend(studio.enforce_quotas("me"))
+
+    try:
+        result = studio.edit(EditRequest.create([make_image()], "x", n=1, seed=1), Caller("me"), on_progress=saved)
+        assert evicted == [] and Path(result.images[0].path).is_file()
+        assert studio.enforce_quotas("me") == [result.edit_id]  # once it has returned, it may go
     finally:
         studio.close()
 

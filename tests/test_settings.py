@@ -43,6 +43,7 @@ def test_every_documented_variable_is_read(tmp_path):
         "QWEN_EDIT_OWNER_STORAGE_MB": "10",
         "QWEN_EDIT_EXPLORE_MAX_CELLS": "12",
         "QWEN_EDIT_EXPLORE_CONCURRENCY": "2",
+        "QWEN_EDIT_EXPLORE_GLOBAL_CONCURRENCY": "3",
         "QWEN_EDIT_PRICE_PER_IMAGE": "0.03 USD",
         "QWEN_EDIT_REQUEST_TIMEOUT": "60",
     }
@@ -50,7 +51,12 @@ def test_every_documented_variable_is_read(tmp_path):
     assert s.base_url_override == "http://127.0.0.1:9/api/v1" and s.region == "beijing" and s.data_dir == tmp_path
     assert (s.concurrency, s.queue_max, s.max_upload_mb, s.rate_limit_per_hour) == (4, 8, 20, 5)
     assert (s.max_storage_mb, s.owner_storage_mb, s.explore_max_cells, s.explore_concurrency) == (100, 10, 12, 2)
+    assert s.explore_global_concurrency == 3
     assert s.price_per_image == Price(Decimal("0.03"), "USD") and s.request_timeout == 60
+
+
+def test_explorations_together_run_at_most_8_calls_at_once_by_default():
+    assert Settings.from_env({}).explore_global_concurrency == Settings().explore_global_concurrency == 8
 
 
 def test_the_data_dir_flag_wins_over_the_environment(tmp_path):

@@ -113,6 +113,22 @@ def m004_runner(db: sqlite3.Connection) -> None:
     _run(db, "ALTER TABLE edits ADD COLUMN runner TEXT")
 
 
+@migration
+def m005_thumbnails(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE thumbnails (
+            sha256 TEXT NOT NULL,
+            side INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            PRIMARY KEY (sha256, side)
+        );
+        CREATE INDEX outputs_by_exact_hash ON outputs (exact_sha256);
+        """,
+    )
+
+
 def apply(db: sqlite3.Connection, upto: int | None = None) -> int:
     """Apply the migrations not applied yet (only the first `upto`, for tests) inside the caller's
     transaction; return how many are applied now."""

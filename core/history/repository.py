@@ -7,6 +7,7 @@ leaves enough behind to finish the job at the next start: pending outputs keep t
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -42,6 +43,7 @@ class History:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(self.path)
         self._local = threading.local()
         self.migrate()
 
@@ -238,24 +240,35 @@ class History:
                 raise NotFoundError(edit_id)
 
     def delete(self, owner: str, edit_id: str) -> list[tuple[str, str]]:
-        """Delete an edit of `owner`; return the (sha256, ext) of files no row refers to any more."""
+        """Delete an edit of `owner`; return the (sha256, ext) of its files that no row referred to once it was
+        gone (the store asks `references` again, under its lock, before removing any)."""
         with self._write() as db:
             files = _files_of(db, edit_id)
             if db.execute("DELETE FROM edits WHERE id = ? AND owner = ?", (edit_id, owner)).rowcount == 0:
                 raise NotFoundError(edit_id)
             return [f for f in files if not _referenced(db, f[0])]
 
+    def references(self, sha256: str) -> bool:
+        """True while any edit's input or output (or exact-size version) is the file with this digest, as
+        committed now."""
+        return _referenced(self._db(), sha256)
+
+    def record_thumbnail(self, sha256: str, side: int, size: int) -> None:
+        """A thumbnail of `size` bytes exists of that file: from now on it counts in `usage_bytes`."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?)", (sha256, side, size))
+
+    def forget_thumbnails(self, sha256: str) -> None:
+        """That file's thumbnails were removed with it."""
+        with self._write() as db:
+            db.execute("DELETE FROM thumbnails WHERE sha256 = ?", (sha256,))
+
     def usage_bytes(self, owner: str | None = None) -> int:
-        """Bytes referenced by the owner's edits (each reference counts), or by everyone's."""
+        """Bytes referenced by the owner's edits, their files' thumbnails included (each reference counts), or
+        by everyone's."""
         where, args = ("WHERE e.owner = ?", (owner,)) if owner is not None else ("", ())
         db = self._db()
-        inputs = db.execute(
-            f"SELECT COALESCE(SUM(i.bytes), 0) FROM inputs i JOIN edits e ON e.id = i.edit_id {where}", args
-        )
-        outputs = db.execute(
-            f"SELECT COALESCE(SUM(o.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id {where}", args
-        )
-        return int(inputs.fetchone()[0]) + int(outputs.fetchone()[0])
+        return sum(int(db.execute(query.format(where=where), args).fetchone()[0]) for query in _USAGE)
 
     def eviction_order(self, owner: str | None = None) -> list[tuple[str, str]]:
         """(owner, edit id) of unstarred, finished edits, least recently used first."""
@@ -266,6 +279,28 @@ class History:
             args,
         )
         return [(row["owner"], row["id"]) for row in rows]
+
+
+_USAGE = (
+    "SELECT COALESCE(SUM(i.bytes), 0) FROM inputs i JOIN edits e ON e.id = i.edit_id {where}",
+    "SELECT COALESCE(SUM(o.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id {where}",
+    """SELECT COALESCE(SUM(t.bytes), 0) FROM inputs i JOIN edits e ON e.id = i.edit_id
+       JOIN thumbnails t ON t.sha256 = i.sha256 {where}""",
+    """SELECT COALESCE(SUM(t.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id
+       JOIN thumbnails t ON t.sha256 IN (o.sha256, o.exact_sha256) {where}""",
+)
+"""What `usage_bytes` adds up: the inputs' and outputs' files, then the thumbnails of each."""
+
+
+def _make_private(path: Path) -> None:
+    """Create the database readable and writable by this user only, or make an older one so. SQLite creates
+    the -wal and -shm files with the database's own permissions, so they follow; older ones are fixed too."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            name.chmod(0o600)
+        except FileNotFoundError:  # no WAL yet, or its last user just closed it
+            continue
 
 
 def _output(row: sqlite3.Row) -> OutputRow:

@@ -1,5 +1,6 @@
-"""Running an exploration: a plan's cells edited on a Studio, at most `explore_concurrency` at a time,
-each saved to history as it lands, whoever listens."""
+"""Running an exploration: a plan's cells edited on a Studio, at most `explore_concurrency` at a time
+per run and `explore_global_concurrency` across all runs, each saved to history as it lands, whoever
+listens."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class CellState(Enum):
 
 @dataclass(frozen=True)
 class CellOutcome:
-    """A finished cell: its result, or the error it ended with, or cancelled before it started."""
+    """A finished cell: its result, or the error it ended with, or cancelled before it was sent."""
 
     cell: Cell
     state: CellState
@@ -38,7 +39,8 @@ class CellOutcome:
 
 class ExploreRun:
     """A plan running on a studio, in threads of its own: the cells go on (and land in history) whoever
-    listens. `run_plan` starts one."""
+    listens. `run_plan` starts one. Every cell's edit is pinned against quota eviction until the last cell is
+    over, so the whole run can still be shown and exported then."""
 
     def __init__(
         self,
@@ -60,8 +62,10 @@ class ExploreRun:
         self._cancel = threading.Event()
         self._changed = threading.Condition()
         self._finished: list[CellOutcome] = []
+        self._pins = studio.pin_group()
         workers = max(1, min(studio.settings.explore_concurrency, plan.count))
-        # Each worker runs one cell at a time: never more calls in flight than the setting.
+        # Each worker runs one cell at a time: never more calls in flight than the run's setting, and each
+        # cell holds one of the studio's explore slots: never more than the global setting across runs.
         for number in range(workers):
             threading.Thread(target=self._work, name=f"explore-{number}").start()
 
@@ -76,8 +80,15 @@ class ExploreRun:
         return self._cancel.is_set()
 
     def cancel(self) -> None:
-        """Cells not started yet end as cancelled; those in flight finish (they may already be billed)."""
+        """Every cell not sent yet ends as cancelled, those still waiting before this returns; cells already
+        sent finish and are saved (they may be billed)."""
         self._cancel.set()
+        while True:
+            try:
+                cell = self._todo.get_nowait()
+            except queue.Empty:
+                return
+            self._publish(CellOutcome(cell, CellState.CANCELLED))
 
     def outcomes(self) -> Iterator[CellOutcome]:
         """Each cell's outcome as it finishes, until every cell is accounted for. Several iterators may run
@@ -99,11 +110,13 @@ class ExploreRun:
 
     def _work(self) -> None:
         while True:
-            try:
-                cell = self._todo.get_nowait()
-            except queue.Empty:
-                return
-            outcome = CellOutcome(cell, CellState.CANCELLED) if self._cancel.is_set() else self._run(cell)
+            # A slot first, then a cell: a cell no worker runs yet stays in the queue, where cancel() finds it.
+            with self._studio.explore_slots:
+                try:
+                    cell = self._todo.get_nowait()
+                except queue.Empty:
+                    return
+                outcome = CellOutcome(cell, CellState.CANCELLED) if self._cancel.is_set() else self._run(cell)
             self._publish(outcome)
 
     def _run(self, cell: Cell) -> CellOutcome:
@@ -113,7 +126,11 @@ class ExploreRun:
                 cell.request,
                 self._caller,
                 on_progress=(lambda progress: report(cell, progress)) if report else None,
+                pin_to=self._pins,
+                cancelled=self._cancel.is_set,  # asked right before the request goes out
             )
+        except errors.EditCancelledError:
+            return CellOutcome(cell, CellState.CANCELLED)
         except errors.EditError as error:
             return CellOutcome(cell, CellState.FAILED, error=error)
         except Exception as exc:  # one broken cell must not stop the others
@@ -130,7 +147,10 @@ class ExploreRun:
                 log.exception("explore outcome callback failed")
         with self._changed:
             self._finished.append(outcome)
+            over = len(self._finished) == self.plan.count
             self._changed.notify_all()
+        if over:
+            self._pins.release()
 
 
 def run_plan(

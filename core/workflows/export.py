@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from core import errors
 from core.history import EditRow
 from core.store import ContentStore
 from core.workflows.contact_sheet import contact_sheet
@@ -124,9 +125,32 @@ def export_run(
 ) -> Path:
     """Write `destination` (a zip): `images/cell-<k>-<i>.png` for every result, `inputs/input-<slot>.<ext>`,
     `cells.csv` and `cells.json` (the plan's axes and every cell's parameters, state and files) and
-    `contact-sheet.png` (the grid, rows x columns). Works on a partial or cancelled run too."""
-    records = cell_records(plan, outcomes)
+    `contact-sheet.png` (the grid, rows x columns). Works on a partial or cancelled run too.
+
+    A result no longer in the store raises ResultFileMissingError naming its cell, and leaves no zip behind."""
+    _require_results(outcomes)
     destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_run(plan, outcomes, destination, rows, columns, thumb)
+    except FileNotFoundError:  # a result removed while the zip was being written
+        destination.unlink(missing_ok=True)
+        _require_results(outcomes)
+        raise
+    return destination
+
+
+def _require_results(outcomes: Sequence[CellOutcome]) -> None:
+    """Raise ResultFileMissingError for the first cell (in plan order) whose result file is gone."""
+    for outcome in sorted(outcomes, key=lambda outcome: outcome.cell.index):
+        images = outcome.result.images if outcome.result is not None else ()
+        if not all(Path(image.path).is_file() for image in images):
+            raise errors.ResultFileMissingError(cell=outcome.cell.index + 1)
+
+
+def _write_run(
+    plan: Plan, outcomes: Sequence[CellOutcome], destination: Path, rows: str, columns: str, thumb: int
+) -> None:
+    records = cell_records(plan, outcomes)
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:  # PNGs don't compress
         for outcome in outcomes:
             for image in outcome.result.images if outcome.result is not None else ():
@@ -138,7 +162,6 @@ def export_run(
         sheet = io.BytesIO()
         contact_sheet(plan, outcomes, rows=rows, columns=columns, thumb=thumb).save(sheet, "PNG")
         archive.writestr("contact-sheet.png", sheet.getvalue())
-    return destination
 
 
 def _csv(records: list[dict[str, Any]]) -> str:

@@ -53,7 +53,7 @@ class GridPanel:
     star: gr.Button
     export: gr.Button
     download: gr.File
-    run_state: gr.State  # {"plan", "outcomes": {cell index: CellOutcome}, "order": [cell index per tile], ...}
+    run_state: gr.State  # {"plan", "run", "outcomes": {cell index: CellOutcome}, "order": [cell index per tile], ...}
     selected: gr.State  # cell index last clicked
 
 
@@ -195,8 +195,10 @@ def _listen_cost(view: ExploreView, studio: Studio) -> None:
 
 
 def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
-    """Run checks the whole plan first, then fills the grid as cells finish; Cancel stops the cells not
-    yet started."""
+    """Run checks the whole plan first, then fills the grid as cells finish. Cancel stops at once every cell
+    not sent yet (their tiles say cancelled); the cells already sent still land in the grid (they are
+    billed), and the status line ends with the summary, as after a whole run. Cancel does not cancel the
+    Gradio event: a cancelled generator could not yield that summary."""
     form = view.run_form(studio_view)
     panel = view.panel
     studio, owner_state, key_state = page.studio, page.owner_state, page.key_state
@@ -216,7 +218,7 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
         outcomes: dict[int, CellOutcome] = {}
         try:
             items, order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
-            state = {"plan": plan, "outcomes": outcomes, "order": order, "rows": rows, "columns": columns}
+            state = {"plan": plan, "run": run, "outcomes": outcomes, "order": order, "rows": rows, "columns": columns}
             width = len(plan.values(columns))
             yield (
                 gr.Gallery(items, columns=width),
@@ -230,10 +232,10 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
                 yield gr.Gallery(items, columns=width), line, state
             yield gr.skip(), _summary(plan, outcomes, who.lang), state
         finally:
-            if len(outcomes) < plan.count:  # Cancel, or the visitor left: stop the cells not yet started
+            if len(outcomes) < plan.count:  # the visitor left: stop the cells not sent yet
                 run.cancel()
 
-    run_event = view.plan.run.click(
+    view.plan.run.click(
         run_grid,
         form.inputs | {owner_state, key_state},
         [panel.grid, panel.progress_line, panel.run_state],
@@ -241,7 +243,13 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
         show_progress_on=panel.grid,
         **PRIVATE,
     )
-    view.plan.cancel.click(None, None, None, cancels=[run_event])
+
+    def cancel(state: dict[str, Any] | None) -> None:
+        run = (state or {}).get("run")  # server-side state: only this page's own run can be reached
+        if run is not None:
+            run.cancel()
+
+    view.plan.cancel.click(cancel, panel.run_state, None, queue=False, **PRIVATE)
 
 
 def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: str, columns: str, lang: str):
@@ -331,11 +339,15 @@ def _listen_cells(
     panel.star.click(star, [panel.run_state, panel.selected, page.owner_state], None, **PRIVATE)
 
     def export(state: dict[str, Any] | None, owners: dict[str, Any] | None, request: gr.Request) -> str:
+        lang = language_of(request)
         if not state:
-            raise gr.Error(status("pick_result", language_of(request)))
+            raise gr.Error(status("pick_result", lang))
         plan, outcomes = state["plan"], state["outcomes"]
         finished = [outcomes[index] for index in sorted(outcomes)]
         destination = page.exports.place(page.visitor(owners, None, request).owner, archive_name("explore"))
-        return str(export_run(plan, finished, destination, rows=state["rows"], columns=state["columns"]))
+        try:
+            return str(export_run(plan, finished, destination, rows=state["rows"], columns=state["columns"]))
+        except errors.EditError as error:  # a cell's results deleted or evicted since the run
+            raise fail(error, lang) from None
 
     panel.export.click(export, [panel.run_state, page.owner_state], panel.download, **PRIVATE)
