@@ -27,7 +27,7 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 from gradio_client import handle_file
 
-from benchmarks import one_edit, prep, reopen, startup, visitors
+from benchmarks import memory, one_edit, prep, reopen, startup, visitors
 from benchmarks.figures import Figure, Report, Row, Target, percentile, ratios, table
 from benchmarks.inputs import photo_file
 from benchmarks.note import markdown
@@ -425,7 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(report.rows))
     out.mkdir(parents=True, exist_ok=True)
     plot(report, out / "benchmarks.png")
-    (out / "benchmarks.md").write_text(markdown(report, image="benchmarks.png"))
+    page, previous = markdown(report, image="benchmarks.png"), out / "benchmarks.md"
+    # The memory section comes from its own command (benchmarks/memory.py): kept from the page it replaces.
+    kept = memory.kept_section(previous.read_text()) if previous.exists() else ""
+    previous.write_text(memory.with_section(page, kept) if kept else page)
     print(f"\nwrote {out / 'benchmarks.md'} and {out / 'benchmarks.png'} in {elapsed / 60:.1f} min", file=sys.stderr)
     missed = [row for row in report.rows if row.met is False]
     return 1 if missed and not args.quick else 0

@@ -3,6 +3,13 @@
 `prepare_image` turns what the user put in a slot (a path, raw bytes or a PIL image) into the bytes
 that will be sent, or raises one of the `errors.ImageError` kinds naming the slot.
 
+Memory, in order: a file over the upload cap is refused from its size, unread; an image is refused
+from its header (format, pixel cap, sides, aspect) before any pixel is decoded; then its decode waits
+for room in a budget shared by every request in the process (`configure` sets both from `Settings`),
+so large images arriving together are decoded in turn. A JPEG is decoded at the smallest scale
+(1/2, 1/4, 1/8) that still covers the size to send; other formats are decoded whole, and each full-size
+copy is freed as soon as the next step has made its own.
+
 Encoding rules, in order:
 - A JPEG or PNG that is in range, upright, in a plain mode (L, RGB, RGBA), not animated, without a
   huge EXIF block and small enough is sent as its original bytes, untouched.
@@ -29,11 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image
 
 from core import errors
+from core.budget import MemoryBudget
 from core.catalog import INPUT_MAX_BYTES, INPUT_SIDE_MAX, INPUT_SIDE_MIN
-from core.units import megabytes
+from core.settings import Settings
+from core.units import MEBIBYTE, megabytes
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +63,23 @@ _EXIF_KEPT_MAX = 64 * 1024
 _MIME = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
 _AS_IS_MODES = frozenset({"L", "RGB", "RGBA"})
 _SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+# The turn that makes each EXIF orientation upright (the EXIF standard's table, as Pillow's exif_transpose).
+_TRANSPOSES = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# What preparing an image holds at its peak, in copies of its decoded pixels at 4 bytes each (how Pillow
+# keeps 8-bit pixels; measured on 64 MP worst cases with benchmarks/memory.py): a conversion or a resample
+# makes a second copy beside the first, and WebP's decoder (libwebp's animation decoder, the only one
+# Pillow uses) keeps two canvases of its own and hands over a third copy before Pillow's.
+_COPIES = 2
+_WEBP_COPIES = 4
+_PIXEL_BYTES = 4
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
 _MODE_NAMES = {
     "1": "1-bit black and white",
@@ -76,6 +102,10 @@ _NOT_AN_IMAGE = ("not an image file", "不是图片文件")
 _HEIF = ("HEIC/HEIF photos are not supported", "不支持 HEIC/HEIF 照片")
 _SVG = ("SVG drawings are not supported", "不支持 SVG 矢量图")
 _UNOPENABLE = ("the file could not be opened", "无法打开该文件")
+
+
+def _over_cap(limit: int) -> tuple[str, str]:
+    return (f"the file is larger than the {megabytes(limit)} upload limit", f"文件超过 {megabytes(limit)} 的上传上限")
 
 
 ImageSource = str | os.PathLike[str] | bytes | Image.Image
@@ -103,30 +133,66 @@ class PreparedImage:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
+class _Limits:
+    """What `configure` set for this process: the largest file read, and the budget decodes share."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.max_file_bytes = settings.max_upload_mb * MEBIBYTE
+        self.decoding = MemoryBudget(settings.decode_budget_mb * MEBIBYTE, name="image decoding")
+
+    def apply(self, settings: Settings) -> None:
+        self.max_file_bytes = settings.max_upload_mb * MEBIBYTE
+        self.decoding.resize(settings.decode_budget_mb * MEBIBYTE)
+
+
+_limits = _Limits(Settings())
+
+# glibc serves allocations under 32 MB from per-thread arenas, which keep what is freed for their own
+# thread: with Pillow's 16 MB blocks, 8 threads decoding in turn left about three times the decode
+# budget resident (benchmarks/memory.py). Larger blocks are mapped and unmapped whole, so freed pixels
+# go back to the system. A larger size set by the operator (PILLOW_BLOCK_SIZE) is kept.
+_PILLOW_BLOCK_BYTES = 64 * MEBIBYTE
+Image.core.set_block_size(max(Image.core.get_block_size(), _PILLOW_BLOCK_BYTES))
+
+
+def configure(settings: Settings) -> None:
+    """Apply the operator's upload cap and decode budget to every later preparation in this process.
+
+    Both are process-wide, like the memory they protect: the last call wins, and until one is made the
+    settings' defaults hold.
+    """
+    _limits.apply(settings)
+
+
 def prepare_image(source: ImageSource, slot: int) -> PreparedImage:
     """The image for `slot` (1-3), ready to send; raises an `errors.ImageError` naming the slot.
 
     A path or bytes is decoded as JPEG, PNG, BMP, TIFF, WEBP or GIF whatever its name says; a PIL
-    image is always re-encoded (its `source_format` is its `format`, or "" when made in memory).
+    image is always re-encoded (its `source_format` is its `format`, or "" when made in memory) and is
+    left as it was given. Every refusal from the file's size or its header comes before any pixel is
+    decoded; the decode itself may wait for room in the process's decode budget.
     """
     if isinstance(source, Image.Image):
         return _prepare(source, slot, original=None)
     data = _read(source, slot)
-    with _open(data, slot) as image:
+    image = _open(data, slot)
+    try:
         return _prepare(image, slot, original=data)
+    finally:
+        image.close()  # frees the pixels now, not when the last reference goes
 
 
 def read_dimensions(source: ImageSource) -> tuple[int, int] | None:
-    """The upright width and height, from the header alone; None when unreadable or over the pixel cap.
+    """The upright width and height, from the header alone; None when unreadable or over a cap.
 
     Cheap enough to call on every change of a slot: no pixel is decoded.
     """
     slot = 0  # the errors raised below are only a signal here, never shown
     try:
         if isinstance(source, Image.Image):
-            return _upright(source, slot, header_only=True)[1]
+            return _header_size(source, slot)[1]
         with _open(_read(source, slot), slot) as image:
-            return _upright(image, slot, header_only=True)[1]
+            return _header_size(image, slot)[1]
     except errors.ImageError:
         return None
 
@@ -135,16 +201,23 @@ def read_dimensions(source: ImageSource) -> tuple[int, int] | None:
 
 
 def _read(source: str | os.PathLike[str] | bytes, slot: int) -> bytes:
+    """The file's bytes; refuses a file over the upload cap from its size, without reading it."""
+    limit = _limits.max_file_bytes
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     else:
         try:
             with open(source, "rb") as file:
-                data = file.read()
+                if os.fstat(file.fileno()).st_size > limit:
+                    raise _unreadable(slot, _over_cap(limit))
+                # One byte past the cap still tells a file that grew, or a device reporting no size.
+                data = file.read(limit + 1)
         except OSError as exc:
             raise _unreadable(slot, _UNOPENABLE) from exc
     if not data:
         raise _unreadable(slot, _EMPTY)
+    if len(data) > limit:
+        raise _unreadable(slot, _over_cap(limit))
     return data
 
 
@@ -216,41 +289,83 @@ def _decoding(slot: int) -> Iterator[None]:
 
 
 def _prepare(image: Image.Image, slot: int, original: bytes | None) -> PreparedImage:
-    orientation, size = _upright(image, slot)
+    """Refuse `image` from its header, or decode and encode it while holding its decode cost.
+
+    The refusals for the sides and the aspect do not depend on the orientation, so they are made from
+    the header's; a PNG whose EXIF follows its pixels is then turned once they are decoded.
+    """
+    stored = image.size
+    orientation, size = _header_size(image, slot)
+    target = _fitted_size(slot, *size)
+    if original is not None and target != size:
+        with _decoding(slot):
+            _draft(image, target, orientation)
+    with _limits.decoding.hold(_decode_cost(image, target)):
+        late = _orientation(image, slot, header_only=False)  # may decode a PNG: inside the budget
+        if late != orientation:
+            orientation, size = late, _turned(stored, late)
+            target = _fitted_size(slot, *size)
+        return _decode_and_encode(image, slot, original, size, target, orientation)
+
+
+def _decode_and_encode(
+    image: Image.Image,
+    slot: int,
+    original: bytes | None,
+    size: tuple[int, int],
+    target: tuple[int, int],
+    orientation: int,
+) -> PreparedImage:
+    """Decode `image` (declared upright `size`) and make what is sent at `target` size."""
     fmt = image.format or ""
     with _decoding(slot):
         # An MPO's extra frames are previews, depth or gain maps of the same photo, not animation.
         animated = fmt != "MPO" and bool(getattr(image, "is_animated", False))
-    target = _fitted_size(slot, *size)
-    with _decoding(slot):
-        if original is not None and target != size:
-            _draft(image, target, orientation)
         image.load()  # decoding everything also proves an untouched file is not truncated
     untouched = target == size and orientation == 1 and not animated
     if original is not None and untouched and _sendable_as_is(image, fmt, original):
         return _prepared(slot, _Encoded(original, _MIME[fmt], size, []), size, fmt)
     over_budget = original is not None and untouched and fmt in _MIME and not _fits(len(original), _MIME[fmt])
     notes = [_first_frame_note(fmt)] if animated else []
-    encoded = _reencode(image, size, target, orientation, fmt in _LOSSLESS_FORMATS, over_budget)
+    lossless = fmt in _LOSSLESS_FORMATS
+    encoded = _reencode(image, size, target, orientation, lossless, over_budget, owned=original is not None)
     return _prepared(slot, encoded._replace(notes=notes + encoded.notes), size, fmt)
 
 
-def _upright(image: Image.Image, slot: int, *, header_only: bool = False) -> tuple[int, tuple[int, int]]:
-    """The EXIF orientation (1-8) and the size once turned upright; refuses bombs before reading EXIF.
+def _header_size(image: Image.Image, slot: int) -> tuple[int, tuple[int, int]]:
+    """The EXIF orientation (1-8) and the upright size, from the header; refuses bombs before reading EXIF."""
+    width, height = image.size
+    if width * height > MAX_MEGAPIXELS * 1_000_000:
+        raise errors.ImageTooLargeError(slot=slot, width=width, height=height, limit=MAX_MEGAPIXELS)
+    orientation = _orientation(image, slot, header_only=True)
+    return orientation, _turned(image.size, orientation)
+
+
+def _orientation(image: Image.Image, slot: int, *, header_only: bool) -> int:
+    """The EXIF orientation, 1 when absent or invalid.
 
     A PNG may store EXIF after its pixels, which Pillow finds only by decoding them all;
     `header_only` skips that search.
     """
-    width, height = image.size
-    if width * height > MAX_MEGAPIXELS * 1_000_000:
-        raise errors.ImageTooLargeError(slot=slot, width=width, height=height, limit=MAX_MEGAPIXELS)
     if header_only and image.format == "PNG" and "exif" not in image.info:
-        value = 1
-    else:
-        with _decoding(slot):
-            value = image.getexif().get(ExifTags.Base.Orientation, 1)
-    orientation = value if isinstance(value, int) and 1 <= value <= 8 else 1
-    return orientation, (height, width) if orientation in _SWAPPING_ORIENTATIONS else (width, height)
+        return 1
+    with _decoding(slot):
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _turned(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """`size` as stored, once turned upright per `orientation`."""
+    return size[::-1] if orientation in _SWAPPING_ORIENTATIONS else size
+
+
+def _decode_cost(image: Image.Image, target: tuple[int, int]) -> int:
+    """The bytes that preparing `image` for `target` holds at its peak, from its header (after any draft).
+
+    The decoded copies, plus the image at the size sent, which is made while the last of them lives.
+    """
+    copies = _WEBP_COPIES if image.format == "WEBP" else _COPIES
+    return (image.width * image.height * copies + target[0] * target[1]) * _PIXEL_BYTES
 
 
 def _fitted_size(slot: int, width: int, height: int) -> tuple[int, int]:
@@ -274,9 +389,12 @@ def _fitted_size(slot: int, width: int, height: int) -> tuple[int, int]:
 
 
 def _draft(image: Image.Image, target: tuple[int, int], orientation: int) -> None:
-    """Let the JPEG decoder skip detail the downscale would drop (no-op for other formats)."""
-    stored = target[::-1] if orientation in _SWAPPING_ORIENTATIONS else target
-    image.draft(image.mode, stored)
+    """Let the JPEG decoder skip detail the downscale would drop (no-op for other formats).
+
+    Pillow implements `draft` for JPEG (and MPO) only; its WebP plugin decodes through libwebp's
+    animation decoder, which has no scaled output, and PNG has no reduced decode at all.
+    """
+    image.draft(image.mode, _turned(target, orientation))
 
 
 def _sendable_as_is(image: Image.Image, fmt: str, original: bytes) -> bool:
@@ -311,29 +429,74 @@ def _reencode(
     orientation: int,
     lossless: bool,
     over_budget: bool,
+    *,
+    owned: bool,
 ) -> _Encoded:
-    """Rotate, convert, downscale and encode `image` (declared `size`) to send at `target` size.
+    """Convert, downscale, turn upright and encode `image` (declared upright `size`) to send at `target` size.
 
-    `over_budget` says the original bytes were re-encoded only because they were too big.
+    `over_budget` says the original bytes were re-encoded only because they were too big. `owned` says
+    `image` may be freed once a step has replaced it (not so for an image the caller gave). The turn is
+    made last, on the small image.
     """
     source_mode = image.mode
     icc = image.info.get("icc_profile")
     exif_bytes = len(image.info.get("exif") or b"")
-    notes = []
-    if orientation != 1:
-        image = ImageOps.exif_transpose(image)
-        notes.append("rotated per EXIF orientation")
-    image, note = _to_sendable_mode(image)
+    notes = ["rotated per EXIF orientation"] if orientation != 1 else []
+    pixels = _Pixels(image, owned=owned)
+    note = _to_sendable_mode(pixels)
     notes += [note] if note else []
+    stored_target = _turned(target, orientation)
     if target != size:
-        if image.size != target:
-            image = _downscale(image, target)
+        if pixels.image.size != stored_target:
+            _downscale_pixels(pixels, stored_target)
         notes.append(f"downscaled from {size[0]}x{size[1]} to {target[0]}x{target[1]}")
-    keep_icc = icc if _profile_still_valid(source_mode, image.mode) else None
-    encoded = _encode(image, lossless, keep_icc, over_budget)
+    if orientation != 1:
+        pixels.replace(pixels.image.transpose(_TRANSPOSES[orientation]))
+    keep_icc = icc if _profile_still_valid(source_mode, pixels.image.mode) else None
+    encoded = _encode(pixels.image, lossless, keep_icc, over_budget)
+    pixels.close()
     if exif_bytes:
         encoded.notes.append(f"removed EXIF metadata ({_kilobytes(exif_bytes)})")
     return encoded._replace(notes=notes + encoded.notes)
+
+
+def _downscale_pixels(pixels: _Pixels, size: tuple[int, int]) -> None:
+    """Downscale the image to `size`; alpha is resampled premultiplied.
+
+    Pillow's resize of RGBA premultiplies a full-size copy while the straight one lives on (and then
+    skips `reducing_gap`); premultiplied here as a step of its own, the straight copy is freed first.
+    """
+    if pixels.image.mode != "RGBA":
+        pixels.replace(_downscale(pixels.image, size))
+        return
+    pixels.replace(pixels.image.convert("RGBa"))
+    pixels.replace(_downscale(pixels.image, size))
+    pixels.replace(pixels.image.convert("RGBA"))
+
+
+class _Pixels:
+    """The image a preparation is working on: each step's output replaces it, and frees it if it is ours.
+
+    Pillow frees an image's pixels on `close()` whoever still refers to it, so a step's input is gone as
+    soon as its output exists: at most two full-size copies live at once.
+    """
+
+    def __init__(self, image: Image.Image, *, owned: bool) -> None:
+        self.image = image
+        self._owned = owned
+
+    def replace(self, result: Image.Image) -> None:
+        """Work on `result` from now on, freeing the previous image unless the caller gave it."""
+        if result is self.image:
+            return
+        if self._owned:
+            self.image.close()
+        self.image, self._owned = result, True
+
+    def close(self) -> None:
+        """Free the current image, unless the caller gave it."""
+        if self._owned:
+            self.image.close()
 
 
 def _downscale(image: Image.Image, size: tuple[int, int]) -> Image.Image:
@@ -366,34 +529,39 @@ def _downscale(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return result
 
 
-def _to_sendable_mode(image: Image.Image) -> tuple[Image.Image, str | None]:
-    """The image as L, RGB or RGBA (alpha kept when any pixel uses it), and a note if it changed."""
-    mode = image.mode
+def _to_sendable_mode(pixels: _Pixels) -> str | None:
+    """Make the image L, RGB or RGBA (alpha kept when any pixel uses it); a note if its mode changed."""
+    mode = pixels.image.mode
     name = _MODE_NAMES.get(mode, mode)
     if mode.startswith("I") or mode == "F":
-        return _to_8_bit(image), f"converted {name} to 8-bit grayscale"
+        _to_8_bit(pixels)
+        return f"converted {name} to 8-bit grayscale"
     if mode == "1":
-        return image.convert("L"), f"converted {name} to grayscale"
-    if mode not in _AS_IS_MODES or "transparency" in image.info:
-        has_alpha = "A" in image.getbands() or "transparency" in image.info
-        image = image.convert("RGBA" if has_alpha else "RGB")
-    if image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255):
+        pixels.replace(pixels.image.convert("L"))
+        return f"converted {name} to grayscale"
+    if mode not in _AS_IS_MODES or "transparency" in pixels.image.info:
+        has_alpha = "A" in pixels.image.getbands() or "transparency" in pixels.image.info
+        pixels.replace(pixels.image.convert("RGBA" if has_alpha else "RGB"))
+    if pixels.image.mode == "RGBA" and pixels.image.getchannel("A").getextrema() == (255, 255):
         # An alpha nobody sees would force PNG, which is slower and larger than JPEG for photos.
-        return image.convert("RGB"), f"converted {name} to RGB (its transparency was unused)"
-    return image, None if image.mode == mode else f"converted {name} to {image.mode}"
+        pixels.replace(pixels.image.convert("RGB"))
+        return f"converted {name} to RGB (its transparency was unused)"
+    return None if pixels.image.mode == mode else f"converted {name} to {pixels.image.mode}"
 
 
-def _to_8_bit(image: Image.Image) -> Image.Image:
+def _to_8_bit(pixels: _Pixels) -> None:
     """Scale deep grayscale to 8 bits: by the 16-bit range when it holds, else by its own range.
 
     A plain `convert("L")` clips every value above 255 to white.
     """
-    wide = image.convert("I") if image.mode.startswith("I;16") else image
-    low, high = wide.getextrema()
-    if wide.mode == "I" and low >= 0 and high <= 65535:
+    if pixels.image.mode.startswith("I;16"):
+        pixels.replace(pixels.image.convert("I"))
+    low, high = pixels.image.getextrema()
+    if pixels.image.mode == "I" and low >= 0 and high <= 65535:
         low, high = 0, 65535
     scale = 255 / (high - low) if high > low else 0
-    return wide.point(lambda value: value * scale - low * scale).convert("L")
+    pixels.replace(pixels.image.point(lambda value: value * scale - low * scale))
+    pixels.replace(pixels.image.convert("L"))
 
 
 def _profile_still_valid(source_mode: str, mode: str) -> bool:

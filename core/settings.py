@@ -40,6 +40,7 @@ class Settings:
     concurrency: int = 32
     queue_max: int = 64
     max_upload_mb: int = 50
+    decode_budget_mb: int = 1024
     rate_limit_per_hour: int = 30
     max_storage_mb: int = 5000
     owner_storage_mb: int = 500
@@ -81,6 +82,7 @@ class Settings:
             concurrency=_int(env, "QWEN_EDIT_CONCURRENCY", 32),
             queue_max=_int(env, "QWEN_EDIT_QUEUE_MAX", 64),
             max_upload_mb=_int(env, "QWEN_EDIT_MAX_UPLOAD_MB", 50),
+            decode_budget_mb=_int(env, "QWEN_EDIT_DECODE_BUDGET_MB", 1024),
             rate_limit_per_hour=_int(env, "QWEN_EDIT_RATE_LIMIT", 30),
             max_storage_mb=_int(env, "QWEN_EDIT_MAX_STORAGE_MB", 5000),
             owner_storage_mb=_int(env, "QWEN_EDIT_OWNER_STORAGE_MB", 500),

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from core import catalog, errors
+from core import catalog, errors, images
 from core.caller import LOCAL, Caller
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
@@ -135,6 +135,7 @@ class Studio:
         self, settings: Settings, *, simulator: Simulator | None = None, retry: RetryPolicy | None = None
     ) -> None:
         self.settings = settings
+        images.configure(settings)  # the decode budget and upload cap are the process's, as the settings say
         self.history = History(settings.data_dir / "history.sqlite3")
         self.store = ContentStore(settings.data_dir / "store", registry=self.history)
         self._own_simulator = simulator is None and settings.uses_simulator

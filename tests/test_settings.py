@@ -18,6 +18,7 @@ def test_defaults_without_any_environment_mean_simulator_mode():
         50,
     )
     assert settings.price_per_image is None
+    assert settings.decode_budget_mb == 1024
 
 
 def test_a_key_turns_simulator_mode_off_unless_forced():
@@ -38,6 +39,7 @@ def test_every_documented_variable_is_read(tmp_path):
         "QWEN_EDIT_CONCURRENCY": "4",
         "QWEN_EDIT_QUEUE_MAX": "8",
         "QWEN_EDIT_MAX_UPLOAD_MB": "20",
+        "QWEN_EDIT_DECODE_BUDGET_MB": "256",
         "QWEN_EDIT_RATE_LIMIT": "5",
         "QWEN_EDIT_MAX_STORAGE_MB": "100",
         "QWEN_EDIT_OWNER_STORAGE_MB": "10",
@@ -53,6 +55,7 @@ def test_every_documented_variable_is_read(tmp_path):
     assert (s.max_storage_mb, s.owner_storage_mb, s.explore_max_cells, s.explore_concurrency) == (100, 10, 12, 2)
     assert s.explore_global_concurrency == 3
     assert s.price_per_image == Price(Decimal("0.03"), "USD") and s.request_timeout == 60
+    assert s.decode_budget_mb == 256
 
 
 def test_explorations_together_run_at_most_8_calls_at_once_by_default():
@@ -68,6 +71,7 @@ def test_the_data_dir_flag_wins_over_the_environment(tmp_path):
     [
         ({"QWEN_EDIT_CONCURRENCY": "many"}, "QWEN_EDIT_CONCURRENCY='many' is not a whole number"),
         ({"QWEN_EDIT_QUEUE_MAX": "0"}, "must be at least 1"),
+        ({"QWEN_EDIT_DECODE_BUDGET_MB": "0"}, "QWEN_EDIT_DECODE_BUDGET_MB='0' must be at least 1"),
         ({"QWEN_EDIT_PRICE_PER_IMAGE": "cheap"}, "should look like '0.03 USD'"),
     ],
 )
