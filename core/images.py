@@ -25,6 +25,8 @@ Encoding rules, in order:
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import logging
@@ -153,6 +155,25 @@ _limits = _Limits(Settings())
 # go back to the system. A larger size set by the operator (PILLOW_BLOCK_SIZE) is kept.
 _PILLOW_BLOCK_BYTES = 64 * MEBIBYTE
 Image.core.set_block_size(max(Image.core.get_block_size(), _PILLOW_BLOCK_BYTES))
+# What the arenas still keep (downscaled copies, resampling bands) grows with the number of arenas, one per
+# thread that ever allocated: two arenas bring 8 edits of three 64 MP WebPs from 1.9 GB to 1.4 GB of app
+# RSS. Like MALLOC_ARENA_MAX=2, but set from here so no environment is needed; an operator's
+# MALLOC_ARENA_MAX wins.
+_MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
+def _limit_malloc_arenas() -> None:
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_ARENA_MAX, _MALLOC_ARENAS)
+    except (OSError, AttributeError):  # not glibc: its allocator keeps no per-thread arenas to bound
+        return
+
+
+_limit_malloc_arenas()
 
 
 def configure(settings: Settings) -> None:
