@@ -1,7 +1,9 @@
 """Fixtures: a running simulator, a temporary data dir, and input images made with Pillow."""
 
 import io
+import logging
 import os
+import queue
 import tempfile
 
 # Before gradio is imported anywhere: no telemetry, no proxy for loopback, a private temp dir.
@@ -50,3 +52,21 @@ def studio(sim: Simulator, tmp_path) -> Iterator[Studio]:
     studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
     yield studio
     studio.close()
+
+
+@pytest.fixture
+def budget_waits() -> Iterator[queue.Queue[str]]:
+    """The names of threads as they start waiting on the decode budget (read from its log)."""
+    seen: queue.Queue[str] = queue.Queue()
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.put(record.threadName)
+
+    logger = logging.getLogger("core.budget")
+    recorder, level = Recorder(), logger.level
+    logger.addHandler(recorder)
+    logger.setLevel(logging.INFO)
+    yield seen
+    logger.removeHandler(recorder)
+    logger.setLevel(level)

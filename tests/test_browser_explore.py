@@ -130,6 +130,8 @@ def test_cancel_stops_every_cell_not_sent_and_the_status_ends_with_the_summary(
     try:
         page.locator("#explore-run").click()
         _wait_for(lambda: sim.stats.in_flight == 4, "the run's 4 parallel cells at the model")
+        # Cancel reaches the run once the page has its first report (the run is then in the page's state).
+        expect(page.locator("#explore-status")).to_contain_text("of 12 cell(s) finished")
         page.locator("#explore-cancel").click()
         # The 4 cells sent land (they are billed); the 8 others never leave.
         expect(page.locator("#explore-status")).to_contain_text("4 done, 0 failed, 8 cancelled, of 12 cell(s).")

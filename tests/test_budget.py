@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-import queue
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
@@ -13,24 +10,6 @@ import pytest
 from core.budget import MemoryBudget
 
 DEADLINE = 30  # seconds; only reached when the behaviour under test is broken
-
-
-@pytest.fixture
-def waits() -> Iterator[queue.Queue[str]]:
-    """The names of the threads that start waiting on a budget, as they do (read from its log)."""
-    seen: queue.Queue[str] = queue.Queue()
-
-    class Recorder(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.put(record.threadName)
-
-    logger = logging.getLogger("core.budget")
-    recorder, level = Recorder(), logger.level
-    logger.addHandler(recorder)
-    logger.setLevel(logging.INFO)
-    yield seen
-    logger.removeHandler(recorder)
-    logger.setLevel(level)
 
 
 def hold_until(
@@ -50,20 +29,20 @@ def hold_until(
     return future, holding
 
 
-def test_a_holder_that_does_not_fit_waits_until_room_is_made(waits):
+def test_a_holder_that_does_not_fit_waits_until_room_is_made(budget_waits):
     budget = MemoryBudget(100, name="test")
     done = threading.Event()
 
     with budget.hold(60):
         future, holding = hold_until(budget, 50, "second", done)
-        assert waits.get(timeout=DEADLINE).startswith("second")
+        assert budget_waits.get(timeout=DEADLINE).startswith("second")
         assert not holding.is_set()
     assert holding.wait(DEADLINE)
     done.set()
     future.result(DEADLINE)
 
 
-def test_holders_that_fit_together_hold_at_once(waits):
+def test_holders_that_fit_together_hold_at_once(budget_waits):
     budget = MemoryBudget(100, name="test")
     done = threading.Event()
 
@@ -72,19 +51,19 @@ def test_holders_that_fit_together_hold_at_once(waits):
         assert holding.wait(DEADLINE)
     done.set()
     future.result(DEADLINE)
-    assert waits.empty()
+    assert budget_waits.empty()
 
 
-def test_an_amount_larger_than_the_whole_budget_is_served_alone_once_nothing_is_held(waits):
+def test_an_amount_larger_than_the_whole_budget_is_served_alone_once_nothing_is_held(budget_waits):
     budget = MemoryBudget(100, name="test")
     big_done, small_done = threading.Event(), threading.Event()
 
     with budget.hold(10):
         big, big_holding = hold_until(budget, 500, "big", big_done)
-        assert waits.get(timeout=DEADLINE).startswith("big")
+        assert budget_waits.get(timeout=DEADLINE).startswith("big")
     assert big_holding.wait(DEADLINE)
     small, small_holding = hold_until(budget, 1, "small", small_done)
-    assert waits.get(timeout=DEADLINE).startswith("small")  # even 1 byte waits beside the oversized holder
+    assert budget_waits.get(timeout=DEADLINE).startswith("small")  # even 1 byte waits beside the oversized holder
     big_done.set()
     assert small_holding.wait(DEADLINE)
     small_done.set()
@@ -92,16 +71,16 @@ def test_an_amount_larger_than_the_whole_budget_is_served_alone_once_nothing_is_
     small.result(DEADLINE)
 
 
-def test_a_later_small_arrival_waits_behind_an_earlier_large_one_so_it_is_not_starved(waits):
+def test_a_later_small_arrival_waits_behind_an_earlier_large_one_so_it_is_not_starved(budget_waits):
     budget = MemoryBudget(100, name="test")
     large_done, small_done = threading.Event(), threading.Event()
 
     with budget.hold(60):
         large, large_holding = hold_until(budget, 50, "large", large_done)
-        assert waits.get(timeout=DEADLINE).startswith("large")
+        assert budget_waits.get(timeout=DEADLINE).startswith("large")
         small, small_holding = hold_until(budget, 10, "small", small_done)
         # 60 + 10 fits, but the large holder came first.
-        assert waits.get(timeout=DEADLINE).startswith("small")
+        assert budget_waits.get(timeout=DEADLINE).startswith("small")
     assert large_holding.wait(DEADLINE) and small_holding.wait(DEADLINE)  # then 50 + 10 fit together
     large_done.set()
     small_done.set()
@@ -109,13 +88,13 @@ def test_a_later_small_arrival_waits_behind_an_earlier_large_one_so_it_is_not_st
     small.result(DEADLINE)
 
 
-def test_a_larger_capacity_serves_waiting_holders_at_once(waits):
+def test_a_larger_capacity_serves_waiting_holders_at_once(budget_waits):
     budget = MemoryBudget(100, name="test")
     done = threading.Event()
 
     with budget.hold(80):
         future, holding = hold_until(budget, 50, "second", done)
-        assert waits.get(timeout=DEADLINE).startswith("second")
+        assert budget_waits.get(timeout=DEADLINE).startswith("second")
         budget.resize(200)
         assert holding.wait(DEADLINE)
     done.set()

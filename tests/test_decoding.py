@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
-import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,24 +44,6 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", load)
     return seen
-
-
-@pytest.fixture
-def budget_waits() -> Iterator[queue.Queue[str]]:
-    """The names of threads as they start waiting on the decode budget (read from its log)."""
-    seen: queue.Queue[str] = queue.Queue()
-
-    class Recorder(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.put(record.threadName)
-
-    logger = logging.getLogger("core.budget")
-    recorder, level = Recorder(), logger.level
-    logger.addHandler(recorder)
-    logger.setLevel(logging.INFO)
-    yield seen
-    logger.removeHandler(recorder)
-    logger.setLevel(level)
 
 
 # --- the decode budget --------------------------------------------------------------------------
