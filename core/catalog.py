@@ -19,6 +19,14 @@ DEFAULT_PIXELS = 1024 * 1024
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """An account-level limit: at most `requests` calls per `seconds` (all keys of an account together)."""
+
+    requests: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Model:
     """One model and what it can do."""
 
@@ -27,6 +35,14 @@ class Model:
     custom_size: bool
     prompt_extend: bool
     alias_of: str | None = None
+    min_images: int = 1
+    max_images: int = 3
+    rate: RateLimit | None = None
+
+    @property
+    def rate_group(self) -> str:
+        """The id the service counts this model's calls under: an alias shares its snapshot's limit."""
+        return self.alias_of or self.id
 
     @property
     def label(self) -> str:
@@ -46,13 +62,24 @@ class Region:
     base_url: str
 
 
+_PER_MINUTE_2 = RateLimit(2, 60.0)
+_PER_SECOND_2 = RateLimit(2, 1.0)
 MODELS: tuple[Model, ...] = (
-    Model("qwen-image-edit-max", 6, True, True, alias_of="qwen-image-edit-max-2026-01-16"),
-    Model("qwen-image-edit-max-2026-01-16", 6, True, True),
-    Model("qwen-image-edit-plus", 6, True, True, alias_of="qwen-image-edit-plus-2025-10-30"),
-    Model("qwen-image-edit-plus-2025-12-15", 6, True, True),
-    Model("qwen-image-edit-plus-2025-10-30", 6, True, True),
-    Model("qwen-image-edit", 1, False, False),
+    Model("qwen-image-edit-max", 6, True, True, alias_of="qwen-image-edit-max-2026-01-16", rate=_PER_MINUTE_2),
+    Model("qwen-image-edit-max-2026-01-16", 6, True, True, rate=_PER_MINUTE_2),
+    Model("qwen-image-edit-plus", 6, True, True, alias_of="qwen-image-edit-plus-2025-10-30", rate=_PER_SECOND_2),
+    Model("qwen-image-edit-plus-2025-12-15", 6, True, True, rate=_PER_SECOND_2),
+    Model("qwen-image-edit-plus-2025-10-30", 6, True, True, rate=_PER_SECOND_2),
+    Model("qwen-image-edit", 1, False, False, rate=_PER_SECOND_2),
+    Model("qwen-image-3.0-pro", 6, True, True, min_images=0),
+    Model("qwen-image-3.0", 6, True, True, min_images=0),
+    Model("qwen-image-2.1-pro", 6, True, True, min_images=0, max_images=10),
+    Model("qwen-image-2.0-pro", 6, True, True, alias_of="qwen-image-2.0-pro-2026-04-22", min_images=0),
+    Model("qwen-image-2.0-pro-2026-06-22", 6, True, True, min_images=0),
+    Model("qwen-image-2.0-pro-2026-04-22", 6, True, True, min_images=0),
+    Model("qwen-image-2.0-pro-2026-03-03", 6, True, True, min_images=0),
+    Model("qwen-image-2.0", 6, True, True, alias_of="qwen-image-2.0-2026-03-03", min_images=0),
+    Model("qwen-image-2.0-2026-03-03", 6, True, True, min_images=0),
 )
 DEFAULT_MODEL = "qwen-image-edit-plus"
 

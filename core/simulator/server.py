@@ -19,7 +19,7 @@ from types import EllipsisType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.catalog import INPUT_MAX_BYTES, MAX_IMAGES
+from core.catalog import INPUT_MAX_BYTES, MODELS
 from core.simulator.config import RuntimeConfig
 from core.simulator.control import PREFIX as CONTROL_PREFIX
 from core.simulator.control import handle_control
@@ -36,7 +36,7 @@ API_PREFIX = "/api/v1"
 GENERATION_PATH = f"{API_PREFIX}/services/aigc/multimodal-generation/generation"
 OSS_PREFIX = "/oss/"
 # Three data URIs at the limit plus the JSON around them; anything bigger is refused unread.
-MAX_BODY_BYTES = (MAX_IMAGES + 1) * INPUT_MAX_BYTES
+MAX_BODY_BYTES = (max(model.max_images for model in MODELS) + 1) * INPUT_MAX_BYTES
 DOWNLOAD_CHUNKS_PER_SECOND = 20
 POLL_INTERVAL = 0.05  # how often the accept loop checks for stop(): bounds how long stop() takes
 OSS_INTERNAL_ERROR = ErrorAnswer(500, "InternalError", "We encountered an internal error. Please try again.")

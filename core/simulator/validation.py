@@ -18,7 +18,6 @@ from core.catalog import (
     INPUT_MAX_BYTES,
     INPUT_SIDE_MAX,
     INPUT_SIDE_MIN,
-    MAX_IMAGES,
     MODELS,
     NEGATIVE_PROMPT_MAX_CHARS,
     PROMPT_MAX_CHARS,
@@ -89,7 +88,7 @@ def parse_generation(payload: dict[str, Any] | None, resolve_url: UrlResolver) -
     if payload is None:
         raise invalid("The request body is not a JSON object.")
     model = _model(payload.get("model"))
-    image_values, prompt = _content(payload.get("input"))
+    image_values, prompt = _content(model, payload.get("input"))
     parameters = payload.get("parameters", {})
     if not isinstance(parameters, dict):
         raise invalid("parameters must be a JSON object.")
@@ -106,7 +105,7 @@ def parse_generation(payload: dict[str, Any] | None, resolve_url: UrlResolver) -
         images=images,
         prompt=prompt[:PROMPT_MAX_CHARS],
         count=count,
-        size=size or astuple(auto_size(*images[-1].size)),
+        size=size or (astuple(auto_size(*images[-1].size)) if images else (1024, 1024)),
         seed=seed,
         inputs_digest=digest.hexdigest(),
     )
@@ -130,7 +129,7 @@ def _model(name: object) -> Model:
     raise Refused(ErrorAnswer(404, "Model.NotExist", f"Model not exist: {name!r}."))
 
 
-def _content(input_: object) -> tuple[list[object], str]:
+def _content(model: Model, input_: object) -> tuple[list[object], str]:
     """The image values and the prompt of the single user message, in the order the service demands."""
     messages = input_.get("messages") if isinstance(input_, dict) else None
     if not isinstance(messages, list):
@@ -155,10 +154,10 @@ def _content(input_: object) -> tuple[list[object], str]:
             texts.append(item["text"])
         else:
             raise invalid(f'Content item {position} must be {{"image": ...}} or {{"text": ...}}.')
-    if not images:
-        raise invalid(f"At least one image is required (1 to {MAX_IMAGES}); got none.")
-    if len(images) > MAX_IMAGES:
-        raise invalid(f"At most {MAX_IMAGES} images are accepted; got {len(images)}.")
+    if len(images) < model.min_images:
+        raise invalid(f"At least one image is required (1 to {model.max_images}); got none.")
+    if len(images) > model.max_images:
+        raise invalid(f"At most {model.max_images} images are accepted by {model.id}; got {len(images)}.")
     if len(texts) != 1:
         raise invalid(f"Exactly one text item (the prompt) is required; got {len(texts)}.")
     prompt = texts[0]
