@@ -206,10 +206,10 @@ def _attempt(request: EditRequest, endpoint: Endpoint, timeout: float, attempt: 
         ) from None
     if response.status_code != HTTPStatus.OK:
         raise _service_error(response, request, endpoint, attempt)
-    return _parse_success(response, attempt)
+    return _parse_success(response, request.model.usage_keys, attempt)
 
 
-def _parse_success(response: Any, attempt: int) -> ServiceResult:
+def _parse_success(response: Any, usage_keys: tuple[str, str, str], attempt: int) -> ServiceResult:
     request_id = response.request_id or ""
     try:
         content = response.output.choices[0].message.content
@@ -223,16 +223,25 @@ def _parse_success(response: Any, attempt: int) -> ServiceResult:
             request_id=request_id, code="no images", detail="the answer has no result images"
         )
     usage = response.usage or {}
+    width_key, height_key, count_key = usage_keys
     return ServiceResult(
         request_id=request_id,
         image_urls=urls,
         usage=Usage(
-            width=int(usage.get("width") or 0),
-            height=int(usage.get("height") or 0),
-            image_count=int(usage.get("image_count") or len(urls)),
+            width=_count(usage.get(width_key)),
+            height=_count(usage.get(height_key)),
+            image_count=_count(usage.get(count_key)) or len(urls),
         ),
         attempts=attempt,
     )
+
+
+def _count(value: Any) -> int:
+    """A usage number as an int; 0 for anything that is not a whole number."""
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _service_error(response: Any, request: EditRequest, endpoint: Endpoint, attempt: int) -> Exception:

@@ -147,7 +147,7 @@ class SizeFormatError(InvalidRequestError):
 
 
 class SizeOutOfRangeError(InvalidRequestError):
-    """A side of the size is outside [512, 2048]."""
+    """A side of the size is outside the model's per-side bounds."""
 
     field = "size"
     messages: ClassVar[dict[str, str]] = {
@@ -156,13 +156,43 @@ class SizeOutOfRangeError(InvalidRequestError):
     }
 
 
+class SizeAreaError(InvalidRequestError):
+    """The size's pixel count is outside what a total-pixels model takes."""
+
+    field = "size"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Output size {value} is {pixels:,} pixels in all; {model} takes {low} to {high} pixels in all.",
+        "zh": "输出尺寸 {value} 共 {pixels:,} 像素；{model} 接受的总像素为 {low} 到 {high}。",
+    }
+
+
+class SizeAspectError(InvalidRequestError):
+    """The size is longer and thinner than the model's aspect limit."""
+
+    field = "size"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Output size {value} has an aspect ratio of {ratio:.1f}:1; {model} takes at most {limit:g}:1.",
+        "zh": "输出尺寸 {value} 的宽高比为 {ratio:.1f}:1；{model} 最多接受 {limit:g}:1。",
+    }
+
+
 class SizeNotSupportedError(InvalidRequestError):
     """A custom size was asked of a model that only follows its default rule."""
 
     field = "size"
     messages: ClassVar[dict[str, str]] = {
-        "en": "{model} does not take a custom output size; choose Auto, or a model of the plus or max series.",
-        "zh": "{model} 不支持自定义输出尺寸；请选择“自动”，或改用 plus / max 系列模型。",
+        "en": "{model} does not take a custom output size; choose Auto, or a model that takes one.",
+        "zh": "{model} 不支持自定义输出尺寸；请选择“自动”，或改用支持自定义尺寸的模型。",
+    }
+
+
+class NegativePromptNotSupportedError(InvalidRequestError):
+    """A negative prompt was given to a model that takes none."""
+
+    field = "negative_prompt"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "{model} takes no negative prompt; clear it, or pick a model that takes one.",
+        "zh": "{model} 不接受反向提示词；请清空反向提示词，或改用支持它的模型。",
     }
 
 
@@ -191,8 +221,8 @@ class PromptExtendNotSupportedError(InvalidRequestError):
 
     field = "prompt_extend"
     messages: ClassVar[dict[str, str]] = {
-        "en": "{model} does not rewrite prompts; turn prompt rewriting off or pick a plus or max model.",
-        "zh": "{model} 不支持提示词改写；请关闭提示词改写，或改用 plus / max 系列模型。",
+        "en": "{model} does not rewrite prompts; turn prompt rewriting off or pick a model that does.",
+        "zh": "{model} 不支持提示词改写；请关闭提示词改写，或改用支持改写的模型。",
     }
 
 

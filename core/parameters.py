@@ -107,15 +107,18 @@ class EditParameters:
         """
         spec = catalog.get_model(model)
         region_id = catalog.get_region(region).id
-        prompt = _check_text(prompt or "", "prompt", "prompt", "提示词", catalog.PROMPT_MAX_CHARS)
+        prompt = _check_text(prompt or "", "prompt", "prompt", "提示词", spec.prompt_max)
         if not prompt.strip():
             raise errors.EmptyPromptError()
-        negative = _check_text(
-            negative_prompt or "", "negative_prompt", "negative prompt", "反向提示词", catalog.NEGATIVE_PROMPT_MAX_CHARS
-        )
+        negative = negative_prompt or ""
+        if not spec.negative_prompt:
+            if negative.strip():
+                raise errors.NegativePromptNotSupportedError(model=spec.id)
+            negative = ""
+        negative = _check_text(negative, "negative_prompt", "negative prompt", "反向提示词", spec.negative_max)
         parsed_size = parse_size(size)
-        if parsed_size is not None and not spec.custom_size:
-            raise errors.SizeNotSupportedError(model=spec.id)
+        if parsed_size is not None:
+            check_size(parsed_size, spec)
         count = _check_count(n, spec)
         seed_value, was_random = _check_seed(seed)
         _check_switch(watermark, "watermark", "Watermark", "水印")
@@ -141,20 +144,34 @@ class EditParameters:
 
 
 def parse_size(value: str | Size | None) -> Size | None:
-    """ "auto"/""/None -> None; "W*H" (or WxH) with each side in [512, 2048] -> Size; else a SizeError."""
+    """ "auto"/""/None -> None; "W*H" (or WxH) -> Size; else SizeFormatError. Bounds are the model's:
+    `check_size`."""
     if value is None or isinstance(value, Size):
-        size = value
-    else:
-        text = str(value).strip()
-        if text.lower() in ("", "auto"):
-            return None
-        match = _SIZE_RE.match(text)
-        if not match:
-            raise errors.SizeFormatError(value=text)
-        size = Size(int(match.group(1)), int(match.group(2)))
-    if size is not None and not all(catalog.SIZE_MIN <= side <= catalog.SIZE_MAX for side in (size.width, size.height)):
-        raise errors.SizeOutOfRangeError(value=str(size), low=catalog.SIZE_MIN, high=catalog.SIZE_MAX)
-    return size
+        return value
+    text = str(value).strip()
+    if text.lower() in ("", "auto"):
+        return None
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise errors.SizeFormatError(value=text)
+    return Size(int(match.group(1)), int(match.group(2)))
+
+
+def check_size(size: Size, spec: catalog.Model) -> None:
+    """Refuse an explicit size `spec`'s size rule does not take, saying which bound it breaks."""
+    rule = spec.size
+    if not rule.settable:
+        raise errors.SizeNotSupportedError(model=spec.id)
+    if rule.allows(size.width, size.height):
+        return
+    if rule.kind == "sides":
+        raise errors.SizeOutOfRangeError(value=str(size), low=rule.side_min, high=rule.side_max)
+    pixels = size.width * size.height
+    if not rule.pixels_min <= pixels <= rule.pixels_max:
+        low, high = (catalog.pixels_text(count) for count in (rule.pixels_min, rule.pixels_max))
+        raise errors.SizeAreaError(value=str(size), pixels=pixels, model=spec.id, low=low, high=high)
+    ratio = max(size.width, size.height) / min(size.width, size.height)
+    raise errors.SizeAspectError(value=str(size), ratio=ratio, model=spec.id, limit=rule.max_aspect)
 
 
 def _check_text(text: str, field: str, label: str, label_zh: str, limit: int) -> str:

@@ -39,7 +39,7 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
-from core import sizes
+from core import catalog, sizes
 from core.simulator import Simulator
 from core.studio import Studio
 
@@ -47,6 +47,8 @@ pytestmark = pytest.mark.browser
 
 TALL = {"width": LAPTOP["width"], "height": 1250}  # from the tabs down to the size preview
 PHOTOS = ROOT / "assets" / "examples"  # the shipped example photos: the screenshots show real pictures
+
+EDIT = catalog.get_model(catalog.DEFAULT_MODEL).size
 
 
 def photo(name: str) -> Path:
@@ -171,7 +173,7 @@ def test_the_size_preview_shows_the_output_size_before_running(open_page: OpenPa
     expect(preview).to_have_text("→ about 1024 x 1024 (follows Image 1)")
     upload(page, 2, photo("cat.jpg"))
     cat = dimensions(photo("cat.jpg"))
-    auto = sizes.auto_size(*cat)
+    auto = sizes.auto_size(*cat, EDIT)
     expect(preview).to_have_text(f"→ about {auto.width} x {auto.height} (follows Image 2)")
 
     choose_size(page, "Match Image 3")
@@ -179,7 +181,7 @@ def test_the_size_preview_shows_the_output_size_before_running(open_page: OpenPa
     choose_size(page, "Match Image 1")
     expect(preview).to_have_text("→ 512 x 512 (keeps Image 1's shape; aspect off by 0.0%)")
     choose_size(page, "Match Image 2")
-    matched, error = sizes.match_size(*cat)
+    matched, error = sizes.match_size(*cat, EDIT)
     assert error > 0  # the cat's 676 x 450 has no exact multiple-of-16 twin: the preview says how far off
     expect(preview).to_have_text(
         f"→ {matched.width} x {matched.height} (keeps Image 2's shape; aspect off by {error * 100:.1f}%)"
@@ -207,7 +209,7 @@ def test_exact_input_size_gives_results_of_the_inputs_pixels_and_keeps_the_origi
     expect(page.locator("#details")).to_contain_text('"exact_size_file"')
     details = shown_json(page, "#details")
     assert details["exact_size"] == "900*700"
-    matched, _error = sizes.match_size(900, 700)
+    matched, _error = sizes.match_size(900, 700, EDIT)
     assert (details["width"], details["height"]) == (matched.width, matched.height)  # as the service made it
     kept = {}
     for key in ("file", "exact_size_file"):
@@ -290,7 +292,7 @@ def test_use_these_settings_restores_the_controls_and_leaves_the_images(page: Pa
     expect(toast(page, "info")).to_contain_text("Settings recalled")
     expect(prompt).to_have_value("Make it look like a 1970s postcard")
     expect(page.locator("#model input")).to_have_value("qwen-image-edit-max")
-    four_three = sizes.preset_size("4:3")
+    four_three = sizes.preset_size("4:3", EDIT)
     expect(page.locator("#size-mode").get_by_label("Custom")).to_be_checked()
     expect(page.get_by_label("Width")).to_have_value(str(four_three.width))
     expect(page.get_by_label("Height")).to_have_value(str(four_three.height))

@@ -72,14 +72,13 @@ def test_any_parameters_either_validate_within_the_models_rules_or_raise_a_typed
         assert error.message("en") and error.message("zh")
         return
     spec = catalog.get_model(params.model)
-    assert 0 < len(params.prompt) <= catalog.PROMPT_MAX_CHARS and params.prompt.strip()
-    assert len(params.negative_prompt) <= catalog.NEGATIVE_PROMPT_MAX_CHARS
+    assert 0 < len(params.prompt) <= spec.prompt_max and params.prompt.strip()
+    assert len(params.negative_prompt) <= spec.negative_max
     assert 1 <= params.n <= spec.max_n
     assert 0 <= params.seed <= catalog.SEED_MAX
     if params.size is not None:
         assert spec.custom_size
-        assert catalog.SIZE_MIN <= params.size.width <= catalog.SIZE_MAX
-        assert catalog.SIZE_MIN <= params.size.height <= catalog.SIZE_MAX
+        assert spec.size.allows(params.size.width, params.size.height)
 
 
 @given(st.integers(512, 2048), st.integers(512, 2048), st.sampled_from(["*", "x", "X", "×", " * "]))

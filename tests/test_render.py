@@ -11,10 +11,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.catalog import INPUT_SIDE_MAX, INPUT_SIDE_MIN, MAX_IMAGES, SIZE_MAX, SIZE_MIN
+from core.catalog import DEFAULT_MODEL, INPUT_SIDE_MAX, INPUT_SIDE_MIN, MAX_IMAGES, get_model
 from core.request import EditRequest
 from core.simulator.render import RenderJob, render_all
 from core.sizes import auto_size
+
+EDIT = get_model(DEFAULT_MODEL).size
+SIZE_MIN, SIZE_MAX = EDIT.side_min, EDIT.side_max
 
 INPUT_SIDES = st.integers(INPUT_SIDE_MIN, INPUT_SIDE_MAX)
 OUTPUT_SIDES = st.integers(SIZE_MIN, SIZE_MAX)
@@ -39,7 +42,7 @@ def test_every_accepted_input_size_renders_at_exactly_the_announced_size(
     pool: ThreadPoolExecutor, inputs: list[tuple[int, int]], size: tuple[int, int] | None
 ) -> None:
     images = tuple(Image.new("RGB", side, (40, 120, 200)) for side in inputs)
-    announced = size or (auto_size(*inputs[-1]).width, auto_size(*inputs[-1]).height)
+    announced = size or (auto_size(*inputs[-1], EDIT).width, auto_size(*inputs[-1], EDIT).height)
 
     (png,) = render_all(RenderJob(images, "make it blue", 7, announced), 1, pool)
 
@@ -50,7 +53,7 @@ def test_every_accepted_input_size_renders_at_exactly_the_announced_size(
 def test_a_1000x800_input_is_edited_end_to_end_at_its_default_size(studio, sim, make_image) -> None:
     result = studio.edit(EditRequest.create([make_image(1000, 800)], "make it blue", seed=1))
 
-    expected = auto_size(1000, 800)
+    expected = auto_size(1000, 800, EDIT)
     assert (result.usage.width, result.usage.height) == (expected.width, expected.height)
     (image,) = result.images
     with Image.open(image.path) as png:

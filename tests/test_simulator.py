@@ -21,10 +21,11 @@ import pytest
 import requests
 from PIL import Image
 
-from core.catalog import DEFAULT_MODEL, INPUT_MAX_BYTES, PROMPT_MAX_CHARS
+from core.catalog import DEFAULT_MODEL, INPUT_MAX_BYTES, get_model
 from core.simulator import Simulator
 from core.simulator.storage import ResultStore
 
+PROMPT_MAX_CHARS = get_model(DEFAULT_MODEL).prompt_max
 KEY = "sk-simulator-test"
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -9,28 +9,31 @@ from core import catalog, sizes
 from core.caller import Caller
 from core.request import EditRequest
 
+EDIT = catalog.get_model(catalog.DEFAULT_MODEL).size  # each side in [512, 2048]
+SIDE_MIN, SIDE_MAX = EDIT.side_min, EDIT.side_max
+
 
 @pytest.mark.parametrize("name", list(sizes.ASPECT_PRESETS))
 def test_each_preset_is_about_one_megapixel_in_bounds_with_its_aspect(name):
-    size = sizes.preset_size(name)
+    size = sizes.preset_size(name, EDIT)
     w_ratio, h_ratio = sizes.ASPECT_PRESETS[name]
     assert size.width % 16 == 0 and size.height % 16 == 0
-    assert min(size.width, size.height) >= catalog.SIZE_MIN and max(size.width, size.height) <= catalog.SIZE_MAX
+    assert min(size.width, size.height) >= SIDE_MIN and max(size.width, size.height) <= SIDE_MAX
     assert abs(size.width / size.height - w_ratio / h_ratio) < 0.02
     assert 0.9 < size.width * size.height / catalog.DEFAULT_PIXELS < 1.1
 
 
 @given(st.integers(384, 3072), st.integers(384, 3072))
 def test_auto_size_is_always_inside_the_bounds(width, height):
-    size = sizes.auto_size(width, height)
-    assert catalog.SIZE_MIN <= size.width <= catalog.SIZE_MAX and catalog.SIZE_MIN <= size.height <= catalog.SIZE_MAX
+    size = sizes.auto_size(width, height, EDIT)
+    assert SIDE_MIN <= size.width <= SIDE_MAX and SIDE_MIN <= size.height <= SIDE_MAX
     assert size.width % 16 == 0 and size.height % 16 == 0
 
 
 @pytest.mark.parametrize(("width", "height"), [(1024, 768), (768, 1024), (3000, 400), (500, 500), (1920, 1080)])
 def test_the_auto_preview_is_the_size_the_service_returns(studio, make_image, width, height):
     result = studio.edit(EditRequest.create([make_image(width, height)], "x", seed=1))
-    expected = sizes.auto_size(width, height)
+    expected = sizes.auto_size(width, height, EDIT)
     assert (result.images[0].width, result.images[0].height) == (expected.width, expected.height)
 
 
@@ -49,15 +52,15 @@ MATCH_TABLE = [
 
 @pytest.mark.parametrize(("source", "expected", "max_error"), MATCH_TABLE)
 def test_match_image_keeps_the_inputs_shape_inside_the_bounds(source, expected, max_error):
-    size, error = sizes.match_size(*source)
+    size, error = sizes.match_size(*source, EDIT)
     assert (size.width, size.height) == expected
     assert error <= max_error + 1e-9
 
 
 @given(st.integers(384, 3072), st.integers(384, 3072))
 def test_match_size_is_always_inside_the_bounds_with_a_small_error_when_the_aspect_fits(width, height):
-    size, error = sizes.match_size(width, height)
-    assert catalog.SIZE_MIN <= size.width <= catalog.SIZE_MAX and catalog.SIZE_MIN <= size.height <= catalog.SIZE_MAX
+    size, error = sizes.match_size(width, height, EDIT)
+    assert SIDE_MIN <= size.width <= SIDE_MAX and SIDE_MIN <= size.height <= SIDE_MAX
     assert size.width % 16 == 0 and size.height % 16 == 0
     if max(width, height) / min(width, height) <= 3.5:
         assert error < 0.035
@@ -65,7 +68,7 @@ def test_match_size_is_always_inside_the_bounds_with_a_small_error_when_the_aspe
 
 def test_exact_input_size_results_have_the_inputs_pixels_and_keep_the_original(studio, make_image):
     source = make_image(1000, 750)
-    matched, _ = sizes.match_size(1000, 750)
+    matched, _ = sizes.match_size(1000, 750, EDIT)
     request = EditRequest.create([source], "x", n=2, seed=3, size=str(matched), exact_size=sizes.Size(1000, 750))
     result = studio.edit(request, Caller("me"))
 

@@ -109,16 +109,22 @@ class StudioForm:
         return EditForm(
             images=self.images,
             prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
+            negative_prompt=self.negative_prompt if _takes_negative(self.model) else "",
             model=self.model,
             region=self.region,
-            size=size_value(self.size_mode, self.width, self.height, slots),
+            size=size_value(self.size_mode, self.width, self.height, slots, self.model),
             n=self.n,
             seed=-1 if self.random_seed else self.seed,
             prompt_extend=self.prompt_extend,
             watermark=self.watermark,
             exact_size=exact_target(self.size_mode, slots) if self.exact else None,
         )
+
+
+def _takes_negative(model_id: str) -> bool:
+    """Whether the model takes a negative prompt (the page disables the field where it does not, keeping
+    its text); an unknown model is core's to refuse."""
+    return model_id not in catalog.model_ids() or catalog.get_model(model_id).negative_prompt
 
 
 RECALLED = (

@@ -74,7 +74,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 model_info(catalog.DEFAULT_MODEL, lang),
                 status("auto_size_none", lang),
                 cost_line(1, settings.price_per_image, lang),
-                status("chars", lang, count=0, limit=catalog.PROMPT_MAX_CHARS),
+                status("chars", lang, count=0, limit=catalog.get_model(catalog.DEFAULT_MODEL).prompt_max),
                 explore.cost_line(PlanForm(), settings.explore_max_cells, settings.price_per_image, lang),
             )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import sizes
+from core import catalog, sizes
 from core.images import read_dimensions
 from core.sizes import Size
 from ui.strings import status
@@ -12,16 +12,18 @@ SIZE_CUSTOM = "custom"
 MATCH_PREFIX = "match-"
 
 
-def size_value(mode: str, width: float | None, height: float | None, slots: list[str | None]) -> str:
-    """The size string core takes: "auto", a preset's W*H, the W*H matching an input, or the custom W*H."""
+def size_value(mode: str, width: float | None, height: float | None, slots: list[str | None], model_id: str) -> str:
+    """The size string core takes: "auto", a preset's W*H, the W*H matching an input, or the custom W*H, by
+    the size rule of the model (an unknown model: the default model's, and core refuses the model)."""
     if mode == SIZE_AUTO:
         return "auto"
     if mode == SIZE_CUSTOM:
         return f"{int(width or 0)}*{int(height or 0)}"
+    rule = _model(model_id).size
     if mode.startswith(MATCH_PREFIX):
         dims = _dims(slots[int(mode.removeprefix(MATCH_PREFIX)) - 1])
-        return str(sizes.match_size(*dims)[0]) if dims else "auto"
-    return str(sizes.preset_size(mode))
+        return str(sizes.match_size(*dims, rule)[0]) if dims else "auto"
+    return str(sizes.preset_size(mode, rule))
 
 
 def exact_target(mode: str, slots: list[str | None]) -> Size | None:
@@ -33,27 +35,49 @@ def exact_target(mode: str, slots: list[str | None]) -> Size | None:
     return Size(*dims) if dims else None
 
 
-def size_preview(mode: str, width: float | None, height: float | None, slots: list[str | None], lang: str) -> str:
+def size_preview(
+    mode: str, width: float | None, height: float | None, slots: list[str | None], model_id: str, lang: str
+) -> str:
     """What the run will produce, shown before it runs."""
+    model = _model(model_id)
     if mode == SIZE_AUTO:
-        for slot in range(len(slots), 0, -1):
-            dims = _dims(slots[slot - 1])
-            if dims:
-                size = sizes.auto_size(*dims)
-                return status("auto_size", lang, width=size.width, height=size.height, slot=slot)
-        return status("auto_size_none", lang)
+        return auto_preview(model, slots, lang)
     if mode.startswith(MATCH_PREFIX):
         slot = int(mode.removeprefix(MATCH_PREFIX))
         dims = _dims(slots[slot - 1])
         if not dims:
             return status("match_empty", lang, slot=slot)
-        size, error = sizes.match_size(*dims)
+        size, error = sizes.match_size(*dims, model.size)
         return status("match_size", lang, width=size.width, height=size.height, slot=slot, error=error * 100)
     try:
-        size = Size.from_text(size_value(mode, width, height, slots))
+        size = Size.from_text(size_value(mode, width, height, slots, model.id))
     except ValueError:
         return ""
     return status("fixed_size", lang, width=size.width, height=size.height)
+
+
+def auto_preview(model: catalog.Model, slots: list[str | None], lang: str) -> str:
+    """What "Auto" gives with these slots: the last image's shape, the model's text-to-image size, or the
+    model's own choice."""
+    filled = [(slot, dims) for slot, dims in enumerate(map(_dims, slots), start=1) if dims]
+    if not filled:
+        if model.min_images > 0:
+            return status("auto_size_none", lang)
+        size = sizes.default_size(model, [])
+        if size is None:
+            return status("auto_size_model_text", lang)
+        return status("auto_size_text", lang, width=size.width, height=size.height)
+    size = sizes.default_size(model, [dims for _slot, dims in filled])
+    if size is None:
+        return status("auto_size_model", lang)
+    return status("auto_size", lang, width=size.width, height=size.height, slot=filled[-1][0])
+
+
+def _model(model_id: str) -> catalog.Model:
+    try:
+        return catalog.get_model(model_id)
+    except catalog.errors.UnknownModelError:
+        return catalog.get_model(catalog.DEFAULT_MODEL)
 
 
 def _dims(path: str | None) -> tuple[int, int] | None:

@@ -112,7 +112,8 @@ class GenerationService:
             self.store.put(path, png)
             links.append(self.store.sign(self.origin, path, config.link_ttl))
         links = _apply_link_fault(links, fault)
-        return success_reply(request_id, links, generation.size)
+        model = generation.model
+        return success_reply(request_id, links, generation.size, model.usage_keys, len(generation.images))
 
 
 def _apply_link_fault(links: list[str], fault: Fault | None) -> list[str]:

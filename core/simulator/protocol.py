@@ -60,29 +60,25 @@ def error_reply(answer: ErrorAnswer, request_id: str) -> Reply:
     return json_reply(answer.status, {"request_id": request_id, "code": answer.code, "message": answer.message})
 
 
-def success_reply(request_id: str, links: list[str], size: tuple[int, int]) -> Reply:
-    """DashScope's success body for image-edit models: the links, and usage as the service reports it."""
+def success_reply(
+    request_id: str, links: list[str], size: tuple[int, int], usage_keys: tuple[str, str, str], inputs: int
+) -> Reply:
+    """DashScope's success body: the links, and usage under the model's own keys (3.0 says `output_width`
+    and counts its inputs; earlier models say `width`)."""
     width, height = size
+    width_key, height_key, count_key = usage_keys
+    usage: dict[str, int] = {width_key: width, height_key: height, count_key: len(links)}
+    if width_key == "width":
+        usage |= {"input_tokens": 0, "output_tokens": 0, "characters": 0}
+    else:
+        usage["input_image_count"] = inputs
+    content = [{"image": link} if width_key == "width" else {"type": "image", "image": link} for link in links]
     return json_reply(
         200,
         {
             "request_id": request_id,
-            "output": {
-                "choices": [
-                    {
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": [{"image": link} for link in links]},
-                    }
-                ]
-            },
-            "usage": {
-                "width": width,
-                "height": height,
-                "image_count": len(links),
-                "input_tokens": 0,
-                "output_tokens": 0,
-                "characters": 0,
-            },
+            "output": {"choices": [{"finish_reason": "stop", "message": {"role": "assistant", "content": content}}]},
+            "usage": usage,
         },
     )
 

@@ -137,7 +137,10 @@ def _render_one(job: RenderJob, base: Image.Image, index: int) -> bytes:
 
 
 def _compose_base(inputs: tuple[Image.Image, ...], size: tuple[int, int]) -> Image.Image:
-    """The last input covering the canvas, earlier inputs as framed insets down the right edge."""
+    """The last input covering the canvas, earlier inputs as framed insets down the right edge; with no
+    input (text-to-image), a plain gradient."""
+    if not inputs:
+        return Image.linear_gradient("L").resize(size).convert("RGB")
     base = _cover(inputs[-1], size)
     insets = inputs[:-1]
     if not insets:

@@ -14,20 +14,9 @@ from typing import Any
 
 from PIL import Image
 
-from core.catalog import (
-    INPUT_MAX_BYTES,
-    INPUT_SIDE_MAX,
-    INPUT_SIDE_MIN,
-    MODELS,
-    NEGATIVE_PROMPT_MAX_CHARS,
-    PROMPT_MAX_CHARS,
-    SEED_MAX,
-    SIZE_MAX,
-    SIZE_MIN,
-    Model,
-)
+from core.catalog import INPUT_MAX_BYTES, INPUT_SIDE_MAX, INPUT_SIDE_MIN, MODELS, SEED_MAX, Model
 from core.simulator.protocol import ErrorAnswer, Refused, invalid
-from core.sizes import auto_size
+from core.sizes import default_size, size_for_aspect
 
 # Pillow's names for the formats the service takes; MPO is how Pillow opens many camera JPEGs.
 ACCEPTED_FORMATS = {
@@ -53,7 +42,7 @@ class Generation:
 
     model: Model
     images: tuple[Image.Image, ...]  # decoded, RGB, in request order
-    prompt: str  # already truncated to PROMPT_MAX_CHARS
+    prompt: str  # already truncated to the model's prompt limit
     count: int  # images to return
     size: tuple[int, int]
     seed: int | None
@@ -103,12 +92,21 @@ def parse_generation(payload: dict[str, Any] | None, resolve_url: UrlResolver) -
     return Generation(
         model=model,
         images=images,
-        prompt=prompt[:PROMPT_MAX_CHARS],
+        prompt=prompt[: model.prompt_max],
         count=count,
-        size=size or (astuple(auto_size(*images[-1].size)) if images else (1024, 1024)),
+        size=size or _default_size(model, images),
         seed=seed,
         inputs_digest=digest.hexdigest(),
     )
+
+
+def _default_size(model: Model, images: tuple[Image.Image, ...]) -> tuple[int, int]:
+    """The size with none asked for: the catalog's rule, or where the model picks it, the simulator's pick
+    (about 1024*1024 at the last input's aspect, square without inputs)."""
+    rule = default_size(model, [image.size for image in images])
+    if rule is None:
+        rule = size_for_aspect(*(images[-1].size if images else (1, 1)), model.size)
+    return astuple(rule)
 
 
 def _first_content(payload: dict[str, Any]) -> list[Any]:
@@ -155,7 +153,8 @@ def _content(model: Model, input_: object) -> tuple[list[object], str]:
         else:
             raise invalid(f'Content item {position} must be {{"image": ...}} or {{"text": ...}}.')
     if len(images) < model.min_images:
-        raise invalid(f"At least one image is required (1 to {model.max_images}); got none.")
+        wanted = "one image is" if model.min_images == 1 else f"{model.min_images} images are"
+        raise invalid(f"At least {wanted} required by {model.id} (up to {model.max_images}); got {len(images)}.")
     if len(images) > model.max_images:
         raise invalid(f"At most {model.max_images} images are accepted by {model.id}; got {len(images)}.")
     if len(texts) != 1:
@@ -180,8 +179,10 @@ def _parameters(model: Model, parameters: dict[str, Any]) -> tuple[int, tuple[in
     negative = parameters.get("negative_prompt")
     if negative is not None and not isinstance(negative, str):
         raise invalid("negative_prompt must be a string.")
-    if negative is not None and len(negative) > NEGATIVE_PROMPT_MAX_CHARS:
-        raise invalid(f"negative_prompt is {len(negative)} characters long; the limit is {NEGATIVE_PROMPT_MAX_CHARS}.")
+    if negative is not None and negative.strip() and not model.negative_prompt:
+        raise invalid(f"{model.id} does not accept negative_prompt.")
+    if negative is not None and len(negative) > model.negative_max:
+        raise invalid(f"negative_prompt is {len(negative)} characters long; the limit is {model.negative_max}.")
     for flag in ("watermark", "prompt_extend"):
         if flag in parameters and not isinstance(parameters[flag], bool):
             raise invalid(f"{flag} must be true or false; got {parameters[flag]!r}.")
@@ -198,8 +199,8 @@ def _size(model: Model, value: object) -> tuple[int, int] | None:
     if not match:
         raise invalid(f"size must be 'width*height', e.g. '1024*1536'; got {value!r}.")
     width, height = int(match[1]), int(match[2])
-    if not (SIZE_MIN <= width <= SIZE_MAX and SIZE_MIN <= height <= SIZE_MAX):
-        raise invalid(f"size {value}: width and height must each be between {SIZE_MIN} and {SIZE_MAX}.")
+    if not model.size.allows(width, height):
+        raise invalid(f"size {value} is outside what {model.id} takes: {model.size.describe()}.")
     return width, height
 
 

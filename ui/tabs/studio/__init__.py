@@ -35,7 +35,7 @@ def listen(view: StudioView, page: Page) -> None:
     """Wire the tab's events, group by group."""
     run.listen(view, page)
     inputs.listen(view.inputs)
-    prompt.listen(view.prompt)
+    prompt.listen(view.prompt, view.controls.model)
     controls.listen(view.controls, view.slots)
     results.listen(view)
     key.listen(view.key, page.key_state)

@@ -40,7 +40,7 @@ def render(settings: Settings) -> Controls:
             elem_id="size-mode",
         )
         with gr.Row(visible=False) as custom_row:
-            bounds = {"minimum": catalog.SIZE_MIN, "maximum": catalog.SIZE_MAX, "step": 16, "precision": 0}
+            bounds = {**side_bounds(catalog.DEFAULT_MODEL), "step": catalog.SIZE_STEP, "precision": 0}
             width = gr.Number(1024, label=I18N("width"), **bounds)
             height = gr.Number(1024, label=I18N("height"), **bounds)
         preview = gr.Markdown(status("auto_size_none", "en"), elem_id="size-preview")
@@ -78,25 +78,57 @@ def listen(controls: Controls, slots: tuple[InputSlot, ...]) -> None:
 
 
 def model_info(model_id: str, lang: str) -> str:
-    """A line saying what the chosen model can do."""
+    """What the chosen model is and can do: its name and description, outputs, inputs, sizes, rewriting and
+    the account's rate limit."""
     spec = catalog.get_model(model_id)
+    label, about = spec.text(lang)
+    rule = spec.size
+    if rule.kind == "area":
+        low, high = catalog.pixels_text(rule.pixels_min), catalog.pixels_text(rule.pixels_max)
+        size = status("size_area", lang, low=low, high=high)
+    else:
+        size = status("custom_size" if rule.settable else "auto_only", lang)
+    if spec.min_images:
+        inputs = status("inputs_range", lang, low=spec.min_images, high=spec.max_images)
+    else:
+        inputs = status("inputs_optional", lang, high=spec.max_images)
+    rate = spec.rate
     return status(
         "model_info",
         lang,
+        label=label,
+        about=about,
         max_n=spec.max_n,
-        size=status("custom_size" if spec.custom_size else "auto_only", lang),
+        inputs=inputs,
+        size=size,
         rewrite=status("rewrite_yes" if spec.prompt_extend else "rewrite_no", lang),
+        rate=status("rate_limit", lang, requests=rate.requests, seconds=f"{rate.seconds:g}")
+        if rate
+        else status("rate_unknown", lang),
     )
+
+
+def side_bounds(model_id: str) -> dict[str, int]:
+    """The custom width and height inputs' bounds for a model's size rule."""
+    low, high = catalog.get_model(model_id).size.side_bounds()
+    return {"minimum": low, "maximum": high}
 
 
 def _listen_size(controls: Controls, slots: tuple[InputSlot, ...]) -> None:
     """The W x H a run will produce, shown as the size, the custom sides or the slots change."""
 
-    def refresh_preview(mode, width, height, i1, i2, i3, request: gr.Request):
-        return size_preview(mode, width, height, [i1, i2, i3], language_of(request))
+    def refresh_preview(model_id, mode, width, height, *images_and_request):
+        *images, request = images_and_request
+        return size_preview(mode, width, height, list(images), model_id, language_of(request))
 
-    preview_inputs = [controls.size_mode, controls.width, controls.height, *slots]
-    triggers = (controls.size_mode.change, controls.width.change, controls.height.change, *(s.change for s in slots))
+    preview_inputs = [controls.model, controls.size_mode, controls.width, controls.height, *slots]
+    triggers = (
+        controls.model.change,
+        controls.size_mode.change,
+        controls.width.change,
+        controls.height.change,
+        *(s.change for s in slots),
+    )
     for trigger in triggers:
         trigger(refresh_preview, preview_inputs, controls.preview, queue=False, **PRIVATE)
     controls.size_mode.change(
@@ -118,18 +150,21 @@ def _listen_model(controls: Controls) -> None:
         count: dict[str, Any] = gr.update(value=min(int(n_value or 1), spec.max_n), interactive=spec.max_n > 1)
         if spec.max_n > 1:  # a slider refuses maximum == minimum: a one-image model pins it at 1, disabled
             count["maximum"] = spec.max_n
+        bounds = side_bounds(spec.id)
         return (
             count,
             gr.update(interactive=spec.custom_size, value=mode if spec.custom_size else SIZE_AUTO),
             gr.update(interactive=True) if spec.prompt_extend else gr.update(interactive=False, value=False),
             model_info(model_id, lang) + size_note,
+            gr.update(**bounds),
+            gr.update(**bounds),
         )
 
     # On every change, recalled and reopened ones too: what the model allows. Rewriting keeps its value there.
     controls.model.change(
         on_model,
         [controls.model, controls.n, controls.size_mode],
-        [controls.n, controls.size_mode, controls.prompt_extend, controls.model_line],
+        [controls.n, controls.size_mode, controls.prompt_extend, controls.model_line, controls.width, controls.height],
         **PRIVATE,
     )
     # A model picked by hand starts with its own default for rewriting.
