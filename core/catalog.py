@@ -79,15 +79,6 @@ class SizeRule:
             return width > 0 and height > 0 and self.pixels_min <= width * height <= self.pixels_max and aspect_ok
         return False
 
-    def side_bounds(self) -> tuple[int, int]:
-        """The smallest and largest single side any allowed size has (for number inputs)."""
-        if self.kind == "area":
-            aspect = self.max_aspect or self.pixels_max / SIZE_STEP**2
-            low = math.ceil(math.sqrt(self.pixels_min / aspect) / SIZE_STEP) * SIZE_STEP
-            high = math.floor(math.sqrt(self.pixels_max * aspect) / SIZE_STEP) * SIZE_STEP
-            return max(SIZE_STEP, low), high
-        return self.side_min, self.side_max
-
     def describe(self) -> str:
         """The rule in words, for messages (English; the numbers read the same in Chinese)."""
         if self.kind == "area":
@@ -292,9 +283,9 @@ def _text(value: Any, name: str) -> str:
 
 
 def pixels_text(count: int) -> str:
-    """A pixel count as people write it: "512*512" for a square, else "262,144"."""
+    """A pixel count as people write it: "512×512" for a square, else "262,144"."""
     side = math.isqrt(count)
-    return f"{side}*{side}" if side * side == count else f"{count:,}"
+    return f"{side}×{side}" if side * side == count else f"{count:,}"
 
 
 def _files() -> tuple[Path, ...]:

@@ -118,7 +118,7 @@ def test_area_models_take_any_shape_within_their_pixels_and_aspect():
     ("model", "size", "error", "fragment"),
     [
         ("qwen-image-3.0", "2100*2100", errors.SizeAreaError, "is 4,410,000 pixels in all"),
-        ("qwen-image-2.0", "400*400", errors.SizeAreaError, "512*512 to 2048*2048 pixels in all"),
+        ("qwen-image-2.0", "400*400", errors.SizeAreaError, "512×512 to 2048×2048 pixels in all"),
         ("qwen-image-2.1-pro", "4608*512", errors.SizeAspectError, "at most 8:1"),
         ("qwen-image-edit-max", "4096*1024", errors.SizeOutOfRangeError, "between 512 and 2048"),
         ("qwen-image-edit", "1024*1024", errors.SizeNotSupportedError, "does not take a custom output size"),
@@ -186,6 +186,7 @@ def test_the_3_0_answer_has_its_own_usage_shape_and_the_app_reads_it(studio: Stu
         ("qwen-image-2.1-pro", 1, {"negative_prompt": "blurry"}, "does not accept negative_prompt"),
         ("qwen-image-edit-max", 4, {}, "At most 3 images"),
         ("qwen-image-2.1-pro", 11, {}, "At most 10 images"),
+        ("qwen-image-edit-plus", 1, {"enable_thinking": True}, "does not accept enable_thinking"),
         ("qwen-image-edit-plus", 0, {}, "At least one image"),
     ],
 )
@@ -193,6 +194,11 @@ def test_the_simulator_refuses_what_the_models_rules_refuse(sim: Simulator, mode
     response = sdk_call(sim, model, images, **parameters)
     assert (response.status_code, response.code) == (400, "InvalidParameter")
     assert fragment in response.message
+
+
+def test_thinking_is_taken_by_the_3_0_models_only(sim: Simulator):
+    assert sdk_call(sim, "qwen-image-3.0-pro", enable_thinking=False, prompt_extend=True).status_code == 200
+    assert [m.id for m in catalog.MODELS if m.thinking] == ["qwen-image-3.0-pro", "qwen-image-3.0"]
 
 
 def test_the_simulator_truncates_a_prompt_at_the_models_own_limit(sim: Simulator):

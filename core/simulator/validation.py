@@ -183,9 +183,11 @@ def _parameters(model: Model, parameters: dict[str, Any]) -> tuple[int, tuple[in
         raise invalid(f"{model.id} does not accept negative_prompt.")
     if negative is not None and len(negative) > model.negative_max:
         raise invalid(f"negative_prompt is {len(negative)} characters long; the limit is {model.negative_max}.")
-    for flag in ("watermark", "prompt_extend"):
+    for flag in ("watermark", "prompt_extend", "enable_thinking"):
         if flag in parameters and not isinstance(parameters[flag], bool):
             raise invalid(f"{flag} must be true or false; got {parameters[flag]!r}.")
+    if "enable_thinking" in parameters and not model.thinking:
+        raise invalid(f"{model.id} does not accept enable_thinking.")
     # A model limited to one output answers n > 1 with a single image rather than refusing.
     return min(n, model.max_n), size, seed
 

@@ -40,9 +40,11 @@ def render(settings: Settings) -> Controls:
             elem_id="size-mode",
         )
         with gr.Row(visible=False) as custom_row:
-            bounds = {**side_bounds(catalog.DEFAULT_MODEL), "step": catalog.SIZE_STEP, "precision": 0}
-            width = gr.Number(1024, label=I18N("width"), **bounds)
-            height = gr.Number(1024, label=I18N("height"), **bounds)
+            # No minimum/maximum: they differ by model, and core's message says which bound a size breaks
+            # (Gradio's own refusal would name neither the model nor the rule).
+            hint = side_hint(catalog.DEFAULT_MODEL, "en")
+            width = gr.Number(1024, label=I18N("width"), info=hint, step=catalog.SIZE_STEP, precision=0)
+            height = gr.Number(1024, label=I18N("height"), info=hint, step=catalog.SIZE_STEP, precision=0)
         preview = gr.Markdown(status("auto_size_none", "en"), elem_id="size-preview")
         exact = gr.Checkbox(False, label=I18N("exact_size"), info=I18N("exact_size_info"), elem_id="exact")
         n = gr.Slider(1, 6, value=1, step=1, label=I18N("n"), elem_id="n")
@@ -101,25 +103,28 @@ def model_info(model_id: str, lang: str) -> str:
         max_n=spec.max_n,
         inputs=inputs,
         size=size,
-        rewrite=status("rewrite_yes" if spec.prompt_extend else "rewrite_no", lang),
+        rewrite=status("rewrite_yes" if spec.prompt_extend else "rewrite_no", lang)
+        + (status("thinking", lang) if spec.thinking else ""),
         rate=status("rate_limit", lang, requests=rate.requests, seconds=f"{rate.seconds:g}")
         if rate
         else status("rate_unknown", lang),
     )
 
 
-def side_bounds(model_id: str) -> dict[str, int]:
-    """The custom width and height inputs' bounds for a model's size rule."""
-    low, high = catalog.get_model(model_id).size.side_bounds()
-    return {"minimum": low, "maximum": high}
+def side_hint(model_id: str, lang: str) -> str:
+    """What a side of a custom size may be under the model's rule."""
+    rule = catalog.get_model(model_id).size
+    if rule.kind == "area":
+        low, high = catalog.pixels_text(rule.pixels_min), catalog.pixels_text(rule.pixels_max)
+        return status("side_area", lang, low=low, high=high)
+    return status("side_range", lang, low=rule.side_min, high=rule.side_max)
 
 
 def _listen_size(controls: Controls, slots: tuple[InputSlot, ...]) -> None:
     """The W x H a run will produce, shown as the size, the custom sides or the slots change."""
 
-    def refresh_preview(model_id, mode, width, height, *images_and_request):
-        *images, request = images_and_request
-        return size_preview(mode, width, height, list(images), model_id, language_of(request))
+    def refresh_preview(model_id, mode, width, height, i1, i2, i3, request: gr.Request):
+        return size_preview(mode, width, height, [i1, i2, i3], model_id, language_of(request))
 
     preview_inputs = [controls.model, controls.size_mode, controls.width, controls.height, *slots]
     triggers = (
@@ -150,14 +155,14 @@ def _listen_model(controls: Controls) -> None:
         count: dict[str, Any] = gr.update(value=min(int(n_value or 1), spec.max_n), interactive=spec.max_n > 1)
         if spec.max_n > 1:  # a slider refuses maximum == minimum: a one-image model pins it at 1, disabled
             count["maximum"] = spec.max_n
-        bounds = side_bounds(spec.id)
+        hint = side_hint(spec.id, lang)
         return (
             count,
             gr.update(interactive=spec.custom_size, value=mode if spec.custom_size else SIZE_AUTO),
             gr.update(interactive=True) if spec.prompt_extend else gr.update(interactive=False, value=False),
             model_info(model_id, lang) + size_note,
-            gr.update(**bounds),
-            gr.update(**bounds),
+            gr.update(info=hint),
+            gr.update(info=hint),
         )
 
     # On every change, recalled and reopened ones too: what the model allows. Rewriting keeps its value there.
