@@ -152,7 +152,10 @@ def _listen_model(controls: Controls) -> None:
         spec = catalog.get_model(model_id)
         lang = language_of(request)
         size_note = "" if spec.custom_size else " · " + status("no_custom_size", lang, model=spec.id)
-        count: dict[str, Any] = gr.update(value=min(int(n_value or 1), spec.max_n), interactive=spec.max_n > 1)
+        # n is set only when it must shrink: a count typed while this event was under way is kept.
+        count: dict[str, Any] = gr.update(interactive=spec.max_n > 1)
+        if int(n_value or 1) > spec.max_n:
+            count["value"] = spec.max_n
         if spec.max_n > 1:  # a slider refuses maximum == minimum: a one-image model pins it at 1, disabled
             count["maximum"] = spec.max_n
         hint = side_hint(spec.id, lang)
