@@ -52,4 +52,3 @@ def test_each_2026_code_reads_as_what_to_do_with_its_request_id_and_is_not_resen
     assert caught.value.request_id and caught.value.request_id in en and caught.value.request_id in zh
     assert [word for word in english if word not in en] == []
     assert [word for word in chinese if word not in zh] == []
-
