@@ -468,7 +468,10 @@ class SdkRefusedError(ServiceError):
 
 
 class DownloadError(EditError):
-    """A result image could not be saved; `index` (1-based) says which."""
+    """A result image could not be saved; `index` (1-based) says which. `resumable`: the failure may pass, so
+    the result stays pending and the studio tries again while its link lives."""
+
+    resumable: ClassVar[bool] = False
 
 
 class LinkExpiredError(DownloadError):
@@ -493,10 +496,42 @@ class DisallowedHostError(DownloadError):
 class DownloadFailedError(DownloadError):
     """The download kept failing (network, server error, wrong content) after our retries."""
 
+    resumable = True
+
     messages: ClassVar[dict[str, str]] = {
         "en": "Result {index} could not be downloaded after {attempts} attempts ({reason}).",
         "zh": "结果 {index} 下载 {attempts} 次仍失败（{reason}）。",
     }
+
+
+class NothingSavedError(EditError):
+    """The call succeeded, and was billed, but not one of its results could be saved; each reason is listed."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Nothing was saved: DashScope made {count} image(s), and billed them, but none could be downloaded. "
+        "{reasons}{later}",
+        "zh": "没有保存任何图片：DashScope 已生成 {count} 张图片并计费，但一张也未能下载。{reasons_zh}{later_zh}",
+    }
+
+    @classmethod
+    def listing(cls, failures: tuple[DownloadError, ...], request_id: str | None = None) -> NothingSavedError:
+        """The error for an edit whose results all failed as `failures` say."""
+        later = any(failure.resumable for failure in failures)
+        return cls(
+            request_id,
+            count=len(failures),
+            reasons=" ".join(failure.message("en") for failure in failures),
+            reasons_zh=" ".join(failure.message("zh") for failure in failures),
+            later=_STILL_TRYING["en"] if later else "",
+            later_zh=_STILL_TRYING["zh"] if later else "",
+        )
+
+
+_STILL_TRYING = {
+    "en": " The app keeps trying those that may still come while their links live (24 hours); they appear in "
+    "History when they land.",
+    "zh": "链接有效期内（24 小时），应用会继续尝试下载仍可能成功的图片，下载成功后会出现在历史记录中。",
+}
 
 
 class RateLimitedError(EditError):
