@@ -236,11 +236,15 @@ class ImageFormatError(ImageError):
 
 
 class ImageTooSmallError(ImageError):
-    """A side of the image is below the models' minimum."""
+    """A side of the image is below the smallest this app will upscale to the models' recommended minimum."""
 
     messages: ClassVar[dict[str, str]] = {
-        "en": "Image {slot} is {width}x{height} pixels; both sides must be at least {minimum}. Use a larger image.",
-        "zh": "图片 {slot} 为 {width}x{height} 像素；宽和高都至少需要 {minimum} 像素。请换一张更大的图片。",
+        "en": "Image {slot} is {width}x{height} pixels, too small to edit: each side must be at least {minimum} "
+        "pixels (images with a side from {minimum} to {recommended} are upscaled to {recommended}, the models' "
+        "recommended minimum). Use a larger image.",
+        "zh": "图片 {slot} 为 {width}x{height} 像素，太小，无法编辑：宽和高都至少需要 {minimum} 像素"
+        "（边长在 {minimum} 到 {recommended} 像素之间的图片会被放大到 {recommended} 像素，即模型建议的最小值）。"
+        "请换一张更大的图片。",
     }
 
 
@@ -255,7 +259,7 @@ class ImageTooLargeError(ImageError):
 
 
 class ImageAspectRatioError(ImageError):
-    """The image is so long and narrow that no downscale brings both sides into the models' range."""
+    """The image is so long and narrow that no scaling brings both sides into the models' range."""
 
     messages: ClassVar[dict[str, str]] = {
         "en": "Image {slot} is {width}x{height} pixels, too long and narrow: both sides must end up "
