@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -25,8 +26,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--simulate", action="store_true", help="answer with the local simulator even with a key")
     parser.add_argument("--data-dir", help="where results, inputs and history are kept (QWEN_EDIT_DATA_DIR)")
-    parser.add_argument("--mcp", action="store_true", help="also serve /edit as an MCP tool (needs gradio[mcp])")
+    parser.add_argument(
+        "--mcp", action="store_true", help="also serve /edit as an MCP tool (gradio[mcp]); GRADIO_MCP_SERVER=True too"
+    )
     return parser.parse_args(argv)
+
+
+def launch_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """Where to serve, and whether as an MCP server too: `--mcp` turns it on; without it Gradio's own
+    GRADIO_MCP_SERVER decides (passing False would override that environment setting)."""
+    return {"server_name": args.host, "server_port": args.port, "mcp_server": True if args.mcp else None}
 
 
 def browser_secret(data_dir: Path) -> str:
@@ -56,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_app(studio, browser_secret=browser_secret(settings.data_dir))
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_max)
     try:
-        demo.launch(server_name=args.host, server_port=args.port, mcp_server=args.mcp, **launch_options(studio))
+        demo.launch(**launch_arguments(args), **launch_options(studio))
     finally:
         studio.close()
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import dashscope
 import requests
 import urllib3
+from dashscope.common.error import AuthenticationError, DashScopeException
 
 from core import catalog, errors
 from core.request import EditRequest
@@ -93,6 +94,30 @@ class ServiceResult:
     image_urls: tuple[str, ...]
     usage: Usage
     attempts: int
+
+
+class _TextOnlyConversation(dashscope.MultiModalConversation):
+    """`MultiModalConversation` without the SDK's local-file handling; every generation call goes through it.
+
+    dashscope 2.0's `call` hands each user content item, `text` included, to `cls._preprocess_messages`, which
+    runs it through `utils.oss_utils.check_and_upload_local`: a prompt naming an existing file (relative to the
+    working directory, `~/...` or absolute) is uploaded to DashScope's storage with the caller's key and sent
+    as an `oss://` URL, and a prompt starting with `file://` raises InvalidInput. Our images are always data
+    URIs and our texts are the visitor's words, so there is nothing to upload: every item is sent as it is.
+    """
+
+    @classmethod
+    def _preprocess_messages(cls, model: str, messages: list[dict[str, Any]], api_key: str) -> bool:
+        """Leave every content item as it is; False: nothing was uploaded."""
+        return False
+
+
+# The guard above only works while the SDK keeps this hook: an SDK without it would upload files again, silently.
+if not isinstance(vars(dashscope.MultiModalConversation).get("_preprocess_messages"), classmethod):
+    raise ImportError(
+        f"dashscope {dashscope.__version__} has no MultiModalConversation._preprocess_messages: core.client's guard "
+        "against the SDK uploading local files named by a prompt needs updating for this SDK version"
+    )
 
 
 class _Retry(Exception):
@@ -185,7 +210,7 @@ def _attempt(request: EditRequest, endpoint: Endpoint, timeout: float, attempt: 
         extra["prompt_extend"] = params.prompt_extend
     try:
         with _SingleSendSession() as session:
-            response = dashscope.MultiModalConversation.call(
+            response = _TextOnlyConversation.call(
                 api_key=endpoint.api_key,
                 model=params.model,
                 messages=[{"role": "user", "content": content}],
@@ -195,18 +220,31 @@ def _attempt(request: EditRequest, endpoint: Endpoint, timeout: float, attempt: 
                 session=session,
                 **extra,
             )
-    except _ResendRefused as refused:
-        raise _transport_error(refused.first or refused, endpoint, timeout, attempt) from None
-    except requests.exceptions.RequestException as exc:
-        raise _transport_error(exc, endpoint, timeout, attempt) from None
-    except (TypeError, KeyError, AttributeError, ValueError) as exc:
-        # The SDK raises TypeError itself when a 200 body has no `output`.
-        raise errors.UnexpectedResponseError(
-            code="no output", detail=_redact(str(exc), endpoint.api_key) or type(exc).__name__
-        ) from None
+    except Exception as exc:  # every failure of the SDK call becomes a typed error (or a retry) here
+        raise sdk_failure(exc, endpoint, timeout, attempt) from None
     if response.status_code != HTTPStatus.OK:
         raise _service_error(response, request, endpoint, attempt)
     return _parse_success(response, request.model.usage_keys, attempt)
+
+
+def sdk_failure(exc: Exception, endpoint: Endpoint, timeout: float, attempt: int) -> Exception:
+    """What an exception raised by the SDK call becomes: a `core.errors` error, or `_Retry` when re-sending is
+    safe. Nothing the SDK raises escapes `call_edit` as it is."""
+    if isinstance(exc, _ResendRefused):
+        return _transport_error(exc.first or exc, endpoint, timeout, attempt)
+    if isinstance(exc, requests.exceptions.RequestException):
+        return _transport_error(exc, endpoint, timeout, attempt)
+    if isinstance(exc, AuthenticationError):
+        return errors.MissingApiKeyError()
+    if isinstance(exc, DashScopeException):
+        # The SDK's own errors (InvalidInput, UploadFileException, ModelRequired, ...) are all raised before
+        # the request is sent.
+        return errors.SdkRefusedError(kind=type(exc).__name__, detail=_detail(exc, endpoint))
+    if isinstance(exc, (TypeError, KeyError, AttributeError, ValueError)):
+        # The SDK raises TypeError itself when a 200 body has no `output`.
+        return errors.UnexpectedResponseError(code="no output", detail=_detail(exc, endpoint))
+    log.error("the dashscope SDK raised %s", type(exc).__name__, exc_info=exc)
+    return errors.UnexpectedResponseError(code=type(exc).__name__, detail=_detail(exc, endpoint))
 
 
 def _parse_success(response: Any, usage_keys: tuple[str, str, str], attempt: int) -> ServiceResult:
@@ -244,6 +282,13 @@ def _count(value: Any) -> int:
         return 0
 
 
+# 403s that name what the key's workspace may not reach.
+_WORKSPACE_ERRORS: dict[str, type[errors.AccessDeniedError]] = {
+    "Model.AccessDenied": errors.ModelAccessDeniedError,
+    "Workspace.AccessDenied": errors.WorkspaceAccessDeniedError,
+}
+
+
 def _service_error(response: Any, request: EditRequest, endpoint: Endpoint, attempt: int) -> Exception:
     """Map an HTTP error answer to the error the user sees, or to _Retry when it is safe to re-send."""
     status = int(response.status_code)
@@ -262,6 +307,12 @@ def _service_error(response: Any, request: EditRequest, endpoint: Endpoint, atte
         return errors.InvalidApiKeyError(request_id=rid, region=region.name, region_zh=region.name_zh)
     if code == "Throttling.AllocationQuota":
         return errors.QuotaExhaustedError(request_id=rid, model=model)
+    if code == "AllocationQuota.FreeTierOnly":
+        return errors.FreeTierOnlyError(request_id=rid, model=model)
+    if code in _WORKSPACE_ERRORS:
+        return _WORKSPACE_ERRORS[code](
+            request_id=rid, model=model, code=code, detail=detail, region=region.name, region_zh=region.name_zh
+        )
     if code == "Arrearage":
         return errors.ArrearageError(request_id=rid)
     if code == "DataInspectionFailed":
@@ -307,6 +358,10 @@ def _never_connected(exc: BaseException) -> bool:
         args = getattr(seen, "args", ())
         seen = args[0] if args and isinstance(args[0], BaseException) else seen.__context__
     return False
+
+
+def _detail(exc: Exception, endpoint: Endpoint) -> str:
+    return _redact(str(exc), endpoint.api_key)[:300] or type(exc).__name__
 
 
 def _redact(text: str, key: str) -> str:

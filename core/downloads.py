@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from PIL import Image
@@ -21,7 +21,13 @@ from core.store import ContentStore, Hold
 log = logging.getLogger(__name__)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_RESULT_HOST = re.compile(r"^dashscope-result-[a-z0-9-]+\.oss-[a-z0-9-]+\.aliyuncs\.com$")
+# Any host name under aliyuncs.com: DashScope publishes no fixed list of result hosts (2026 links came from
+# dashscope-result-*.oss-cn-*, dashscope-a717.oss-accelerate, dashscope-7c2c.oss-cn-shanghai, ...). One or
+# more DNS labels, then the domain itself: an IP literal, a look-alike suffix or the bare domain never match.
+_RESULT_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+aliyuncs\.com")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_REDIRECTS = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 3
 _CHUNK = 256 * 1024
 
 
@@ -50,11 +56,24 @@ class DownloadPolicy:
     max_bytes: int = 64 * 1024 * 1024
 
     def allows(self, url: str) -> bool:
-        """DashScope's OSS result hosts over https, or exactly the scheme and host of the base URL."""
+        """True for a link to a host under `aliyuncs.com` over http or https on the scheme's own port, or to
+        exactly the scheme, host and port of the configured base URL; never with a user name or password.
+
+        OSS serves result links on the default ports only, so another port on an aliyuncs.com name is not a
+        result link (and would let a link reach some other service there). The base URL's own port is allowed,
+        as a proxy or the simulator may listen anywhere.
+        """
+        if any(char.isspace() or not char.isprintable() or char == "\\" for char in url):
+            return False  # parsers disagree on such links: urlsplit drops tabs and newlines, others do not
         parts = urlsplit(url)
-        if parts.username or parts.password or not parts.hostname:
+        try:
+            port = parts.port
+        except ValueError:  # a port that is not a number, or out of range
             return False
-        if parts.scheme == "https" and parts.port is None and _RESULT_HOST.match(parts.hostname):
+        if parts.username is not None or parts.password is not None or not parts.hostname:
+            return False
+        default_port = _DEFAULT_PORTS.get(parts.scheme)
+        if default_port is not None and port in (None, default_port) and _RESULT_HOST.fullmatch(parts.hostname):
             return True
         if self.base_url:
             base = urlsplit(self.base_url)
@@ -101,8 +120,8 @@ def _download_one(
     hold: Hold | None,
 ) -> SavedImage | errors.DownloadError:
     if not policy.allows(url):
-        log.warning("refused result %d from a host outside the allowlist: %s", index, urlsplit(url).hostname)
-        return errors.DisallowedHostError(index=index, host=urlsplit(url).hostname or url[:60])
+        log.warning("refused result %d from a host outside the allowlist: %s", index, _host(url))
+        return errors.DisallowedHostError(index=index, host=_host(url))
     reason = ""
     for attempt in range(1, policy.attempts + 1):
         if link_expired(url, clock()):
@@ -126,7 +145,7 @@ def _download_one(
 def _fetch(
     index: int, url: str, store: ContentStore, policy: DownloadPolicy, session: requests.Session, hold: Hold | None
 ) -> SavedImage:
-    with session.get(url, stream=True, timeout=policy.timeout, allow_redirects=False) as response:
+    with _follow(index, url, policy, session) as response:
         status = response.status_code
         if status == 403:
             raise errors.LinkExpiredError(index=index)
@@ -154,6 +173,26 @@ def _fetch(
     with Image.open(stored.path, formats=["PNG"]) as image:
         width, height = image.size
     return SavedImage(index, url, str(stored.path), stored.sha256, width, height, stored.size)
+
+
+def _follow(index: int, url: str, policy: DownloadPolicy, session: requests.Session) -> requests.Response:
+    """The answer for `url` after at most MAX_REDIRECTS redirects, each hop checked as the link itself was:
+    a hop to a host the policy does not allow is refused before anything is asked of it."""
+    for _hop in range(MAX_REDIRECTS + 1):
+        response = session.get(url, stream=True, timeout=policy.timeout, allow_redirects=False)
+        location = response.headers.get("Location")
+        if response.status_code not in _REDIRECTS or not location:
+            return response
+        response.close()
+        url = urljoin(url, location)
+        if not policy.allows(url):
+            log.warning("refused a redirect of result %d to a host outside the allowlist: %s", index, _host(url))
+            raise errors.DisallowedHostError(index=index, host=_host(url))
+    raise errors.DownloadFailedError(index=index, attempts=1, reason=f"more than {MAX_REDIRECTS} redirects")
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url[:60]
 
 
 def _verify_png(path: Path, index: int) -> None:

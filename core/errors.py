@@ -266,11 +266,15 @@ class ImageFormatError(ImageError):
 
 
 class ImageTooSmallError(ImageError):
-    """A side of the image is below the models' minimum."""
+    """A side of the image is below the smallest this app will upscale to the models' recommended minimum."""
 
     messages: ClassVar[dict[str, str]] = {
-        "en": "Image {slot} is {width}x{height} pixels; both sides must be at least {minimum}. Use a larger image.",
-        "zh": "图片 {slot} 为 {width}x{height} 像素；宽和高都至少需要 {minimum} 像素。请换一张更大的图片。",
+        "en": "Image {slot} is {width}x{height} pixels, too small to edit: each side must be at least {minimum} "
+        "pixels (images with a side from {minimum} to {recommended} are upscaled to {recommended}, the models' "
+        "recommended minimum). Use a larger image.",
+        "zh": "图片 {slot} 为 {width}x{height} 像素，太小，无法编辑：宽和高都至少需要 {minimum} 像素"
+        "（边长在 {minimum} 到 {recommended} 像素之间的图片会被放大到 {recommended} 像素，即模型建议的最小值）。"
+        "请换一张更大的图片。",
     }
 
 
@@ -285,7 +289,7 @@ class ImageTooLargeError(ImageError):
 
 
 class ImageAspectRatioError(ImageError):
-    """The image is so long and narrow that no downscale brings both sides into the models' range."""
+    """The image is so long and narrow that no scaling brings both sides into the models' range."""
 
     messages: ClassVar[dict[str, str]] = {
         "en": "Image {slot} is {width}x{height} pixels, too long and narrow: both sides must end up "
@@ -346,6 +350,30 @@ class AccessDeniedError(ServiceError):
     }
 
 
+class ModelAccessDeniedError(AccessDeniedError):
+    """Model.AccessDenied (403): the key's workspace is not allowed this model."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The workspace of this API key may not call {model} in the {region} region ({code}). Ask the "
+        "workspace's administrator to grant it this model (Model Studio console, workspace permissions), use a key "
+        "of a workspace that has it, or choose another model. Service said: {detail}",
+        "zh": "该 API Key 所属的业务空间无权在{region_zh}地域调用 {model}（{code}）。请联系业务空间管理员在百炼控制台"
+        "为其授权该模型，改用有该模型权限的业务空间的 Key，或换用其他模型。服务返回：{detail}",
+    }
+
+
+class WorkspaceAccessDeniedError(AccessDeniedError):
+    """Workspace.AccessDenied (403): the key's workspace has no access to this model or region."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The workspace of this API key has no access to {model} in the {region} region ({code}): a workspace "
+        "reaches only the models and regions its administrator allowed. Use a key of a workspace with access there, "
+        "ask the administrator to grant it, or choose another model or region. Service said: {detail}",
+        "zh": "该 API Key 所属的业务空间在{region_zh}地域无权访问 {model}（{code}）：业务空间只能使用管理员授权的模型"
+        "和地域。请改用有权限的业务空间的 Key、联系管理员授权，或换用其他模型或地域。服务返回：{detail}",
+    }
+
+
 class ModelNotFoundError(ServiceError):
     """The model does not exist in the chosen region (404)."""
 
@@ -377,12 +405,30 @@ class ThrottledError(ServiceError):
 
 
 class QuotaExhaustedError(ServiceError):
-    """The free quota or allocation is used up (Throttling.AllocationQuota)."""
+    """Throttling.AllocationQuota: either the account's per-minute allowance for the model, used for the moment,
+    or a quota used up; the two cannot be told apart, so it is not retried."""
 
     messages: ClassVar[dict[str, str]] = {
-        "en": "The quota for {model} is used up on this account. Check your quota in the Model Studio "
-        "console, or try another model.",
-        "zh": "该账号的 {model} 额度已用完。请在百炼控制台查看额度，或换用其他模型。",
+        "en": "DashScope refused {model} with Throttling.AllocationQuota. Either this account's per-minute limit "
+        "for the model is reached for the moment (it recovers within about a minute: wait, then try again), or its "
+        "quota is used up (check the model's quota in the Model Studio console, or choose another model).",
+        "zh": "DashScope 拒绝了 {model}（Throttling.AllocationQuota）。可能是该账号此模型的每分钟限额暂时用完"
+        "（通常一分钟内恢复：请稍等后重试），也可能是额度已用尽（请在百炼控制台查看该模型的额度，或换用其他模型）。",
+    }
+
+
+class FreeTierOnlyError(QuotaExhaustedError):
+    """AllocationQuota.FreeTierOnly (403): the free quota is used up while "use free tier only" is on, the usual
+    error of a new account."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The free quota for {model} is used up, and this account is set to use free quota only, so the call "
+        "was refused (nothing was billed). To go on at the normal price, sign in to the Model Studio console and "
+        'switch off "Free quota only" ("use free tier only": on the Model Usage page, Free Quota tab, or on the '
+        "model's page under Models). Or choose a model that still has free quota.",
+        "zh": "{model} 的免费额度已用完，且该账号设置为仅使用免费额度，因此调用被拒绝（未计费）。如需按量付费继续使用，"
+        "请登录百炼控制台，关闭“仅使用免费额度”（“免费额度用完即停”，位于“模型用量”页的“免费额度”标签，"
+        "或模型广场中该模型的页面）；或换用仍有免费额度的模型。",
     }
 
 
@@ -443,11 +489,23 @@ class UnexpectedResponseError(ServiceError):
     }
 
 
+class SdkRefusedError(ServiceError):
+    """The dashscope SDK raised one of its own errors (InvalidInput, UploadFileException, ...) before sending."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The DashScope SDK stopped this edit before sending it ({kind}: {detail}). Nothing was sent or billed.",
+        "zh": "DashScope SDK 在发送前中止了本次编辑（{kind}：{detail}）。未发送任何请求，也未计费。",
+    }
+
+
 # --- result downloads ---------------------------------------------------------------------------
 
 
 class DownloadError(EditError):
-    """A result image could not be saved; `index` (1-based) says which."""
+    """A result image could not be saved; `index` (1-based) says which. `resumable`: the failure may pass, so
+    the result stays pending and the studio tries again while its link lives."""
+
+    resumable: ClassVar[bool] = False
 
 
 class LinkExpiredError(DownloadError):
@@ -472,10 +530,42 @@ class DisallowedHostError(DownloadError):
 class DownloadFailedError(DownloadError):
     """The download kept failing (network, server error, wrong content) after our retries."""
 
+    resumable = True
+
     messages: ClassVar[dict[str, str]] = {
         "en": "Result {index} could not be downloaded after {attempts} attempts ({reason}).",
         "zh": "结果 {index} 下载 {attempts} 次仍失败（{reason}）。",
     }
+
+
+class NothingSavedError(EditError):
+    """The call succeeded, and was billed, but not one of its results could be saved; each reason is listed."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Nothing was saved: DashScope made {count} image(s), and billed them, but none could be downloaded. "
+        "{reasons}{later}",
+        "zh": "没有保存任何图片：DashScope 已生成 {count} 张图片并计费，但一张也未能下载。{reasons_zh}{later_zh}",
+    }
+
+    @classmethod
+    def listing(cls, failures: tuple[DownloadError, ...], request_id: str | None = None) -> NothingSavedError:
+        """The error for an edit whose results all failed as `failures` say."""
+        later = any(failure.resumable for failure in failures)
+        return cls(
+            request_id,
+            count=len(failures),
+            reasons=" ".join(failure.message("en") for failure in failures),
+            reasons_zh=" ".join(failure.message("zh") for failure in failures),
+            later=_STILL_TRYING["en"] if later else "",
+            later_zh=_STILL_TRYING["zh"] if later else "",
+        )
+
+
+_STILL_TRYING = {
+    "en": " The app keeps trying those that may still come while their links live (24 hours); they appear in "
+    "History when they land.",
+    "zh": "链接有效期内（24 小时），应用会继续尝试下载仍可能成功的图片，下载成功后会出现在历史记录中。",
+}
 
 
 class RateLimitedError(EditError):

@@ -14,8 +14,9 @@ Encoding rules, in order:
 - A JPEG or PNG that is in range, upright, in a plain mode (L, RGB, RGBA), not animated, without a
   huge EXIF block and small enough is sent as its original bytes, untouched.
 - Otherwise the image is rotated per EXIF, converted to L, RGB or RGBA (alpha only when some pixel is
-  not opaque), downscaled so its longer side is at most 3072 px, and re-encoded without EXIF (its ICC
-  profile is kept when it still describes the pixels):
+  not opaque), upscaled so its shorter side is at least 384 px or downscaled so its longer side is at
+  most 3072 px (the range the models' guide recommends), and re-encoded without EXIF (its ICC profile is
+  kept when it still describes the pixels):
   PNG when it has alpha; PNG for lossless sources (PNG, BMP, TIFF, GIF) up to 4 MP when that fits;
   else JPEG quality 95.
 - If that is too big for the data URI budget, JPEG quality drops to 85 then 75, then the image is
@@ -51,6 +52,15 @@ logger = logging.getLogger(__name__)
 ACCEPTED_FORMATS = ("JPEG", "PNG", "BMP", "TIFF", "WEBP", "GIF")
 MAX_MEGAPIXELS = 64
 """Declared sizes above this are refused before any pixel is decoded (8000x6000 = 48 MP still opens)."""
+INPUT_SIDE_FLOOR = 128
+"""Images whose shorter side is below this are refused; from here up to INPUT_SIDE_MIN (384) they are upscaled.
+
+The guide calls 384 to 3072 px a recommendation, and gives no hard minimum of its own, so the floor is ours:
+from 128 px the upscale is at most 3x, which keeps the shapes and lettering a designer means to edit. Below
+it an input is an icon or a thumbnail: a 64 px side is 6x blown up into blur, about two of the vision
+encoder's 28 px patches of real detail, and the model would invent nearly everything it "edits". Such a
+file is almost always a mistake (the thumbnail instead of the photo), better said than silently sent.
+"""
 
 _JPEG_QUALITIES = (95, 85, 75)
 _LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "TIFF", "GIF"})
@@ -128,6 +138,11 @@ class PreparedImage:
     source_format: str
     sha256: str
     notes: tuple[str, ...]
+
+    @property
+    def upscaled(self) -> bool:
+        """True when the image is sent larger than it was given (a side was below INPUT_SIDE_MIN)."""
+        return self.width * self.height > self.original_width * self.original_height
 
     @property
     def data_uri(self) -> str:
@@ -390,14 +405,20 @@ def _decode_cost(image: Image.Image, target: tuple[int, int]) -> int:
 
 
 def _fitted_size(slot: int, width: int, height: int) -> tuple[int, int]:
-    """The size to send: the same, or scaled so the longer side is INPUT_SIDE_MAX."""
+    """The size to send: the same; or scaled up so the shorter side is INPUT_SIDE_MIN; or down so the longer
+    side is INPUT_SIDE_MAX. Refused below INPUT_SIDE_FLOOR, and when both sides cannot fit the range."""
+    if min(width, height) < INPUT_SIDE_FLOOR:
+        raise errors.ImageTooSmallError(
+            slot=slot, width=width, height=height, minimum=INPUT_SIDE_FLOOR, recommended=INPUT_SIDE_MIN
+        )
     if min(width, height) < INPUT_SIDE_MIN:
-        raise errors.ImageTooSmallError(slot=slot, width=width, height=height, minimum=INPUT_SIDE_MIN)
-    scale = INPUT_SIDE_MAX / max(width, height)
-    if scale >= 1:
+        scale = INPUT_SIDE_MIN / min(width, height)
+    elif max(width, height) > INPUT_SIDE_MAX:
+        scale = INPUT_SIDE_MAX / max(width, height)
+    else:
         return width, height
     fitted = (round(width * scale), round(height * scale))
-    if min(fitted) < INPUT_SIDE_MIN:
+    if min(fitted) < INPUT_SIDE_MIN or max(fitted) > INPUT_SIDE_MAX:
         raise errors.ImageAspectRatioError(
             slot=slot,
             width=width,
@@ -469,8 +490,14 @@ def _reencode(
     stored_target = _turned(target, orientation)
     if target != size:
         if pixels.image.size != stored_target:
-            _downscale_pixels(pixels, stored_target)
-        notes.append(f"downscaled from {size[0]}x{size[1]} to {target[0]}x{target[1]}")
+            _resize_pixels(pixels, stored_target)
+        if target[0] > size[0]:
+            notes.append(
+                f"upscaled from {size[0]}x{size[1]} to {target[0]}x{target[1]}: the models work best from "
+                f"{INPUT_SIDE_MIN} px a side, and a small image gives them little detail"
+            )
+        else:
+            notes.append(f"downscaled from {size[0]}x{size[1]} to {target[0]}x{target[1]}")
     if orientation != 1:
         pixels.replace(pixels.image.transpose(_TRANSPOSES[orientation]))
     keep_icc = icc if _profile_still_valid(source_mode, pixels.image.mode) else None
@@ -481,17 +508,17 @@ def _reencode(
     return encoded._replace(notes=notes + encoded.notes)
 
 
-def _downscale_pixels(pixels: _Pixels, size: tuple[int, int]) -> None:
-    """Downscale the image to `size`; alpha is resampled premultiplied.
+def _resize_pixels(pixels: _Pixels, size: tuple[int, int]) -> None:
+    """Resample the image to `size` (down, or up for a small image); alpha is resampled premultiplied.
 
     Pillow's resize of RGBA premultiplies a full-size copy while the straight one lives on (and then
     skips `reducing_gap`); premultiplied here as a step of its own, the straight copy is freed first.
     """
     if pixels.image.mode != "RGBA":
-        pixels.replace(_downscale(pixels.image, size))
+        pixels.replace(_resample(pixels.image, size))
         return
     pixels.replace(pixels.image.convert("RGBa"))
-    pixels.replace(_downscale(pixels.image, size))
+    pixels.replace(_resample(pixels.image, size))
     pixels.replace(pixels.image.convert("RGBA"))
 
 
@@ -520,8 +547,8 @@ class _Pixels:
             self.image.close()
 
 
-def _downscale(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """`image` Lanczos-resampled to `size`.
+def _resample(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` Lanczos-resampled to `size` (an upscale is always one call: its source is small).
 
     A big opaque image is done as two horizontal bands, the lower one on a second thread: Pillow releases
     the GIL while it resamples, and each band reads the source rows around its own box, so the result is
@@ -626,7 +653,7 @@ def _shrink_to_fit(
         # Encoded size follows the pixel count: shrink the area by the overshoot, with a margin.
         scale = max(floor, scale * math.sqrt(budget / _base64_length(encoded_bytes)) * 0.95)
         size = (round(image.width * scale), round(image.height * scale))
-        data = _save(_downscale(image, size), fmt, quality, icc)
+        data = _save(_resample(image, size), fmt, quality, icc)
         if _fits(len(data), mime):
             limit = megabytes(INPUT_MAX_BYTES)
             notes = [f"downscaled to {size[0]}x{size[1]} to stay under {limit}"]

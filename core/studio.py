@@ -74,6 +74,13 @@ class EditResult:
     seconds: float
     attempts: int = 1
 
+    def require_images(self) -> EditResult:
+        """This result, when at least one image was saved (the failures of a partial result are in `failures`);
+        else NothingSavedError with the reason of each result."""
+        if not self.images:
+            raise errors.NothingSavedError.listing(self.failures, request_id=self.request_id)
+        return self
+
     def record(self) -> dict[str, Any]:
         """A JSON-ready summary for people and API clients (never holds the key)."""
         return {
@@ -423,9 +430,8 @@ class Studio:
 
     def _record_failure(self, edit_id: str, failure: errors.DownloadError, index: int | None = None) -> None:
         # Only a transient failure stays pending: the resume loop tries again while the link lives.
-        permanent = not isinstance(failure, errors.DownloadFailedError)
         self.history.mark_output(
-            edit_id, index or failure.params["index"], failed=permanent, reason=failure.message("en")
+            edit_id, index or failure.params["index"], failed=not failure.resumable, reason=failure.message("en")
         )
 
     def _is_dead_simulator(self, base_url: str) -> bool:

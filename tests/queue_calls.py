@@ -35,11 +35,18 @@ def inputs_of(url: str, index: int) -> list[dict[str, Any]]:
 
 
 def call(
-    url: str, index: int, data: list[Any], *, session: str | None = None, headers: dict[str, str] | None = None
+    url: str,
+    index: int,
+    data: list[Any],
+    *,
+    session: str | None = None,
+    headers: dict[str, str] | None = None,
+    notices: list[str] | None = None,
 ) -> dict[str, Any]:
     """Join the queue for dependency `index` with `data` (in `session`, for events that read what an
     earlier one left in the session's state) and read its stream to the end; returns the final message
-    ({"success": True, "output": {"data": [...]}} or {"success": False, "output": {"error": ...}})."""
+    ({"success": True, "output": {"data": [...]}} or {"success": False, "output": {"error": ...}}). The texts
+    of gr.Info and gr.Warning notices on the way are appended to `notices`, when given."""
     base = url.rstrip("/") + "/gradio_api"
     session = session or secrets.token_hex(8)
     body = {"data": data, "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None}
@@ -51,6 +58,8 @@ def call(
                 if not line.startswith("data:"):
                     continue
                 message = json.loads(line[5:])
+                if message.get("msg") == "log" and notices is not None:
+                    notices.append(message.get("log") or "")
                 if message.get("msg") == "process_completed":
                     return message
     raise AssertionError("the queue stream ended without a result")

@@ -93,7 +93,7 @@ def test_an_image_costing_more_than_the_whole_budget_is_still_prepared(limits):
 
 @pytest.mark.parametrize(
     ("size", "expected"),
-    [((20000, 300), errors.ImageTooSmallError), ((8000, 400), errors.ImageAspectRatioError)],
+    [((20000, 100), errors.ImageTooSmallError), ((8000, 400), errors.ImageAspectRatioError)],
     ids=["too small", "too long and narrow"],
 )
 def test_a_png_refused_for_its_sides_is_refused_without_a_pixel_decoded(decodes, size, expected):

@@ -42,7 +42,7 @@ def test_a_big_downscale_in_two_bands_matches_one_lanczos_call_to_a_rounding_ste
     source: tuple[int, int], target: tuple[int, int], mode: str
 ) -> None:
     image = _photo(*source, mode)
-    banded = images._downscale(image, target)
+    banded = images._resample(image, target)
     assert (banded.size, banded.mode) == (target, mode)
     assert _largest_difference(banded, _one_call(image, target)) <= 1
 
@@ -56,7 +56,7 @@ def test_the_lower_band_is_resampled_on_another_thread(monkeypatch: pytest.Monke
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "resize", recording)
-    images._downscale(_photo(4000, 3000), (3072, 2304))
+    images._resample(_photo(4000, 3000), (3072, 2304))
     assert len(threads) == 2
 
 
@@ -72,7 +72,7 @@ def test_small_transparent_or_whole_factor_downscales_are_one_call(
     source: tuple[int, int], target: tuple[int, int], mode: str
 ) -> None:
     image = _photo(*source).convert(mode)
-    assert _largest_difference(images._downscale(image, target), _one_call(image, target)) == 0
+    assert _largest_difference(images._resample(image, target), _one_call(image, target)) == 0
 
 
 def test_an_oversized_png_is_still_sent_at_3072_pixels_on_its_longer_side() -> None:

@@ -3,10 +3,12 @@
 import asyncio
 import base64
 
+import httpx
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+import app
 from core.settings import Settings
 from core.studio import Studio
 from ui.layout import build_app, launch_options
@@ -52,3 +54,34 @@ def test_edit_is_an_mcp_tool_that_needs_only_one_image_and_a_prompt(mcp_url, mak
     assert schema.get("required", []) in (["image_1"], ["image_1", "prompt"])
     assert "'seed': 5" in text and ".png" in text
     assert "'request_id'" in text and "'simulated': True" in text
+
+
+@pytest.mark.parametrize(
+    ("flags", "environment", "mcp_on"),
+    [
+        ([], "True", True),  # Gradio's own setting, without the flag
+        (["--mcp"], "False", True),  # the flag wins over the setting
+        (["--mcp"], None, True),
+        ([], "False", False),
+        ([], None, False),
+    ],
+)
+def test_app_py_serves_mcp_with_the_flag_or_gradios_own_setting(sim, tmp_path, monkeypatch, flags, environment, mcp_on):
+    from test_app import _free_port
+
+    if environment is None:
+        monkeypatch.delenv("GRADIO_MCP_SERVER", raising=False)
+    else:
+        monkeypatch.setenv("GRADIO_MCP_SERVER", environment)
+    args = app.parse_args([*flags, "--host", "127.0.0.1", "--port", str(_free_port())])
+    studio = Studio(Settings(data_dir=tmp_path, simulate=True), simulator=sim)
+    demo = build_app(studio, browser_secret="test-secret")
+    demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_arguments(args), **launch_options(studio))
+    try:
+        schema = httpx.get(demo.local_url + "gradio_api/mcp/schema", timeout=10)
+        assert (schema.status_code == 200) is mcp_on
+        if mcp_on:
+            assert [tool["name"] for tool in schema.json()] == ["edit"]
+    finally:
+        demo.close()
+        studio.close()

@@ -41,7 +41,7 @@ def run_edit(
             image = step.image
             landed.append(gallery.entry(image.exact_path or image.path, "", image.index, params, {}))
             yield landed + earlier, None, status("downloading", lang, done=step.done, total=step.total)
-    result = job.result()
+    result = job.result().require_images()  # nothing saved: the caller shows why, as for any failure
     line = status(
         "done",
         lang,

@@ -250,6 +250,8 @@ STATUS: dict[str, dict[str, str]] = {
         "key_required": "This Space asks every visitor to use their own DashScope key.",
         "key_stored": "A key is saved in this browser (hidden).",
         "pick_result": "Select a result first.",
+        "upscaled": "Image {slot} is {width}x{height}: it will be sent upscaled to {sent_width}x{sent_height}, as the "
+        "models work best from {minimum} px a side. A larger original gives them more detail.",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -306,6 +308,8 @@ STATUS: dict[str, dict[str, str]] = {
         "key_required": "本 Space 要求每位访客使用自己的 DashScope Key。",
         "key_stored": "本浏览器中已保存一个 Key（已隐藏）。",
         "pick_result": "请先选择一个结果。",
+        "upscaled": "图{slot}为 {width}x{height}：将放大到 {sent_width}x{sent_height} 后发送，因为模型在边长 {minimum} "
+        "像素以上效果最好。原图越大，细节越多。",
     },
 }
 

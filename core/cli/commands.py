@@ -52,7 +52,7 @@ def cmd_edit(args: argparse.Namespace, studio: Studio) -> int:
     except errors.EditError as error:
         return fail(entries.describe(error, args.images, args.lang), EXIT_USAGE)
     try:
-        result = studio.edit(request, caller, on_progress=edit_progress(sys.stderr))
+        result = studio.edit(request, caller, on_progress=edit_progress(sys.stderr)).require_images()
     except errors.EditError as error:
         return fail(error.message(args.lang), EXIT_FAILED)
     files, record = batch.save_result(result, Path(args.out), result.edit_id[:12])

@@ -24,6 +24,16 @@ ERROR_FAULTS: Mapping[str, ErrorAnswer] = {
     "access_denied": ErrorAnswer(
         403, "AccessDenied.Unpurchased", "Access to model denied. Please make sure you are eligible."
     ),
+    "free_tier_only": ErrorAnswer(
+        403,
+        "AllocationQuota.FreeTierOnly",
+        "The free tier of the model has been exhausted. If you wish to continue access the model on a paid basis, "
+        'please disable the "use free tier only" mode in the management console.',
+    ),
+    "model_access_denied": ErrorAnswer(403, "Model.AccessDenied", "Model access denied."),
+    "workspace_access_denied": ErrorAnswer(
+        403, "Workspace.AccessDenied", "Workspace access denied: the workspace has no permission for this model."
+    ),
     "model_not_exist": ErrorAnswer(404, "Model.NotExist", "Model not exist."),
     "content_inspection": ErrorAnswer(400, "DataInspectionFailed", "Input data may contain inappropriate content."),
     "invalid_parameter": ErrorAnswer(400, "InvalidParameter", "The parameter is invalid (injected fault)."),
@@ -47,6 +57,7 @@ FAULT_OPTIONS: Mapping[str, tuple[Kind, Mapping[str, Any]]] = {
     "download_slow": ("download", {"bandwidth": 64 * 1024.0}),
     "download_expired": ("download", {}),
     "download_error": ("download", {}),
+    "download_redirect": ("download", {"url": None}),
 }
 KNOWN_OPTIONS = frozenset(option for _, options in FAULT_OPTIONS.values() for option in options)
 
@@ -88,6 +99,8 @@ def make_fault(name: str, options: Mapping[str, Any]) -> Fault:
     for key in ("count", "index"):
         if key in merged and not (is_number(merged[key]) and isinstance(merged[key], int) and merged[key] >= 0):
             raise ValueError(f"fault {name!r}: {key} must be a whole number >= 0")
+    if merged.get("url") is not None and not isinstance(merged["url"], str):
+        raise ValueError(f"fault {name!r}: url must be text")
     return Fault(name, merged)
 
 

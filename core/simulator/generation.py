@@ -16,11 +16,11 @@ from core.simulator.faults import ERROR_FAULTS, Fault, FaultQueue
 from core.simulator.protocol import (
     JSON_TYPE,
     RESET,
-    ErrorAnswer,
     Refused,
     Reply,
     error_reply,
     json_reply,
+    key_refusal,
     success_reply,
 )
 from core.simulator.render import RenderCache, RenderJob, render_all
@@ -32,8 +32,6 @@ BAD_GATEWAY_HTML = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
-NO_KEY = ErrorAnswer(401, "InvalidApiKey", "No API-key provided.")
-BAD_KEY = ErrorAnswer(401, "InvalidApiKey", "Invalid API-key provided.")
 
 
 @dataclass
@@ -63,7 +61,7 @@ class GenerationService:
                 early = self._fault_reply(fault, request_id)
                 if early is not None:
                     return early
-            refusal = self._auth_refusal(authorization)
+            refusal = key_refusal(authorization, self.valid_keys)
             if refusal is not None:
                 return error_reply(refusal, request_id)
             try:
@@ -86,14 +84,6 @@ class GenerationService:
             return json_reply(200, {"request_id": request_id, "usage": {"image_count": 0}})
         if fault.name == "timeout" and self.stopping.wait(fault.options["seconds"]):
             return RESET  # shutting down: drop the held call rather than delay the stop
-        return None
-
-    def _auth_refusal(self, authorization: str | None) -> ErrorAnswer | None:
-        scheme, _, key = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            return NO_KEY
-        if self.valid_keys is not None and key.strip() not in self.valid_keys:
-            return BAD_KEY
         return None
 
     def _generate(self, generation: Generation, request_id: str, arrived: float, fault: Fault | None) -> Reply:

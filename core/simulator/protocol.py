@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -27,6 +28,20 @@ class Refused(Exception):
         self.answer = answer
 
 
+NO_KEY = ErrorAnswer(401, "InvalidApiKey", "No API-key provided.")
+BAD_KEY = ErrorAnswer(401, "InvalidApiKey", "Invalid API-key provided.")
+
+
+def key_refusal(authorization: str | None, valid_keys: Collection[str] | None) -> ErrorAnswer | None:
+    """Why a request's `Authorization` header is refused (no bearer key, or one not in `valid_keys`), or None."""
+    scheme, _, key = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return NO_KEY
+    if valid_keys is not None and key.strip() not in valid_keys:
+        return BAD_KEY
+    return None
+
+
 def invalid(message: str) -> Refused:
     """The refusal for a bad parameter: 400 InvalidParameter with `message`."""
     return Refused(ErrorAnswer(400, "InvalidParameter", message))
@@ -37,12 +52,14 @@ class Reply:
     """What to send back on one connection.
 
     `bandwidth` throttles the body (bytes/s); `cut_after` sends only that many body bytes of the
-    announced length and then closes; `reset` closes the connection without any answer.
+    announced length and then closes; `reset` closes the connection without any answer; `headers` are sent
+    besides Content-Type and Content-Length.
     """
 
     status: int
     body: bytes = b""
     content_type: str = JSON_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
     bandwidth: float | None = None
     cut_after: int | None = None
     reset: bool = False

@@ -29,12 +29,15 @@ from core.simulator.protocol import ErrorAnswer, Reply, error_reply, json_reply,
 from core.simulator.render import RenderCache
 from core.simulator.stats import SimulatorStats
 from core.simulator.storage import EXPIRED, ResultStore
+from core.simulator.uploads import UploadService
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 GENERATION_PATH = f"{API_PREFIX}/services/aigc/multimodal-generation/generation"
 OSS_PREFIX = "/oss/"
+UPLOADS_PATH = f"{API_PREFIX}/uploads"  # the SDK asks here for an upload policy
+UPLOAD_HOST_PATH = "/oss-uploads"  # the policy's upload_host: the SDK posts local files here
 # Three data URIs at the limit plus the JSON around them; anything bigger is refused unread.
 MAX_BODY_BYTES = (max(model.max_images for model in MODELS) + 1) * INPUT_MAX_BYTES
 DOWNLOAD_CHUNKS_PER_SECOND = 20
@@ -71,6 +74,7 @@ class Simulator:
         self._server: _HTTPServer | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._generation: GenerationService | None = None
+        self._uploads: UploadService | None = None
         self.stats = SimulatorStats()
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -93,6 +97,7 @@ class Simulator:
             resolve_url=self._resolve_own_url,
             cache=RenderCache(),
         )
+        self._uploads = UploadService(self.origin + UPLOAD_HOST_PATH, self._valid_keys, self.stats)
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, name="sim-http", daemon=True
         ).start()
@@ -171,6 +176,12 @@ class Simulator:
         elif path.startswith(OSS_PREFIX) and method == "GET":
             with self.stats.download(path):  # in flight while the bytes go out, throttled or not
                 send(self._download(path, query))
+        elif path == UPLOADS_PATH and method == "GET":
+            assert self._uploads is not None
+            send(self._uploads.policy(headers.get("Authorization"), query))
+        elif path == UPLOAD_HOST_PATH and method == "POST":
+            assert self._uploads is not None
+            send(self._uploads.receive(headers, body))
         elif path.startswith(CONTROL_PREFIX):
             send(handle_control(self, method, path, body))
         else:
@@ -182,6 +193,10 @@ class Simulator:
         fault_name = fault.name if fault is not None else None
         if fault_name == "download_error":
             return oss_error_reply(OSS_INTERNAL_ERROR, request_id)
+        if fault_name == "download_redirect":
+            # Without a url, to the same object by a relative link (an allowed hop); else wherever it says.
+            location = fault.options["url"] or f"{path}?{query}&redirected=1"
+            return Reply(302, b"", "text/plain", headers=(("Location", location),))
         result = EXPIRED if fault_name == "download_expired" else self._store.fetch(path, query)
         if isinstance(result, ErrorAnswer):
             return oss_error_reply(result, request_id)
@@ -190,7 +205,12 @@ class Simulator:
         return Reply(200, result, "image/png", bandwidth=bandwidth, cut_after=cut_after)
 
     def _resolve_own_url(self, url: str) -> bytes | str:
-        """An input image given as one of this simulator's result links; other hosts are unreachable offline."""
+        """An input image given as one of this simulator's result links, or as the oss:// URL of a file uploaded
+        to it; other hosts are unreachable offline."""
+        if url.startswith("oss://"):
+            assert self._uploads is not None
+            uploaded = self._uploads.fetch(url.removeprefix("oss://"))
+            return uploaded if uploaded is not None else f"no file was uploaded as {url}"
         parts = urlsplit(url)
         if f"{parts.scheme}://{parts.netloc}" != self.origin or not parts.path.startswith(OSS_PREFIX):
             return f"only data: URIs and result links of this simulator ({self.origin}) can be read offline"
@@ -305,6 +325,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers:
+            self.send_header(name, value)
         if self.close_connection or reply.cut_after is not None:
             self.send_header("Connection", "close")
         self.end_headers()

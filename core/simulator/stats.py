@@ -21,6 +21,8 @@ class SimulatorStats:
         self._max_in_flight = 0
         self._downloads_in_flight = 0
         self._max_downloads_in_flight = 0
+        self._upload_policies = 0
+        self._uploads: list[dict[str, Any]] = []
 
     @property
     def generation_calls(self) -> int:
@@ -39,6 +41,19 @@ class SimulatorStats:
         """Object path -> number of GETs for it, whatever the answer (expired, cut short, served)."""
         with self._lock:
             return dict(self._downloads)
+
+    @property
+    def upload_policies(self) -> int:
+        """Upload policies handed out (`GET …/uploads?action=getPolicy`): the first step of every SDK upload."""
+        with self._lock:
+            return self._upload_policies
+
+    @property
+    def uploads(self) -> list[dict[str, Any]]:
+        """One dict per file uploaded to the simulator's storage: key, filename, bytes, sha256, content_type,
+        model, authorization (of the policy request)."""
+        with self._lock:
+            return [dict(entry) for entry in self._uploads]
 
     @property
     def downloads_in_flight(self) -> int:
@@ -70,6 +85,8 @@ class SimulatorStats:
             self._generation_calls = 0
             self._requests.clear()
             self._downloads.clear()
+            self._upload_policies = 0
+            self._uploads.clear()
             self._max_in_flight = self._in_flight
             self._max_downloads_in_flight = self._downloads_in_flight
 
@@ -84,6 +101,8 @@ class SimulatorStats:
                 "max_in_flight": self._max_in_flight,
                 "downloads_in_flight": self._downloads_in_flight,
                 "max_downloads_in_flight": self._max_downloads_in_flight,
+                "upload_policies": self._upload_policies,
+                "uploads": [dict(entry) for entry in self._uploads],
             }
 
     @contextmanager
@@ -112,3 +131,13 @@ class SimulatorStats:
         finally:
             with self._lock:
                 self._downloads_in_flight -= 1
+
+    def record_upload_policy(self) -> None:
+        """Count one upload policy handed out."""
+        with self._lock:
+            self._upload_policies += 1
+
+    def record_upload(self, entry: dict[str, Any]) -> None:
+        """Record one file uploaded."""
+        with self._lock:
+            self._uploads.append(entry)

@@ -230,7 +230,7 @@ def _image_bytes(slot: int, value: object, resolve_url: UrlResolver) -> bytes:
         raise invalid(f"Image {slot}: the value must be a string (a data: URI or an http(s) URL).")
     if value[:5].lower() == "data:":
         return _data_uri_bytes(slot, value)
-    if value.split(":", 1)[0].lower() in ("http", "https"):
+    if value.split(":", 1)[0].lower() in ("http", "https", "oss"):  # oss://: a file the SDK uploaded
         data = resolve_url(value)
         if isinstance(data, str):
             raise invalid(f"Image {slot}: the URL could not be downloaded: {data}.")

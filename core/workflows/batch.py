@@ -157,6 +157,12 @@ class Batch:
         except Exception as error:  # one broken line must not stop the others
             log.exception("batch line %d failed unexpectedly", number)
             return LineOutcome(number, "failed", f"unexpected error: {error}")
+        if not result.images:
+            # Billed, and its links are still in history (pending where they may yet work): a rerun never sends
+            # it again either.
+            self.state.mark_done(number, text, result.edit_id)
+            nothing = errors.NothingSavedError.listing(result.failures, request_id=result.request_id)
+            return LineOutcome(number, "failed", nothing.message(self._lang), 0, request.params.seed, result.seconds)
         try:
             files, _record = save_result(result, self.out, f"line-{number:04d}")
         except OSError as error:

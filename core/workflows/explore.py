@@ -136,6 +136,9 @@ class ExploreRun:
         except Exception as exc:  # one broken cell must not stop the others
             log.exception("explore cell %d failed unexpectedly", cell.index + 1)
             return CellOutcome(cell, CellState.FAILED, error=errors.EditError(detail=str(exc) or type(exc).__name__))
+        if not result.images:
+            failed = errors.NothingSavedError.listing(result.failures, request_id=result.request_id)
+            return CellOutcome(cell, CellState.FAILED, result=result, error=failed)
         return CellOutcome(cell, CellState.DONE, result=result)
 
     def _publish(self, outcome: CellOutcome) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 import gradio as gr
 
 from core import errors
+from core.catalog import INPUT_SIDE_MIN
 from core.images import prepare_image
 from ui.slots import InputSlot
-from ui.strings import I18N, language_of
+from ui.strings import I18N, language_of, status
 from ui.tabs.studio.view import Inputs
 from ui.wiring import PRIVATE
 
@@ -64,14 +65,29 @@ def listen(inputs: Inputs) -> None:
 
 
 def check_slot(path: str | None, slot: int, request: gr.Request) -> str | None:
-    """Judge a dropped file at once: keep it if usable, else explain and empty the slot."""
+    """Judge a dropped file at once: keep it if usable (saying so when it will be sent upscaled), else explain and
+    empty the slot."""
     if not path:
         return None
+    lang = language_of(request)
     try:
-        prepare_image(path, slot)
+        prepared = prepare_image(path, slot)
     except errors.EditError as error:
-        gr.Warning(html.escape(error.message(language_of(request))))
+        gr.Warning(html.escape(error.message(lang)))
         return None
+    if prepared.upscaled:
+        gr.Info(
+            status(
+                "upscaled",
+                lang,
+                slot=slot,
+                width=prepared.original_width,
+                height=prepared.original_height,
+                sent_width=prepared.width,
+                sent_height=prepared.height,
+                minimum=INPUT_SIDE_MIN,
+            )
+        )
     return path
 
 
