@@ -227,7 +227,8 @@ STATUS: dict[str, dict[str, str]] = {
         "fixed_size": "→ {width} x {height}",
         "match_size": "→ {width} x {height} (keeps Image {slot}'s shape; aspect off by {error:.1f}%)",
         "match_empty": "Add Image {slot} to match its size.",
-        "more_images_hint": "{model} takes up to {max} images: the ones here follow Image 3, in order.",
+        "more_images_hint": "{model} takes up to {max} images: the ones here follow Image 3, in order; "
+        "a new slot appears as each is filled.",
         "more_images_none": "{model} takes up to {max} images: the ones here will not be sent.",
         "prompt_only": "{model} can also start from the prompt alone: leave the slots empty to make a new image.",
         "history_line": "{count} edit(s) shown · {used} stored of your {quota}",
@@ -284,7 +285,8 @@ STATUS: dict[str, dict[str, str]] = {
         "fixed_size": "→ {width} x {height}",
         "match_size": "→ {width} x {height}（保持图{slot}的形状；宽高比偏差 {error:.1f}%）",
         "match_empty": "请先添加图{slot}再匹配其尺寸。",
-        "more_images_hint": "{model} 最多接受 {max} 张图片：这里的图片按顺序排在图3之后。",
+        "more_images_hint": "{model} 最多接受 {max} 张图片：这里的图片按顺序排在图3之后；"
+        "每放入一张就会出现一个新位置。",
         "more_images_none": "{model} 最多接受 {max} 张图片：这里的图片不会发送。",
         "prompt_only": "{model} 也可以仅凭提示词生成：不放图片即可生成一张新图。",
         "history_line": "显示 {count} 条编辑 · 已用存储 {used} / {quota}",

@@ -86,9 +86,9 @@ def listen(inputs: Inputs, model: gr.Dropdown) -> None:
 def model_view(model_id: str, paths: list[str | None], lang: str) -> list[Any]:
     """What the slots show for `model_id` given the files in every slot (Image 1 onwards): "More images"
     while the model takes more than three or one of them is filled (open then, so nothing hidden is sent or
-    forgotten), its slots up to the model's maximum and any filled one, and the note. The note says which
-    images the model will not take (Generate refuses them: core checks the count again), or that the model
-    can start from the prompt alone."""
+    forgotten), its filled slots and one empty slot after them (up to the model's maximum), and the note.
+    The note says which images the model will not take (Generate refuses them: core checks the count
+    again), or that the model can start from the prompt alone."""
     try:
         spec = catalog.get_model(model_id)
     except errors.EditError:  # a forged value: the slots stay as they are, Generate refuses the name
@@ -100,7 +100,9 @@ def model_view(model_id: str, paths: list[str | None], lang: str) -> list[Any]:
     if extra_filled:
         more["open"] = True
     hint = status("more_images_hint" if takes_more else "more_images_none", lang, model=spec.id, max=spec.max_images)
-    extra = [gr.update(visible=k <= spec.max_images or k in filled) for k in EXTRA_SLOTS]
+    # Filled slots close up to the left: one empty slot after the last image, while the model takes more.
+    offered = min(spec.max_images, max(len(filled), len(SLOTS)) + 1)
+    extra = [gr.update(visible=k <= offered or k in filled) for k in EXTRA_SLOTS]
     return [more, hint, *extra, _note(spec, filled, lang)]
 
 
