@@ -295,7 +295,6 @@ def _files() -> tuple[Path, ...]:
 
 MODELS: tuple[Model, ...] = load_models(*_files())
 DEFAULT_MODEL = "qwen-image-edit-plus"
-MAX_IMAGES = 3  # the page's three labelled slots (each model's own range: min_images / max_images)
 
 REGIONS: tuple[Region, ...] = (
     Region("singapore", "Singapore", "新加坡", "https://dashscope-intl.aliyuncs.com/api/v1"),

@@ -6,6 +6,7 @@ Messages never contain an API key: they are built only from the parameters given
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 LANGUAGES = ("en", "zh")
@@ -48,23 +49,68 @@ class InvalidRequestError(EditError):
 
 
 class NoImageError(InvalidRequestError):
-    """No input image was given."""
+    """Fewer input images than the model needs (its `min_images`); `for_model` words the way out."""
 
     field = "images"
     messages: ClassVar[dict[str, str]] = {
-        "en": "Add at least one image: the models edit an input image (up to 3 for fusion).",
-        "zh": "请至少添加一张图片：模型需要输入图片才能编辑（融合最多 3 张）。",
+        "en": "{model} edits input images: add at least {min} (it takes up to {max}){choice}.",
+        "zh": "{model} 需要输入图片：请至少添加 {min} 张（最多 {max} 张）{choice_zh}。",
     }
+
+    @classmethod
+    def for_model(cls, model: str, minimum: int, maximum: int, prompt_only: Sequence[str]) -> NoImageError:
+        """The refusal for `model`, naming a model of `prompt_only` (those that start from a prompt alone)."""
+        choice = choice_zh = ""
+        if prompt_only:
+            choice = f", or pick a model that can start from the prompt alone, such as {prompt_only[0]}"
+            choice_zh = f"，或改用仅凭提示词即可生成的模型，如 {prompt_only[0]}"
+        return cls(model=model, min=minimum, max=maximum, choice=choice, choice_zh=choice_zh)
 
 
 class TooManyImagesError(InvalidRequestError):
-    """More than three input images."""
+    """More input images than the model takes (its `max_images`): says which would not be sent."""
 
     field = "images"
     messages: ClassVar[dict[str, str]] = {
-        "en": "{count} images were given; the models take at most 3. Remove {extra}.",
-        "zh": "给了 {count} 张图片，模型最多接受 3 张。请移除 {extra} 张。",
+        "en": "{model} takes up to {max} images and {count} are given: {dropped} will not be sent. "
+        "Remove the extra image(s){choice}; nothing is sent until then.",
+        "zh": "{model} 最多接受 {max} 张图片，当前给了 {count} 张：{dropped_zh} 将不会发送。"
+        "请移除多出的图片{choice_zh}；在此之前不会发送任何内容。",
     }
+
+    @classmethod
+    def for_model(
+        cls, model: str, maximum: int, slots: Sequence[int], takes_more: Sequence[tuple[str, int]]
+    ) -> TooManyImagesError:
+        """The refusal for `model` given images in `slots` (the user's slot numbers, in order): the slots past
+        its maximum are named; `takes_more` are (model, its maximum) pairs that would take them all."""
+        count, dropped = len(slots), slots[maximum:]
+        if takes_more:
+            other, most = takes_more[0]
+            choice = f", or pick a model that takes {count}, such as {other} (up to {most})"
+            choice_zh = f"，或改用可接受 {count} 张的模型，如 {other}（最多 {most} 张）"
+        else:
+            choice, choice_zh = " (no model takes that many)", "（没有模型能接受这么多张）"
+        return cls(
+            model=model,
+            max=maximum,
+            count=count,
+            dropped=image_list(dropped, "en"),
+            dropped_zh=image_list(dropped, "zh"),
+            choice=choice,
+            choice_zh=choice_zh,
+        )
+
+
+def image_list(slots: Sequence[int], lang: str) -> str:
+    """ "Image 4", "Images 4 and 5", "Images 4, 5 and 6"; in Chinese "图4", "图4 和 图5", "图4、图5 和 图6"."""
+    if lang == "zh":
+        names = [f"图{slot}" for slot in slots]
+        return names[0] if len(names) == 1 else "、".join(names[:-1]) + " 和 " + names[-1]
+    numbers = [str(slot) for slot in slots]
+    if len(numbers) == 1:
+        return f"Image {numbers[0]}"
+    return "Images " + ", ".join(numbers[:-1]) + " and " + numbers[-1]
 
 
 class EmptyPromptError(InvalidRequestError):
@@ -241,7 +287,7 @@ class ImageReferenceError(InvalidRequestError):
 
 
 class ImageError(InvalidRequestError):
-    """An input image cannot be used; `slot` (1-3) says which."""
+    """An input image cannot be used; `slot` (1 to the model's maximum) says which."""
 
     field = "images"
 
@@ -603,6 +649,32 @@ class PlanTooLargeError(InvalidRequestError):
         "zh": "该探索计划共 {count} 个组合（{prompts} 个提示词 x {seeds} 个种子 x {models} 个模型 x {sizes} 个尺寸），"
         "上限为 {limit}。请减少提示词变体、种子、模型或尺寸。",
     }
+
+
+class PlanImageCountError(InvalidRequestError):
+    """Some models of an exploration plan cannot take the number of images given: their cells are named."""
+
+    field = "images"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "This plan cannot run with {count} image(s): {problems}. Change the images or untick those "
+        "models; nothing was sent.",
+        "zh": "该探索计划无法使用 {count} 张图片运行：{problems_zh}。请调整图片，或取消勾选这些模型；未发送任何请求。",
+    }
+
+    @classmethod
+    def for_cells(cls, count: int, refusals: Sequence[tuple[str, Sequence[int], int, int]]) -> PlanImageCountError:
+        """`refusals`: (model, its cells' numbers (1-based), the model's minimum, maximum) for each model that
+        cannot take `count` images."""
+        en, zh = [], []
+        for model, cells, minimum, maximum in refusals:
+            numbers = ", ".join(str(cell) for cell in cells)
+            if count < minimum:
+                en.append(f"cell(s) {numbers} use {model}, which needs at least {minimum}")
+                zh.append(f"第 {numbers} 格使用 {model}，它至少需要 {minimum} 张")
+            else:
+                en.append(f"cell(s) {numbers} use {model}, which takes up to {maximum}")
+                zh.append(f"第 {numbers} 格使用 {model}，它最多接受 {maximum} 张")
+        return cls(count=count, problems="; ".join(en), problems_zh="；".join(zh))
 
 
 class RandomSeedCountError(InvalidRequestError):

@@ -7,10 +7,12 @@ import re
 
 from core import errors
 
-# "@1", "@image2", "@Image 2", "@img2", "@图2" (the @ forms are ours; normalised before sending).
-_AT_REFERENCE = re.compile(r"@\s*(?:(?:image|img|pic|picture)\s*|(图|圖)\s*)?([1-9])\b", re.IGNORECASE)
+# Image numbers 1 to 10 (the most any model takes); "图12" is no reference, rather than one to 图1.
+_NUMBER = r"(10|[1-9])"
+# "@1", "@image2", "@Image 2", "@img2", "@图2", "@10" (the @ forms are ours; normalised before sending).
+_AT_REFERENCE = re.compile(rf"@\s*(?:(?:image|img|pic|picture)\s*|(图|圖)\s*)?{_NUMBER}\b", re.IGNORECASE)
 # The models' own wording: "Image 2" / "图2" (checked, left as written).
-_PLAIN_REFERENCE = re.compile(r"(?:\bimage\s*([1-9])\b)|(?:[图圖]\s*([1-9]))", re.IGNORECASE)
+_PLAIN_REFERENCE = re.compile(rf"(?:\bimage\s*{_NUMBER}\b)|(?:[图圖]\s*{_NUMBER}(?!\d))", re.IGNORECASE)
 
 
 def normalise_references(prompt: str, image_count: int) -> str:

@@ -14,7 +14,8 @@ from core.references import normalise_references
 
 @dataclass(frozen=True)
 class EditRequest:
-    """Images (1-3, in slot order) plus validated parameters: ready to send."""
+    """Images (the model's min_images to max_images, in slot order; none for text-to-image) plus validated
+    parameters: ready to send."""
 
     images: tuple[PreparedImage, ...]
     params: EditParameters
@@ -25,14 +26,12 @@ class EditRequest:
 
         Empty slots are skipped and order kept: the k-th image given is "Image k" to the model (each keeps
         the slot number the user gave it, for messages). `@k`-style references in the prompt are rewritten,
-        and a reference to an image that is not sent is refused.
+        and a reference to an image that is not sent is refused. How many images the model takes is checked
+        before any is decoded (`check_image_count`).
         """
         parameters = EditParameters.create(prompt, **params)
         given = [(slot, source) for slot, source in enumerate(images, start=1) if source is not None]
-        if not given:
-            raise errors.NoImageError()
-        if len(given) > catalog.MAX_IMAGES:
-            raise errors.TooManyImagesError(count=len(given), extra=len(given) - catalog.MAX_IMAGES)
+        check_image_count(parameters.model, [slot for slot, _source in given])
         parameters = replace(parameters, prompt=normalise_references(parameters.prompt, len(given)))
         prepared = tuple(prepare_image(source, slot) for slot, source in given)
         return cls(images=prepared, params=parameters)
@@ -41,3 +40,16 @@ class EditRequest:
     def model(self) -> catalog.Model:
         """The catalog entry of the requested model."""
         return catalog.get_model(self.params.model)
+
+
+def check_image_count(model_id: str, slots: Sequence[int]) -> None:
+    """Refuse images in `slots` (the user's slot numbers of the images given, in order) that `model_id` cannot
+    take all of: NoImageError below its minimum, TooManyImagesError (naming the slots that would not be sent)
+    above its maximum. Nothing is ever dropped to make them fit."""
+    spec = catalog.get_model(model_id)
+    if len(slots) < spec.min_images:
+        prompt_only = [m.id for m in catalog.MODELS if m.min_images == 0]
+        raise errors.NoImageError.for_model(spec.id, spec.min_images, spec.max_images, prompt_only)
+    if len(slots) > spec.max_images:
+        takes_more = [(m.id, m.max_images) for m in catalog.MODELS if m.max_images >= len(slots)]
+        raise errors.TooManyImagesError.for_model(spec.id, spec.max_images, list(slots), takes_more)

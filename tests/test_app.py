@@ -117,6 +117,51 @@ def test_edit_api_refuses_a_file_that_is_not_an_image_naming_its_slot(served, im
     assert "Image 2 cannot be read" in str(caught.value)
 
 
+def test_edit_api_takes_images_4_to_10_as_extra_images_on_qwen_image_2_1_pro_in_order(served, tmp_path, make_image):
+    client, _studio, sim = served
+    paths = []
+    for k in range(10):  # told apart by their width: Image 1 the narrowest
+        paths.append(tmp_path / f"ref-{k + 1}.png")
+        paths[-1].write_bytes(make_image(480 + 32 * k, 480, (20 * k, 90, 160)))
+    files = [handle_file(str(path)) for path in paths]
+    _images, record = client.predict(
+        *files[:3],
+        prompt="the hat of @10 on Image 1",
+        model="qwen-image-2.1-pro",
+        size="512*512",
+        extra_images=files[3:],
+        api_name="/edit",
+    )
+
+    sent = sim.stats.requests[-1]
+    assert sent["model"] == "qwen-image-2.1-pro" and sent["image_count"] == 10
+    assert sent["text"] == record["prompt"] == "the hat of Image 10 on Image 1"
+    assert [(item["slot"], item["width"]) for item in record["inputs"]] == [(k + 1, 480 + 32 * k) for k in range(10)]
+
+
+def test_edit_api_refuses_extra_images_on_a_three_image_model_naming_it_before_any_call(served, image_files):
+    client, _studio, sim = served
+    with pytest.raises(AppError) as caught:
+        edit(client, image_files, extra_images=[handle_file(image_files[0]), handle_file(image_files[1])])
+    message = str(caught.value)
+    assert "qwen-image-edit-plus takes up to 3 images and 5 are given: Images 4 and 5 will not be sent" in message
+    assert "qwen-image-2.1-pro" in message
+    assert sim.stats.generation_calls == 0
+
+
+def test_edit_api_makes_an_image_from_the_prompt_alone_where_the_model_starts_from_one(served):
+    client, _studio, sim = served
+    images, record = client.predict(
+        prompt="a red fox in the snow", model="qwen-image-2.0", size="512*512", api_name="/edit"
+    )
+    assert len(images) == 1 and record["inputs"] == [] and sim.stats.requests[-1]["image_count"] == 0
+
+    with pytest.raises(AppError) as caught:  # the default model edits images: it needs one
+        client.predict(prompt="a red fox in the snow", api_name="/edit")
+    assert "qwen-image-edit-plus edits input images: add at least 1" in str(caught.value)
+    assert sim.stats.generation_calls == 1
+
+
 @pytest.mark.parametrize(
     ("fault", "fragment"),
     [

@@ -156,6 +156,28 @@ def test_a_result_link_is_fetched_as_an_input_and_any_other_link_is_refused(env,
     assert sim.stats.generation_calls == 2
 
 
+def test_edit_takes_ten_images_on_qwen_image_2_1_pro_none_on_qwen_image_2_0_and_refuses_five_on_plus(
+    env, sim, tmp_path, make_image, capsys
+):
+    paths = []
+    for k in range(10):
+        paths.append(tmp_path / f"ref-{k + 1}.png")
+        paths[-1].write_bytes(make_image(480 + 32 * k, 480))
+    out = ["--size", "512*512", "--out", str(tmp_path / "out")]
+    assert cli.run(["edit", *map(str, paths), "-p", "@10 beside @1", "-m", "qwen-image-2.1-pro", *out]) == 0
+    assert sim.stats.requests[-1]["image_count"] == 10 and sim.stats.requests[-1]["text"] == "Image 10 beside Image 1"
+
+    assert cli.run(["edit", "-p", "a red fox in the snow", "-m", "qwen-image-2.0", *out]) == 0
+    assert sim.stats.requests[-1]["image_count"] == 0
+
+    capsys.readouterr()
+    assert cli.run(["edit", *map(str, paths[:5]), "-p", "x", "--lang", "zh", *out]) == 2
+    assert "qwen-image-edit-plus 最多接受 3 张图片，当前给了 5 张：图4 和 图5 将不会发送" in capsys.readouterr().err
+    assert cli.run(["edit", "-p", "a red fox", *out]) == 2
+    assert "qwen-image-edit-plus edits input images: add at least 1" in capsys.readouterr().err
+    assert sim.stats.generation_calls == 2
+
+
 # --- batch --------------------------------------------------------------------------------------
 
 
@@ -254,6 +276,38 @@ def test_a_line_billed_but_not_fully_saved_is_partial_and_never_sent_again(env, 
     assert sim.stats.generation_calls == 1
 
 
+def test_batch_lines_take_as_many_images_as_their_model_and_fetch_none_a_model_would_refuse(env, sim, images, tmp_path):
+    assert cli.run(["edit", str(images / "red.png"), "-p", "add a hat", "--out", str(tmp_path / "a")]) == 0
+    link = history(tmp_path).list("local")[0].outputs[0].url
+    ten = ["red.png", "blue.png", "green.jpg"] * 3 + ["red.png"]
+    lines = [
+        {"images": ten, "prompt": "@10 and @1", "model": "qwen-image-2.1-pro", "size": "512*512"},
+        {"prompt": "a red fox", "model": "qwen-image-2.0", "size": "512*512"},
+        {"images": [], "prompt": "a blue fox", "model": "qwen-image-3.0", "size": "512*512"},
+        {"images": [link] * 4, "prompt": "x", "model": "qwen-image-edit-max"},
+        {"prompt": "a red fox"},
+    ]
+    write_lines(images / "counts.jsonl", lines)
+    downloads = sum(sim.stats.downloads.values())
+    assert cli.run(["batch", str(images / "counts.jsonl"), "--out", str(tmp_path / "out")]) == 1
+
+    assert [entry["image_count"] for entry in sim.stats.requests[1:]] == [10, 0, 0]
+    assert sum(sim.stats.downloads.values()) == downloads + 3  # the three results; no link of line 4 fetched
+    state = batch.BatchState(tmp_path / "out" / batch.STATE_FILE)
+    done = [number for number in range(1, 6) if state.is_done(number, json.dumps(lines[number - 1]))]
+    assert done == [1, 2, 3]
+
+
+def test_batch_line_refusals_name_the_model_and_its_image_count(env, sim, images, tmp_path, capsys):
+    lines = [{"images": ["red.png"] * 4, "prompt": "x"}, {"prompt": "a red fox", "model": "qwen-image-edit"}]
+    write_lines(images / "refused.jsonl", lines)
+    assert cli.run(["batch", str(images / "refused.jsonl"), "--out", str(tmp_path / "out")]) == 1
+    printed = capsys.readouterr().out
+    assert "qwen-image-edit-plus takes up to 3 images and 4 are given: Image 4 will not be sent" in printed
+    assert "qwen-image-edit edits input images: add at least 1" in printed
+    assert sim.stats.generation_calls == 0
+
+
 def test_a_batch_file_that_cannot_be_read_exits_2(env, tmp_path, capsys):
     assert cli.run(["batch", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "out")]) == 2
     assert "cannot read" in capsys.readouterr().err
@@ -295,6 +349,23 @@ def test_explore_refuses_a_plan_over_the_cap_before_any_call(env, sim, images, t
     assert cli.run(["explore", str(images / "plan.json"), "--out", str(tmp_path / "out")]) == 2
     assert "This plan has 6 cells" in capsys.readouterr().err
     assert sim.stats.generation_calls == 0
+
+
+def test_explore_refuses_a_plan_whose_models_cannot_all_take_its_images_naming_the_cells(
+    env, sim, images, tmp_path, capsys
+):
+    plan = {"images": ["red.png"] * 5, "prompts": "a hat", "models": ["qwen-image-edit-plus", "qwen-image-2.1-pro"]}
+    (images / "plan.json").write_text(json.dumps(plan))
+    assert cli.run(["explore", str(images / "plan.json"), "--out", str(tmp_path / "out")]) == 2
+    assert "cell(s) 1 use qwen-image-edit-plus, which takes up to 3" in capsys.readouterr().err
+    assert sim.stats.generation_calls == 0
+
+
+def test_explore_runs_a_plan_without_images_on_a_text_to_image_model(env, sim, images, tmp_path):
+    plan = {"prompts": "a {red|blue} fox", "models": ["qwen-image-2.0"], "sizes": ["512*512"], "seeds": [1]}
+    (images / "plan.json").write_text(json.dumps(plan))
+    assert cli.run(["explore", str(images / "plan.json"), "--out", str(tmp_path / "out")]) == 0
+    assert [entry["image_count"] for entry in sim.stats.requests] == [0, 0]
 
 
 def test_explore_with_a_failing_cell_finishes_the_others_and_exits_1(env, sim, images, tmp_path, monkeypatch, capsys):

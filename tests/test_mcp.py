@@ -43,15 +43,16 @@ async def _list_and_call(url: str, arguments: dict) -> tuple[list, str]:
         return tools, answer.content[0].text
 
 
-def test_edit_is_an_mcp_tool_that_needs_only_one_image_and_a_prompt(mcp_url, make_image):
+def test_edit_is_an_mcp_tool_that_needs_only_a_prompt_and_takes_extra_images(mcp_url, make_image):
     uri = "data:image/png;base64," + base64.b64encode(make_image(640, 480)).decode()
     tools, text = asyncio.run(_list_and_call(mcp_url, {"image_1": uri, "prompt": "make it blue", "seed": 5}))
 
     (tool,) = tools
     schema = tool.inputSchema
     assert tool.name.endswith("edit")
-    assert {"image_1", "image_2", "image_3", "prompt", "n", "seed", "size", "api_key"} <= set(schema["properties"])
-    assert schema.get("required", []) in (["image_1"], ["image_1", "prompt"])
+    properties = {"image_1", "image_2", "image_3", "prompt", "n", "seed", "size", "api_key", "extra_images"}
+    assert properties <= set(schema["properties"])
+    assert schema.get("required", []) in ([], ["prompt"])  # image_1 too is optional: text-to-image models
     assert "'seed': 5" in text and ".png" in text
     assert "'request_id'" in text and "'simulated': True" in text
 
@@ -85,3 +86,9 @@ def test_app_py_serves_mcp_with_the_flag_or_gradios_own_setting(sim, tmp_path, m
     finally:
         demo.close()
         studio.close()
+
+
+def test_an_agent_makes_an_image_from_a_prompt_alone_on_a_text_to_image_model(mcp_url, sim):
+    _tools, text = asyncio.run(_list_and_call(mcp_url, {"prompt": "a red fox", "model": "qwen-image-2.0"}))
+    assert "'request_id'" in text and ".png" in text
+    assert sim.stats.requests[-1]["image_count"] == 0 and sim.stats.requests[-1]["model"] == "qwen-image-2.0"

@@ -71,15 +71,55 @@ def test_sizes_at_the_bounds_are_accepted():
     assert parse_size("auto") is None and parse_size(None) is None
 
 
-def test_no_image_is_refused(make_image):
-    with pytest.raises(errors.NoImageError):
-        EditRequest.create([None, None, None], "x")
-
-
-def test_more_than_three_images_are_refused(make_image):
+@pytest.mark.parametrize("model", catalog.MODELS, ids=lambda model: model.id)
+def test_each_model_takes_its_own_number_of_images_and_no_other(make_image, model):
+    image = make_image()
+    fewest = EditRequest.create([image] * model.min_images, "make it blue", model=model.id)
+    most = EditRequest.create([image] * model.max_images, "make it blue", model=model.id)
+    assert (len(fewest.images), len(most.images)) == (model.min_images, model.max_images)
     with pytest.raises(errors.TooManyImagesError) as caught:
-        EditRequest.create([make_image()] * 4, "x")
-    assert "Remove 1" in caught.value.message("en")
+        EditRequest.create([image] * (model.max_images + 1), "make it blue", model=model.id)
+    assert f"{model.id} takes up to {model.max_images} images and {model.max_images + 1} are given" in str(caught.value)
+    if model.min_images:
+        with pytest.raises(errors.NoImageError) as caught:
+            EditRequest.create([None] * 3, "make it blue", model=model.id)
+        assert f"{model.id} edits input images: add at least {model.min_images}" in str(caught.value)
+
+
+def test_too_many_images_say_which_would_not_be_sent_and_what_to_do(make_image):
+    with pytest.raises(errors.TooManyImagesError) as caught:
+        EditRequest.create([make_image()] * 5, "x", model="qwen-image-edit-max")
+    english, chinese = caught.value.message("en"), caught.value.message("zh")
+    assert "qwen-image-edit-max takes up to 3 images and 5 are given: Images 4 and 5 will not be sent" in english
+    assert "pick a model that takes 5, such as qwen-image-2.1-pro (up to 10)" in english
+    assert "图4 和 图5 将不会发送" in chinese and "qwen-image-2.1-pro" in chinese
+    assert caught.value.field == "images"
+
+
+def test_more_images_than_any_model_takes_are_refused_without_a_model_to_pick(make_image):
+    with pytest.raises(errors.TooManyImagesError) as caught:
+        EditRequest.create([make_image()] * 11, "x", model="qwen-image-2.1-pro")
+    assert "Image 11 will not be sent" in str(caught.value) and "no model takes that many" in str(caught.value)
+
+
+def test_no_image_for_an_editing_model_names_one_that_starts_from_a_prompt(make_image):
+    with pytest.raises(errors.NoImageError) as caught:
+        EditRequest.create([], "a red fox in the snow", model="qwen-image-edit-plus")
+    prompt_only = next(model.id for model in catalog.MODELS if model.min_images == 0)
+    assert f"start from the prompt alone, such as {prompt_only}" in caught.value.message("en")
+    assert prompt_only in caught.value.message("zh")
+
+
+def test_a_text_to_image_model_starts_from_the_prompt_alone():
+    request = EditRequest.create([None, None, None], "a red fox in the snow", model="qwen-image-2.0", seed=1)
+    assert request.images == () and request.params.prompt == "a red fox in the snow"
+    with pytest.raises(errors.ImageReferenceError):  # nothing to refer to
+        EditRequest.create([], "the fox of Image 1", model="qwen-image-2.0")
+
+
+def test_the_image_count_is_checked_before_any_image_is_decoded():
+    with pytest.raises(errors.TooManyImagesError):
+        EditRequest.create([b"not an image"] * 4, "x", model="qwen-image-edit-plus")
 
 
 def test_parameters_are_checked_before_the_images_are_decoded():
@@ -115,6 +155,20 @@ def test_a_reference_to_an_image_that_is_not_sent_is_refused(make_image, prompt)
         EditRequest.create([make_image(), make_image()], prompt)
     assert "only 2 image(s) will be sent" in caught.value.message("en")
     assert "3" in caught.value.message("zh")
+
+
+def test_references_go_up_to_image_10_on_a_model_that_takes_ten(make_image):
+    images = [make_image(640 + 16 * k, 480) for k in range(10)]
+    prompt = "Image 1 meets @10 and @图9; 图10 waves"
+    request = EditRequest.create(images, prompt, model="qwen-image-2.1-pro", seed=1)
+    assert request.params.prompt == "Image 1 meets Image 10 and 图9; 图10 waves"
+    assert [image.slot for image in request.images] == list(range(1, 11))
+    for prompt in ("move @10 to the left", "Image 10 wears a hat", "把图10放大"):
+        with pytest.raises(errors.ImageReferenceError) as caught:
+            EditRequest.create(images[:9], prompt, model="qwen-image-2.1-pro")
+        assert "only 9 image(s) will be sent" in str(caught.value)
+    # Not a reference to 图1: more digits make another number, as "image 2048 px" is no reference to Image 2.
+    assert EditRequest.create(images[:2], "图12 and an image 2048 px wide", seed=1).params.prompt.startswith("图12")
 
 
 def test_images_after_an_empty_slot_close_up_for_the_model(make_image):

@@ -114,8 +114,12 @@ def test_image_addresses_given_to_the_api_are_refused_and_never_fetched(hosted):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         target = f"http://127.0.0.1:{server.server_address[1]}/internal/secret.png"
+        client = Client(url, verbose=False)
         with pytest.raises(AppError) as caught:
-            Client(url, verbose=False).predict(handle_file(target), prompt="x", api_name="/edit")
+            client.predict(handle_file(target), prompt="x", api_name="/edit")
+        assert URL_REFUSED.split(":")[0] in str(caught.value)
+        with pytest.raises(AppError) as caught:  # Image 4 onwards too
+            client.predict(prompt="x", model="qwen-image-2.1-pro", extra_images=[handle_file(target)], api_name="/edit")
         assert URL_REFUSED.split(":")[0] in str(caught.value)
         assert hits == []
     finally:

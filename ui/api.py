@@ -11,7 +11,7 @@ from core.studio import Studio
 from ui.alerts import plain
 from ui.forms import EditForm
 from ui.runs import run_edit
-from ui.slots import InputSlot, RawNumber
+from ui.slots import InputFiles, InputSlot, RawNumber
 from ui.visitors import Visitors
 
 
@@ -30,12 +30,14 @@ def register(studio: Studio, visitors: Visitors) -> None:
             gr.Checkbox(True, label="prompt_extend"),
             gr.Checkbox(False, label="watermark"),
             gr.Textbox("", label="api_key"),
+            # Appended after api_key, as every new input is: callers pass them by name.
+            InputFiles(file_count="multiple", type="filepath", label="extra_images"),
         ]
         outputs = [gr.Gallery(format="png", label="images"), gr.JSON(label="record")]
         trigger = gr.Button()
 
     def edit(
-        image_1: str,
+        image_1: str | None = None,
         image_2: str | None = None,
         image_3: str | None = None,
         prompt: str = "",
@@ -47,26 +49,28 @@ def register(studio: Studio, visitors: Visitors) -> None:
         prompt_extend: bool = True,
         watermark: bool = False,
         api_key: str = "",
+        extra_images: list[str] | None = None,
         request: gr.Request = None,  # type: ignore[assignment]
     ) -> tuple[list[str], dict[str, Any] | None]:
-        """Edit one to three images with a Qwen image-edit model; results are saved PNGs.
+        """Edit images with a Qwen image model, or make one from the prompt alone; results are saved PNGs.
 
         Args:
-            image_1: the first input image (required).
+            image_1: the first input image (required, but for models that start from the prompt alone).
             image_2: an optional second input image.
             image_3: an optional third input image.
             prompt: what to change, e.g. "the girl in Image 1 wears the dress of Image 2" (max 800 chars).
             negative_prompt: what to avoid (max 500 chars).
-            model: one of qwen-image-edit-max, qwen-image-edit-plus (and their dated snapshots) or qwen-image-edit.
+            model: one of {model_images}.
             size: "auto" (about 1024*1024, aspect of the last image) or "W*H" with W, H in [512, 2048].
             n: number of images, 1 to 6 (1 for qwen-image-edit).
             seed: 0 to 2147483647, or -1 for a random seed (the seed used is in the record).
             prompt_extend: let the service rewrite the prompt (ignored by models without rewriting).
             watermark: add the "Qwen-Image" mark.
             api_key: your own DashScope key for this call only (never stored); required when the host asks.
+            extra_images: Image 4 onwards, in order, for models that take more than three (refused by the others).
         """
         form = EditForm(
-            images=(image_1, image_2, image_3),
+            images=(image_1, image_2, image_3, *(extra_images or ())),
             prompt=prompt,
             negative_prompt=negative_prompt,
             model=model,
@@ -86,7 +90,13 @@ def register(studio: Studio, visitors: Visitors) -> None:
             raise plain(error, who.lang) from None
         return final
 
+    edit.__doc__ = (edit.__doc__ or "").replace("{model_images}", _model_images())  # the catalog's, as it is
     trigger.click(edit, images + controls, outputs, api_name="edit", concurrency_id="edit")
+
+
+def _model_images() -> str:
+    """Each model id with the number of input images it takes ("qwen-image-2.0 (0-3 images)")."""
+    return ", ".join(f"{m.id} ({m.min_images}-{m.max_images} images)" for m in catalog.MODELS)
 
 
 def _no_progress(*_args: Any, **_kwargs: Any) -> None:

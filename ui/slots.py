@@ -15,12 +15,22 @@ URL_REFUSED = (
 )
 
 
-class InputSlot(gr.Image):
+class _RefusesAddresses(gr.components.Component):
+    """Refuses http(s) addresses given instead of a file (through the API): Gradio would fetch them
+    server-side, and the server fetches nothing but DashScope's results."""
+
+    async def async_move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
+        """Gradio's input step; refused for web addresses (see the class docstring)."""
+        if url_or_file_path is not None and client_utils.is_http_url_like(str(url_or_file_path)):
+            raise gr.Error(URL_REFUSED)
+        return await super().async_move_resource_to_block_cache(url_or_file_path)
+
+
+class InputSlot(gr.Image, _RefusesAddresses):
     """gr.Image opens every upload with PIL before the handler runs, and a bad file then surfaces as a
     bare "Error". This slot returns the uploaded path as it is; core decodes it and explains problems.
-
-    It also refuses http(s) addresses given instead of a file (through the API): Gradio would fetch them
-    server-side, and the server fetches nothing but DashScope's results."""
+    Web addresses are refused (`_RefusesAddresses`, second among the bases: Gradio names a template after
+    its first base)."""
 
     is_template = True  # rendered by the front end's own Image component
 
@@ -28,11 +38,11 @@ class InputSlot(gr.Image):
         """The uploaded file's path, or None for an empty slot."""
         return None if payload is None else str(payload.path)
 
-    async def async_move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
-        """Gradio's input step; refused for web addresses (see the class docstring)."""
-        if url_or_file_path is not None and client_utils.is_http_url_like(str(url_or_file_path)):
-            raise gr.Error(URL_REFUSED)
-        return await super().async_move_resource_to_block_cache(url_or_file_path)
+
+class InputFiles(gr.File, _RefusesAddresses):
+    """Several files, handed over as paths (gr.File opens none of them; core does); web addresses refused."""
+
+    is_template = True  # rendered by the front end's own File component
 
 
 class RawNumber(gr.Number):

@@ -16,6 +16,9 @@ CSS = """
 .hint p, #prompt-count p, #cost p, #size-preview p, #model-info p { font-size: 0.85em; opacity: 0.8; margin: 0; }
 #prompt-count { text-align: right; }
 .slot { min-width: 140px; }
+/* "More images": three to a row at every width, the last row's too. */
+#more-slots { flex-wrap: wrap; justify-content: flex-start; }
+#more-slots > .extra-slot { flex: 0 0 calc((100% - 2 * var(--layout-gap)) / 3) !important; min-width: 0 !important; }
 #generate, #cancel { min-height: 48px; font-size: 1.05em; }
 /* History: a grid of small thumbnails however few edits there are. */
 #history-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important; }
@@ -41,7 +44,8 @@ CSS = """
   .button-row > button { min-width: 0 !important; white-space: nowrap; padding-inline: 4px; }
   /* Three small slots in a row: an upload icon instead of a cut-off "Drop Image Here", and room for the
      label beside the remove button (fullscreen is of little use at this size). */
-  .slot { min-width: 0 !important; flex: 1 1 0 !important; height: 150px !important; }
+  .slot:not(.extra-slot) { min-width: 0 !important; flex: 1 1 0 !important; }
+  .slot { height: 150px !important; }
   .slot [data-testid="block-label"] { white-space: nowrap; font-size: 12px; }
   .slot [data-testid="block-label"] > span { display: none; }
   .slot [data-testid="upload-text"] .prompt { display: none; }

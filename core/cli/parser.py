@@ -16,14 +16,16 @@ _BATCH_FORMAT = """Each non-blank line of FILE is one JSON object:
    "negative_prompt": "blurry", "model": "qwen-image-edit-plus", "region": "singapore",
    "size": "auto" or "1024*1536", "n": 2, "seed": 42 (or -1 for random),
    "prompt_extend": true, "watermark": false}
-Only "images" (1 to 3 paths, relative to FILE's folder, or links) and "prompt" are required.
-Links are fetched only from DashScope's result storage (or the configured endpoint); anything
-else is refused: download it and give its path.
+Only "prompt" is required. "images": paths relative to FILE's folder, or links, as many as the
+model takes (`qwen-edit edit --help` lists each model's range); none or [] where the range starts
+at 0 (the model can start from the prompt alone). Links are fetched only from DashScope's result
+storage (or the configured endpoint); anything else is refused: download it and give its path.
 
 Each line writes line-NNNN-K.png and line-NNNN.json to DIR. Lines already done are recorded in
 DIR/.qwen-edit-batch.jsonl and skipped when the batch runs again (a changed line runs again),
 so rerunning an interrupted batch finishes only the missing lines."""
-_PLAN_FORMAT = """PLAN is a JSON object; every cell is one edit of the same images:
+_PLAN_FORMAT = """PLAN is a JSON object; every cell is one edit of the same images (every model of the plan must
+take that many; none for text-to-image models only):
   {"images": ["photo.png"],
    "prompts": ["make it {night|winter|autumn}", "add a red hat"]   (or one text, a variant per line),
    "seeds": [1, 2, 3]   and/or   "random_seeds": 3,
@@ -64,14 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    edit.add_argument("images", nargs="+", metavar="IMAGE", help="1 to 3 input images (paths or result links)")
+    edit.add_argument(
+        "images",
+        nargs="*",
+        metavar="IMAGE",
+        help="input images (paths or result links), as many as the model takes (see --model); none where "
+        "its range starts at 0 (it can start from the prompt alone)",
+    )
     edit.add_argument("-p", "--prompt", required=True, help="what to change; @1 / @Image2 name the inputs")
     edit.add_argument("--negative-prompt", default="", help="what to avoid")
     edit.add_argument(
         "-m",
         "--model",
         default=catalog.DEFAULT_MODEL,
-        help=f"default: %(default)s; one of {', '.join(m.id for m in catalog.MODELS)}",
+        help=f"default: %(default)s; one of (with the input images each takes) "
+        f"{', '.join(f'{m.id} ({m.min_images}-{m.max_images})' for m in catalog.MODELS)}",
     )
     edit.add_argument("--region", help="singapore or beijing (default: QWEN_EDIT_REGION, else singapore)")
     edit.add_argument("--size", default="auto", help='"auto" (follow the last image) or W*H, e.g. 1024*1536')

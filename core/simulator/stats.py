@@ -32,7 +32,7 @@ class SimulatorStats:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """One dict per generation call: model, parameters, image_count, text, authorization."""
+        """One dict per generation call: model, parameters, image_count, image_digests, text, authorization."""
         with self._lock:
             return [dict(entry) for entry in self._requests]
 

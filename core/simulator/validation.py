@@ -67,6 +67,12 @@ def summarize(payload: dict[str, Any] | None, authorization: str | None) -> dict
         "model": payload.get("model"),
         "parameters": payload.get("parameters"),
         "image_count": sum(1 for item in content if isinstance(item, dict) and "image" in item),
+        # Each image item's sha256 (of its text, e.g. the data URI), in the order sent.
+        "image_digests": [
+            hashlib.sha256(str(item["image"]).encode()).hexdigest()
+            for item in content
+            if isinstance(item, dict) and "image" in item
+        ],
         "text": texts[0] if texts else None,
         "authorization": authorization,
     }

@@ -59,22 +59,41 @@ def request_from_entry(
             raise LineError(f'"{key}" must be true or false, not {json.dumps(value)}')
     params = {key: value for key, value in entry.items() if key not in ("images", "prompt") and value is not None}
     params.setdefault("region", studio.settings.region)
-    sources = image_sources(entry.get("images"), studio, params["region"], base_dir, user_key)
+    limit = _most_images(params.get("model", catalog.DEFAULT_MODEL))
+    sources = image_sources(entry.get("images"), studio, params["region"], base_dir, user_key, limit)
     return EditRequest.create(sources, entry.get("prompt") or "", **params)
 
 
+def _most_images(model_id: str) -> int:
+    """The most images `model_id` takes (any model's most for a name the catalog does not know: the request
+    then refuses the name itself)."""
+    known = {model.id: model.max_images for model in catalog.MODELS}
+    return known.get(model_id, max(known.values()))
+
+
 def image_sources(
-    images: Any, studio: Studio, region: str, base_dir: Path, user_key: str | None = None
+    images: Any, studio: Studio, region: str, base_dir: Path, user_key: str | None = None, limit: int | None = None
 ) -> list[ImageSource]:
     """Paths (relative to `base_dir`) as given; http(s) links fetched under the result-download host rules
-    (DashScope's result storage, or the endpoint's own host), any other link refused."""
-    if isinstance(images, str):
-        images = [images]
-    if not isinstance(images, list) or not all(isinstance(item, str) for item in images):
-        raise LineError('"images" must be a list of file paths or links')
-    if len(images) > catalog.MAX_IMAGES:  # EditRequest refuses these; fetch nothing first
+    (DashScope's result storage, or the endpoint's own host), any other link refused. No images (the key
+    missing, or an empty list) is an empty list: models that start from a prompt alone take it. More than
+    `limit` images are returned unfetched, for the request to refuse."""
+    images = listed_images(images)
+    if limit is not None and len(images) > limit:  # the request refuses these: fetch nothing first
         return list(images)
     return [_image_source(item, slot, studio, region, base_dir, user_key) for slot, item in enumerate(images, 1)]
+
+
+def listed_images(images: Any) -> list[str]:
+    """The "images" value of a line or plan as a list: none (missing or empty), one path or link, or a list
+    of them; LineError for anything else."""
+    if images is None:
+        return []
+    if isinstance(images, str):
+        return [images]
+    if not isinstance(images, list) or not all(isinstance(item, str) for item in images):
+        raise LineError('"images" must be a list of file paths or links')
+    return images
 
 
 def _image_source(
@@ -140,4 +159,6 @@ def plan_from_spec(spec: Mapping[str, Any], studio: Studio, base_dir: Path, user
         watermark=spec.get("watermark") or False,
     )
     draft = form.draft(studio.settings.explore_max_cells)
-    return Plan.from_draft(image_sources(spec.get("images"), studio, region, base_dir, user_key), draft)
+    images = listed_images(spec.get("images"))
+    draft.check_image_count(len(images))  # every cell's model takes that many: checked before fetching any
+    return Plan.from_draft(image_sources(images, studio, region, base_dir, user_key), draft)

@@ -20,7 +20,7 @@ from core import catalog, errors
 from core.images import ImageSource
 from core.parameters import EditParameters, parse_size
 from core.references import normalise_references
-from core.request import EditRequest
+from core.request import EditRequest, check_image_count
 from core.settings import Price
 from core.sizes import Size
 
@@ -153,6 +153,20 @@ class _Axes:
         """What the images cost at `price` (None when no price is configured)."""
         return None if price is None else price.amount * self.images_billed
 
+    def check_image_count(self, count: int) -> None:
+        """Refuse, before anything runs, a plan whose cells' models cannot all take `count` images:
+        PlanImageCountError names each such model and its cells (a single edit's own rule, per model)."""
+        refusals = []
+        for model_id in self.models:
+            try:
+                check_image_count(model_id, range(1, count + 1))
+            except (errors.NoImageError, errors.TooManyImagesError):
+                spec = catalog.get_model(model_id)
+                cells = [index for index, params in enumerate(self.parameters, 1) if params.model == model_id]
+                refusals.append((model_id, cells, spec.min_images, spec.max_images))
+        if refusals:
+            raise errors.PlanImageCountError.for_cells(count, refusals)
+
 
 @dataclass(frozen=True)
 class Draft(_Axes):
@@ -250,7 +264,9 @@ class Plan(_Axes):
     @classmethod
     def from_draft(cls, images: Sequence[ImageSource | None], draft: Draft) -> Plan:
         """The draft's cells with their images, prepared once for every cell by the same checks as a single
-        edit; `@k` references in each prompt are checked against the images given."""
+        edit; `@k` references in each prompt are checked against the images given. Every cell's model must
+        take that many images (`check_image_count`)."""
+        draft.check_image_count(sum(1 for image in images if image is not None))
         first = draft.parameters[0]
         base = EditRequest.create(images, first.prompt, **first.create_args())
         cells = tuple(

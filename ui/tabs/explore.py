@@ -75,7 +75,7 @@ class ExploreView:
         """The fields a run reads: the plan here, the images and shared settings in the Studio tab."""
         plan, controls = self.plan, studio_view.controls
         shared = {
-            "images": studio_view.slots,
+            "images": studio_view.all_slots,
             "negative_prompt": studio_view.prompt.negative,
             "region": controls.region,
             "prompt_extend": controls.prompt_extend,

@@ -213,7 +213,7 @@ class _Reopen:
     @property
     def outputs(self) -> list[Any]:
         view = self.studio_view
-        return [*view.slots, *view.settings_controls, *view.shown_results, self.tabs]
+        return [*view.all_slots, *view.settings_controls, *view.shown_results, self.tabs]
 
     def values(self, owner: str, edit_id: str, line: str) -> list[Any]:
         edit = self.studio.history.get(owner, edit_id)
@@ -221,7 +221,7 @@ class _Reopen:
         inputs = [path for path in self.studio.input_paths(edit) if Path(path).is_file()]
         entries = gallery.history_entries(self.studio, edit)
         return [
-            *(inputs + [None] * (len(self.studio_view.slots) - len(inputs))),
+            *(inputs + [None] * (len(self.studio_view.all_slots) - len(inputs))),
             *recall_values(settings_of(edit.parameters())),
             gallery.items(entries),
             entries,

@@ -1,4 +1,5 @@
-"""The three image slots: upload, paste or webcam; a bad file explained on drop; swap and close up."""
+"""The image slots: three side by side, and "More images" (Image 4 onwards) for models that take more; upload,
+paste or webcam; a bad file explained on drop; swap and close up; what the chosen model will not take."""
 
 from __future__ import annotations
 
@@ -7,50 +8,61 @@ from typing import Any
 
 import gradio as gr
 
-from core import errors
+from core import catalog, errors
 from core.catalog import INPUT_SIDE_MIN
 from core.images import prepare_image
+from core.request import check_image_count
 from ui.slots import InputSlot
 from ui.strings import I18N, language_of, status
 from ui.tabs.studio.view import Inputs
 from ui.wiring import PRIVATE
 
 SLOTS = (1, 2, 3)
+EXTRA_SLOTS = tuple(range(len(SLOTS) + 1, max(model.max_images for model in catalog.MODELS) + 1))
+"""Image 4 to the most any model takes: shown under "More images" while the chosen model takes them."""
 
 
 def render() -> Inputs:
-    """Slots side by side, the swap buttons and the hint about the output's aspect."""
+    """Slots side by side, the swap buttons, the hint about the output's aspect, then "More images" (hidden
+    while the model takes three at most) and the note on what the model takes."""
     with gr.Row():
-        slots = tuple(
-            InputSlot(
-                label=I18N(f"image_{k}"),
-                type="filepath",
-                image_mode=None,
-                sources=["upload", "clipboard", "webcam"],
-                height=220,
-                elem_id=f"slot-{k}",
-                elem_classes="slot",
-            )
-            for k in SLOTS
-        )
+        slots = tuple(_slot(k, height=220) for k in SLOTS)
     with gr.Row(elem_classes="button-row swap-row"):
         swap_buttons = (
             gr.Button(I18N("swap_12"), size="sm", elem_id="swap-12"),
             gr.Button(I18N("swap_23"), size="sm", elem_id="swap-23"),
         )
     gr.Markdown(I18N("slots_hint"), elem_classes="hint")
-    return Inputs(slots, swap_buttons)
+    with gr.Accordion(I18N("more_images"), open=False, visible=False, elem_id="more-images") as more:
+        more_hint = gr.Markdown("", elem_classes="hint", elem_id="more-images-hint")
+        with gr.Row(elem_id="more-slots"):
+            extra_slots = tuple(_slot(k, height=160, visible=False, extra=True) for k in EXTRA_SLOTS)
+    note = gr.Markdown("", visible=False, elem_id="images-note")
+    return Inputs(slots, swap_buttons, extra_slots, more, more_hint, note)
 
 
-def listen(inputs: Inputs) -> None:
-    """Check each dropped file at once; keep filled slots to the left; swap neighbours."""
-    slots = list(inputs.slots)
+def _slot(k: int, *, height: int, visible: bool = True, extra: bool = False) -> InputSlot:
+    return InputSlot(
+        label=I18N(f"image_{k}"),
+        type="filepath",
+        image_mode=None,
+        sources=["upload", "clipboard", "webcam"],
+        height=height,
+        visible=visible,
+        elem_id=f"slot-{k}",
+        elem_classes=["slot", "extra-slot"] if extra else "slot",
+    )
+
+
+def listen(inputs: Inputs, model: gr.Dropdown) -> None:
+    """Check each dropped file at once; keep filled slots to the left; swap neighbours; follow the model."""
+    slots = list(inputs.all_slots)
 
     def compact(*paths: str | None):
         closed = close_up(list(paths))
         return [gr.skip() if new == old else new for new, old in zip(closed, paths, strict=True)]
 
-    for k, slot in zip(SLOTS, slots, strict=True):
+    for k, slot in enumerate(slots, start=1):
 
         def check(path: str | None, request: gr.Request, k: int = k) -> Any:
             # A good file is already in place: writing it back could undo a move made while it was checked.
@@ -62,6 +74,49 @@ def listen(inputs: Inputs) -> None:
 
     for first, button in enumerate(inputs.swap_buttons):
         button.click(_swap(first), slots, slots, queue=False, **PRIVATE)
+
+    def follow(values: dict[Any, Any], request: gr.Request) -> list[Any]:
+        paths = [values[slot] for slot in slots]
+        return model_view(values[model], paths, language_of(request))
+
+    shown = [inputs.more, inputs.more_hint, *inputs.extra_slots, inputs.note]
+    for trigger in (model.change, *(slot.change for slot in slots)):
+        trigger(follow, {model, *slots}, shown, queue=False, **PRIVATE)
+
+
+def model_view(model_id: str, paths: list[str | None], lang: str) -> list[Any]:
+    """What the slots show for `model_id` given the files in every slot (Image 1 onwards): "More images"
+    while the model takes more than three or one of them is filled (open then, so nothing hidden is sent or
+    forgotten), its filled slots and one empty slot after them (up to the model's maximum), and the note.
+    The note says which images the model will not take (Generate refuses them: core checks the count
+    again), or that the model can start from the prompt alone."""
+    try:
+        spec = catalog.get_model(model_id)
+    except errors.EditError:  # a forged value: the slots stay as they are, Generate refuses the name
+        return [gr.skip()] * (3 + len(EXTRA_SLOTS))
+    filled = [k for k, path in enumerate(paths, start=1) if path]
+    extra_filled = any(k > len(SLOTS) for k in filled)
+    takes_more = spec.max_images > len(SLOTS)
+    more = gr.update(visible=takes_more or extra_filled)
+    if extra_filled:
+        more["open"] = True
+    hint = status("more_images_hint" if takes_more else "more_images_none", lang, model=spec.id, max=spec.max_images)
+    # Filled slots close up to the left: one empty slot after the last image, while the model takes more.
+    offered = min(spec.max_images, max(len(filled), len(SLOTS)) + 1)
+    extra = [gr.update(visible=k <= offered or k in filled) for k in EXTRA_SLOTS]
+    return [more, hint, *extra, _note(spec, filled, lang)]
+
+
+def _note(spec: catalog.Model, filled: list[int], lang: str) -> dict[str, Any]:
+    try:
+        check_image_count(spec.id, filled)
+    except errors.TooManyImagesError as error:
+        return gr.update(value="⚠ " + html.escape(error.message(lang)), visible=True)
+    except errors.NoImageError:  # an empty page is where every edit starts: Generate explains it
+        pass
+    if spec.min_images == 0 and not filled:
+        return gr.update(value=status("prompt_only", lang, model=spec.id), visible=True)
+    return gr.update(value="", visible=False)
 
 
 def check_slot(path: str | None, slot: int, request: gr.Request) -> str | None:

@@ -54,7 +54,11 @@ def listen(view: StudioView, page: Page) -> None:
     # Progress (and a failure's overlay) on the gallery only: the status line and details stay readable.
     options: dict[str, Any] = {"concurrency_id": "edit", "show_progress_on": results.gallery, **PRIVATE}
     run_event = view.run.generate.click(generate, inputs, outputs, **options)
-    example_event = results.examples.load_input_event.then(generate, inputs, outputs, **options)
+    # An example fills Images 1 to 3: images left under "More images" would join it unseen.
+    extras = list(view.inputs.extra_slots)
+    example_event = results.examples.load_input_event.then(
+        lambda: [None] * len(extras), None, extras, queue=False, **PRIVATE
+    ).then(generate, inputs, outputs, **options)
     view.run.cancel.click(None, None, None, cancels=[run_event, example_event])
 
     def on_count(count: float, request: gr.Request) -> str:

@@ -12,10 +12,20 @@ from ui.slots import InputSlot
 
 @dataclass(frozen=True)
 class Inputs:
-    """The slots and the buttons that swap neighbours."""
+    """The three slots and the buttons that swap neighbours; "More images" (Image 4 onwards) with its slots,
+    and the note on what the chosen model takes."""
 
     slots: tuple[InputSlot, ...]
     swap_buttons: tuple[gr.Button, ...]
+    extra_slots: tuple[InputSlot, ...]
+    more: gr.Accordion
+    more_hint: gr.Markdown
+    note: gr.Markdown
+
+    @property
+    def all_slots(self) -> tuple[InputSlot, ...]:
+        """Image 1 onwards: the three slots, then "More images"."""
+        return self.slots + self.extra_slots
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,13 @@ class StudioView:
 
     @property
     def slots(self) -> tuple[InputSlot, ...]:
+        """Image 1 to 3 (what examples, "use as Image k", Match Image k and compare offer)."""
         return self.inputs.slots
+
+    @property
+    def all_slots(self) -> tuple[InputSlot, ...]:
+        """Every slot, Image 1 onwards: what an edit sends and what reopening an edit fills."""
+        return self.inputs.all_slots
 
     @property
     def form(self) -> Binding[StudioForm]:
@@ -106,7 +122,7 @@ class StudioView:
         return Binding(
             StudioForm,
             {
-                "images": self.slots,
+                "images": self.all_slots,
                 "prompt": self.prompt.prompt,
                 "negative_prompt": self.prompt.negative,
                 "model": controls.model,
