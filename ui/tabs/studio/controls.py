@@ -123,10 +123,18 @@ def side_hint(model_id: str, lang: str) -> str:
 def _listen_size(controls: Controls, slots: tuple[InputSlot, ...]) -> None:
     """The W x H a run will produce, shown as the size, the custom sides or the slots change."""
 
-    def refresh_preview(model_id, mode, width, height, i1, i2, i3, request: gr.Request):
-        return size_preview(mode, width, height, [i1, i2, i3], model_id, language_of(request))
+    def refresh_preview(values: dict[Any, Any], request: gr.Request) -> str:
+        images = [values[slot] for slot in slots]
+        return size_preview(
+            values[controls.size_mode],
+            values[controls.width],
+            values[controls.height],
+            images,
+            values[controls.model],
+            language_of(request),
+        )
 
-    preview_inputs = [controls.model, controls.size_mode, controls.width, controls.height, *slots]
+    preview_inputs = {controls.model, controls.size_mode, controls.width, controls.height, *slots}
     triggers = (
         controls.model.change,
         controls.size_mode.change,
