@@ -25,6 +25,23 @@ class RateLimit:
     requests: int
     seconds: float
 
+    @classmethod
+    def parse(cls, text: str) -> RateLimit | None:
+        """ "2/60" -> 2 requests per 60 s; "off" -> None (no limit); ValueError for anything else."""
+        if text.strip().lower() == "off":
+            return None
+        requests, _, seconds = text.partition("/")
+        try:
+            limit = cls(int(requests), float(seconds))
+        except ValueError:
+            raise ValueError(f"{text!r} is not requests/seconds (e.g. 2/60) or off") from None
+        if limit.requests < 1 or not 0 < limit.seconds < float("inf"):
+            raise ValueError(f"{text!r}: requests must be at least 1 and seconds more than 0")
+        return limit
+
+    def __str__(self) -> str:
+        return f"{self.requests}/{self.seconds:g}"
+
 
 @dataclass(frozen=True)
 class Model:

@@ -622,7 +622,13 @@ def test_the_control_api_queues_and_clears_faults_changes_settings_and_reports_s
 
     assert requests.post(f"{control}/faults", json={"fault": "meteor"}, timeout=10).status_code == 400
     settings = requests.post(f"{control}/config", json={"latency": 0.1, "bandwidth": 1e6}, timeout=10).json()
-    assert settings == {"latency": 0.1, "bandwidth": 1e6, "link_ttl": 86400.0}
+    assert settings == {
+        "latency": 0.1,
+        "bandwidth": 1e6,
+        "link_ttl": 86400.0,
+        "enforce_rate_limits": False,
+        "rate_limits": {},
+    }
     assert sim.config.latency == 0.1
     assert requests.post(f"{control}/config", json={"speed": 1}, timeout=10).status_code == 400
 

@@ -42,6 +42,9 @@ def listen(view: StudioView, page: Page) -> None:
         edit = form.read(values).edit_form()
         try:
             for entries, record, line in run_edit(studio, edit, who, values[results.state] or [], progress):
+                if entries is None:  # still waiting: only the status line changes
+                    yield gr.skip(), gr.skip(), line, gr.skip(), gr.skip()
+                    continue
                 seed = gr.update(value=record["seed"]) if record else gr.update()
                 yield gallery.items(entries), entries, line, seed, record
         except errors.EditError as error:  # the reason stays on the page after its message box has gone
