@@ -8,7 +8,9 @@ it. Each line has its own lock; nothing is held while a call waits.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import math
 import threading
 import time
@@ -81,18 +83,22 @@ class Line:
         self.interval = interval
         self._pacer = pacer
         self.changed = threading.Condition()
-        self.turns: list[Turn] = []
+        self.turns: list[Turn] = []  # in arrival order
         self.last_start = -math.inf
         self.blocked_until = -math.inf
+        self._arrivals = itertools.count()
 
-    def reserve(self, *, after: float = 0.0, first: bool = False) -> Turn:
-        """The next free turn, at least `after` seconds from now; `first` puts it before the turns already
-        waiting (a retry keeps the place its call had). A line without a limit starts a turn at once unless
-        a 429 pushed it back."""
-        turn = Turn(self._pacer, self, self._pacer.clock() + after)
+    def reserve(self) -> Turn:
+        """The next free turn, after those already waiting. A line without a limit starts a turn at once
+        unless a 429 pushed it back."""
         with self.changed:
-            self.turns.insert(0 if first else len(self.turns), turn)
-            self.changed.notify_all()
+            return self._insert(0.0, next(self._arrivals))
+
+    def _insert(self, after: float, arrival: int) -> Turn:
+        """A turn at least `after` seconds from now, placed by `arrival` (call with `changed` held)."""
+        turn = Turn(self._pacer, self, self._pacer.clock() + after, arrival)
+        bisect.insort(self.turns, turn, key=lambda waiting: waiting.arrival)
+        self.changed.notify_all()
         return turn
 
     def push_back(self, seconds: float) -> None:
@@ -115,10 +121,21 @@ class Line:
 class Turn:
     """A place in a line, held from `Line.reserve` until it is taken or given back."""
 
-    def __init__(self, pacer: Pacer, line: Line, not_before: float) -> None:
+    def __init__(self, pacer: Pacer, line: Line, not_before: float, arrival: int) -> None:
         self._pacer = pacer
         self._line = line
         self.not_before = not_before
+        self.arrival = arrival
+
+    @property
+    def line(self) -> Line:
+        return self._line
+
+    def again(self, after: float) -> Turn:
+        """A new turn for the same call (it is retrying), at least `after` seconds from now, in this turn's
+        place in arrival order: before the calls that came later."""
+        with self._line.changed:
+            return self._line._insert(after, self.arrival)
 
     @property
     def wait(self) -> float:

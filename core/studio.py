@@ -24,7 +24,7 @@ from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import EditRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
-from core.pacing import Line, Pacer, Waiting, account_of
+from core.pacing import Pacer, Turn, Waiting, account_of
 from core.pins import PinGroup, Pins
 from core.processes import port_open
 from core.ratelimit import RateLimiter
@@ -255,12 +255,11 @@ class Studio:
             # Pinned from before it can be evicted at all (a calling edit is not): finished edits of the owner
             # may be evicted meanwhile, by this edit's quota check or another's, but never this one.
             with self._pins.pinned(edit_id):
-                line = self._line(endpoint, request)
-                waited = self._wait_turn(line, request, caller.owner, edit_id, notify, cancelled)
+                turn, waited = self._wait_turn(endpoint, request, caller.owner, edit_id, notify, cancelled)
                 notify(Progress(Stage.CALLING))
                 if cancelled is not None and cancelled():
                     self._not_sent(caller.owner, edit_id, waited)
-                answer = self._call(request, endpoint, edit_id, notify, line, cancelled)
+                answer = self._call(request, endpoint, edit_id, notify, turn, cancelled)
                 kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
                 self.enforce_quotas(caller.owner)
         return EditResult(
@@ -275,24 +274,21 @@ class Studio:
             attempts=answer.attempts,
         )
 
-    def _line(self, endpoint: Endpoint, request: EditRequest) -> Line:
-        """The pacer's line for this call: its account (the key's hash) and the model's rate group."""
-        model = request.model
-        return self.pacer.line(account_of(endpoint.api_key), model.rate_group, self.settings.rate_limit(model))
-
     def _wait_turn(
         self,
-        line: Line,
+        endpoint: Endpoint,
         request: EditRequest,
         owner: str,
         edit_id: str,
         notify: Callable[[Progress], None],
         cancelled: Callable[[], bool] | None,
-    ) -> bool:
-        """Wait for the edit's turn, telling `notify` each second; return whether it had to wait. Cancelled
+    ) -> tuple[Turn, bool]:
+        """Wait for the edit's turn in the pacer's line of its account (the key's hash) and the model's rate
+        group, telling `notify` each second; return the turn taken and whether it had to wait. Cancelled
         meanwhile (or the studio closing): nothing is sent, EditCancelledError."""
         model = request.model
         limit = self.settings.rate_limit(model)
+        line = self.pacer.line(account_of(endpoint.api_key), model.rate_group, limit)
         waited = False
 
         def waiting(seconds: float) -> None:
@@ -300,9 +296,10 @@ class Studio:
             waited = True
             notify(Progress(Stage.WAITING, waiting=Waiting(model.id, limit, seconds)))
 
-        if not line.reserve().take(cancelled, waiting):
+        turn = line.reserve()
+        if not turn.take(cancelled, waiting):
             self._not_sent(owner, edit_id, waited)
-        return waited
+        return turn, waited
 
     def _not_sent(self, owner: str, edit_id: str, waited: bool) -> NoReturn:
         """End a cancelled edit before anything was sent: one the visitor saw waiting stays in history as
@@ -320,29 +317,31 @@ class Studio:
         endpoint: Endpoint,
         edit_id: str,
         notify: Callable[[Progress], None],
-        line: Line,
+        turn: Turn,
         cancelled: Callable[[], bool] | None,
     ) -> ServiceResult:
         """Send the recorded edit; a failure is recorded with its reason, and the answer's links before any
-        download. A retry waits its delay and then its turn in `line` (first in it: its call came first); a
-        429 holds the whole line back for that delay."""
+        download. A retry waits its delay and then a turn in the pacer's line, in the place of the turn the
+        call had (before the calls that came after it); a 429 holds the whole line back for that delay."""
         latest: RetryNotice | None = None
 
         def on_retry(notice: RetryNotice) -> None:
             nonlocal latest
             if notice.throttled:
-                line.push_back(notice.delay)
+                turn.line.push_back(notice.delay)
             latest = notice
             notify(Progress(Stage.RETRYING, retry=notice))
 
         def pause(seconds: float) -> None:
+            nonlocal turn
             told = math.ceil(seconds)
 
             def counting(left: float) -> None:  # each second, so a page can still be cancelled meanwhile
                 if latest is not None and math.ceil(left) != told:
                     notify(Progress(Stage.RETRYING, retry=replace(latest, delay=left)))
 
-            if not line.reserve(after=seconds, first=True).take(cancelled, counting):
+            turn = turn.again(after=seconds)
+            if not turn.take(cancelled, counting):
                 raise errors.PacingCancelledError()
 
         try:

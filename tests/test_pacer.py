@@ -63,15 +63,16 @@ def test_a_429_holds_the_line_back_even_without_a_known_limit(clock):
     assert line.reserve().wait == pytest.approx(12.0)
 
 
-def test_a_retry_goes_before_the_turns_already_waiting_after_its_delay(clock):
+def test_a_retry_keeps_its_calls_place_before_the_calls_that_came_later(clock):
     line = Pacer(clock).line("account", "group", TWO_A_MINUTE)
-    assert line.reserve().take()
-    waiting = line.reserve()
+    first = line.reserve()
+    assert first.take()
+    later = line.reserve()
     step = interval_of(TWO_A_MINUTE)
-    retry = line.reserve(after=step + 5, first=True)
+    retry = first.again(after=step + 5)
 
     assert retry.wait == pytest.approx(step + 5)
-    assert waiting.wait == pytest.approx(2 * step + 5)
+    assert later.wait == pytest.approx(2 * step + 5)
 
 
 def test_lines_are_per_account_and_rate_group(clock):

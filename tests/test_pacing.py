@@ -209,7 +209,7 @@ def test_cancelling_a_waiting_edit_sends_nothing_bills_nothing_and_history_says_
         future.result(timeout=5)
 
     assert sim.stats.generation_calls == 1
-    cancelled_edit, done = real_limits.history.list("local")
+    cancelled_edit, done = real_limits.history.list("local")  # newest first
     assert (cancelled_edit.status, done.status) == ("cancelled", "done")
     assert cancelled_edit.outputs == () and caught.value.message("en") in cancelled_edit.error
     assert "nothing was billed" in cancelled_edit.error
@@ -305,25 +305,35 @@ def test_a_429_is_retried_and_the_edit_succeeds(studio, sim, make_image, fault):
     assert "Throttling." in retries[0].reason
 
 
-def test_a_429_holds_back_the_other_calls_of_that_key_and_model(sim, tmp_path, make_image):
+def test_a_429_holds_back_the_other_calls_of_that_key_and_model_even_if_the_refused_one_is_cancelled(
+    sim, tmp_path, make_image
+):
     # No limit known for the model: nothing is paced until DashScope says 429.
-    slow = RetryPolicy(throttled_base_delay=1.0, throttled_max_delay=1.0)  # one retry after 0.5 to 1 s
+    slow = RetryPolicy(throttled_base_delay=2.0, throttled_max_delay=2.0)  # the retry is due after 1 to 2 s
     studio = studio_with(sim, tmp_path, "qwen-image-edit-plus=off", retry=slow)
     sim.inject("rate_quota")
+    stop, cancelled = cancellable()
     try:
-        first, first_done = edit_in_thread(studio, edit_request(make_image, model="qwen-image-edit-plus", prompt="one"))
+        first, first_done = edit_in_thread(
+            studio, edit_request(make_image, model="qwen-image-edit-plus", prompt="one"), cancelled=cancelled
+        )
         assert wait_until(lambda: bool(first.at(Stage.RETRYING)))
+        stop.set()  # the refused call gives up while it waits to retry
+        with pytest.raises(errors.PacingCancelledError):
+            first_done.result(timeout=5)
         second = Steps()
         studio.edit(edit_request(make_image, model="qwen-image-edit-plus", prompt="two"), on_progress=second)
-        first_done.result(timeout=10)
     finally:
         studio.close()
 
-    ((refused_at, refused),) = [(when, p.retry) for when, p in first.seen if p.stage is Stage.RETRYING]
-    assert sorted(request["text"] for request in sim.stats.requests) == ["one", "one", "two"]
-    assert second.at(Stage.CALLING)[0] >= refused_at + refused.delay - 0.05  # not before the retry was due
-    (told, *_rest) = second.waits()
-    assert told.waiting.limit is None and "asked to slow down on qwen-image-edit-plus" in told.waiting.message("en")
+    refused_at = first.at(Stage.RETRYING)[0]
+    refused = next(p.retry for _when, p in first.seen if p.stage is Stage.RETRYING)
+    assert [request["text"] for request in sim.stats.requests] == ["one", "two"]
+    assert second.at(Stage.CALLING)[0] >= refused_at + refused.delay - 0.05  # not before the 429's delay was over
+    told = second.waits()[0].waiting
+    assert told.limit is None and "asked to slow down on qwen-image-edit-plus" in told.message("en")
+    done, gave_up = studio.history.list("local")  # newest first
+    assert (gave_up.status, gave_up.prompt, done.status) == ("cancelled", "one", "done")  # refused: not billed
 
 
 def test_retrying_429s_stops_within_75_s_and_never_resends_at_once(sim, make_image):
