@@ -238,6 +238,8 @@ STATUS: dict[str, dict[str, str]] = {
         "key_required": "This Space asks every visitor to use their own DashScope key.",
         "key_stored": "A key is saved in this browser (hidden).",
         "pick_result": "Select a result first.",
+        "cancelled": "Cancelled. An edit not sent yet is not sent and not billed; one already at the model still "
+        "finishes and is kept in History.",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -282,6 +284,7 @@ STATUS: dict[str, dict[str, str]] = {
         "key_required": "本 Space 要求每位访客使用自己的 DashScope Key。",
         "key_stored": "本浏览器中已保存一个 Key（已隐藏）。",
         "pick_result": "请先选择一个结果。",
+        "cancelled": "已取消。尚未发送的编辑不会发送，也不计费；已发送给模型的编辑仍会完成，并保存在历史记录中。",
     },
 }
 

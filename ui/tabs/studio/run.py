@@ -58,7 +58,11 @@ def listen(view: StudioView, page: Page) -> None:
     options: dict[str, Any] = {"concurrency_id": "edit", "show_progress_on": results.gallery, **PRIVATE}
     run_event = view.run.generate.click(generate, inputs, outputs, **options)
     example_event = results.examples.load_input_event.then(generate, inputs, outputs, **options)
-    view.run.cancel.click(None, None, None, cancels=[run_event, example_event])
+
+    def on_cancel(request: gr.Request) -> str:
+        return status("cancelled", language_of(request))
+
+    view.run.cancel.click(on_cancel, None, results.status, cancels=[run_event, example_event], queue=False, **PRIVATE)
 
     def on_count(count: float, request: gr.Request) -> str:
         return cost_line(count, studio.settings.price_per_image, language_of(request))
