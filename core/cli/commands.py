@@ -70,14 +70,17 @@ def cmd_edit(args: argparse.Namespace, studio: Studio) -> int:
 
 def edit_progress(stream: TextIO, lang: str = "en") -> Callable[[Progress], None]:
     waiting = waiting_notes(stream, lang)
+    retried = 0  # the studio retells a retry's countdown each second: one line per retry is enough here
 
     def show(progress: Progress) -> None:
+        nonlocal retried
         if progress.stage is Stage.WAITING:
             waiting(progress)
         elif progress.stage is Stage.CALLING:
             stream.write("calling the model...\n")
-        elif progress.stage is Stage.RETRYING and progress.retry:
+        elif progress.stage is Stage.RETRYING and progress.retry and progress.retry.attempt > retried:
             retry = progress.retry
+            retried = retry.attempt
             stream.write(f"{retry.reason}: retrying in {retry.delay:.1f} s ({retry.attempt}/{retry.attempts})\n")
         elif progress.stage is Stage.SAVED:
             stream.write(f"saved {progress.done}/{progress.total}\n")
