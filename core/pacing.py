@@ -147,10 +147,19 @@ class Turn:
 
     def take(self, cancelled: Callable[[], bool] | None = None, on_wait: Callable[[float], None] | None = None) -> bool:
         """Block until this turn starts and return True: the call may go. Return False, giving the turn back
-        (later turns move up), when `cancelled` answers True meanwhile or the pacer closes.
+        (later turns move up), when `cancelled` answers True meanwhile or the pacer closes; if `cancelled` or
+        `on_wait` raises, the turn is given back too and the exception goes on.
 
         `on_wait(seconds)` is told before any wait, and again whenever the whole seconds left change (it
         is called without any lock held)."""
+        try:
+            return self._wait_for_start(cancelled, on_wait)
+        except BaseException:
+            with self._line.changed:
+                self._leave()
+            raise
+
+    def _wait_for_start(self, cancelled: Callable[[], bool] | None, on_wait: Callable[[float], None] | None) -> bool:
         line, clock = self._line, self._pacer.clock
         told: int | None = None
         while True:

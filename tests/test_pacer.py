@@ -129,3 +129,16 @@ def test_closing_the_pacer_ends_every_wait_without_its_turn():
     pacer.close()
     waiter.join(5)
     assert outcome == [False]
+
+
+def test_a_waiter_whose_callback_fails_leaves_the_line_and_the_turns_behind_move_up(clock):
+    line = Pacer(clock).line("account", "group", TWO_A_MINUTE)
+    assert line.reserve().take()
+    failing, behind = line.reserve(), line.reserve()
+
+    def broken(_seconds: float) -> None:
+        raise RuntimeError("a listener's bug")
+
+    with pytest.raises(RuntimeError):
+        failing.take(on_wait=broken)
+    assert behind.wait == pytest.approx(interval_of(TWO_A_MINUTE))
