@@ -18,7 +18,7 @@ from PIL import Image
 from benchmarks import baseline
 from benchmarks.services import BENCH_KEY
 from core.request import EditRequest
-from core.settings import Settings
+from core.settings import Settings, parse_rate_limits
 from core.simulator.render import RenderJob, render_all
 from core.sizes import Size
 from core.studio import Progress, Stage, Studio
@@ -54,8 +54,15 @@ class OursRun:
 
 
 def studio_for(base_url: str, data_dir: Path) -> Studio:
-    """A studio that treats the simulator as DashScope (a key and a base URL), as the app would."""
-    settings = Settings(api_key=BENCH_KEY, base_url_override=base_url, data_dir=data_dir, rate_limit_per_hour=100_000)
+    """A studio that treats the simulator as DashScope (a key and a base URL), as the app would, but unpaced (the
+    simulator has no account limits)."""
+    settings = Settings(
+        api_key=BENCH_KEY,
+        base_url_override=base_url,
+        data_dir=data_dir,
+        rate_limit_per_hour=100_000,
+        rate_limits=parse_rate_limits("qwen-image-edit-plus=off"),
+    )
     return Studio(settings)
 
 

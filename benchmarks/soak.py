@@ -74,6 +74,7 @@ def main() -> None:
             "DASHSCOPE_API_KEY": "sk-soak",
             "DASHSCOPE_HTTP_BASE_URL": sim.base_url,
             "QWEN_EDIT_RATE_LIMIT": "1000000",
+            "QWEN_EDIT_RATE_LIMITS": "qwen-image-edit-plus=off",  # the simulator has no account limits
             "GRADIO_ANALYTICS_ENABLED": "False",
         }
         app = subprocess.Popen(

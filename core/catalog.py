@@ -32,7 +32,6 @@ DEFAULT_PIXELS = 1024 * 1024
 SIZE_STEP = 16
 BUILT_IN = Path(__file__).with_name("models.toml")
 MODELS_FILE_ENV = "QWEN_EDIT_MODELS_FILE"
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*$")
 
 
 class CatalogFileError(ValueError):
@@ -45,6 +44,20 @@ class RateLimit:
 
     requests: int
     seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit | None:
+        """ "2/60" -> 2 requests per 60 s; "off" -> None (no limit); ValueError for anything else."""
+        if text.strip().lower() == "off":
+            return None
+        requests, _, seconds = text.partition("/")
+        try:
+            limit = cls(int(requests), float(seconds))
+        except ValueError:
+            raise ValueError(f"{text!r} is not requests/seconds (e.g. 2/60) or off") from None
+        if limit.requests < 1 or not 0 < limit.seconds < float("inf"):
+            raise ValueError(f"{text!r}: requests must be at least 1 and seconds more than 0")
+        return limit
 
     def __str__(self) -> str:
         return f"{self.requests}/{self.seconds:g}"
@@ -248,14 +261,14 @@ def _build(model_id: str, f: dict[str, Any]) -> Model:
 
 
 def parse_rate(value: Any) -> RateLimit | None:
-    """ "N/SECONDS" -> RateLimit; "" or "off" -> None; anything else ValueError."""
-    text = str(value).strip().lower()
-    if text in ("", "off"):
+    """A models file's `rate`: "N/SECONDS" -> RateLimit; "" or "off" -> None (not paced); else ValueError."""
+    text = str(value).strip()
+    if not text:
         return None
-    match = _RATE.match(text)
-    if not match or int(match[1]) < 1 or float(match[2]) <= 0:
-        raise ValueError(f'rate must be "N/SECONDS" such as "2/60", or "" (not paced); got {value!r}')
-    return RateLimit(int(match[1]), float(match[2]))
+    try:
+        return RateLimit.parse(text)
+    except ValueError:
+        raise ValueError(f'rate must be "N/SECONDS" such as "2/60", or "" (not paced); got {value!r}') from None
 
 
 def _pair(value: Any, name: str) -> tuple[int, int]:

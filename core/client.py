@@ -25,8 +25,15 @@ log = logging.getLogger(__name__)
 # Codes worth re-sending: the call did not run (throttled) or failed before producing anything.
 # Never 504 or a read timeout: those calls may have run and been billed, and a synchronous call has no task
 # id to look up later; re-sending would bill again.
-_RETRY_CODES = {"Throttling", "Throttling.RateQuota", "InternalError", "ServiceUnavailable"}
-_RETRY_STATUSES = {HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE}
+_RETRY_CODES = {"Throttling", "Throttling.RateQuota", "Throttling.BurstRate", "InternalError", "ServiceUnavailable"}
+_RETRY_STATUSES = {
+    HTTPStatus.TOO_MANY_REQUESTS,
+    HTTPStatus.INTERNAL_SERVER_ERROR,
+    HTTPStatus.BAD_GATEWAY,
+    HTTPStatus.SERVICE_UNAVAILABLE,
+}
+# Either a per-minute limit (gone within the minute) or a used-up quota (not): one retry after the window tells.
+_ALLOCATION_QUOTA = "Throttling.AllocationQuota"
 
 
 # A key is one run of visible ASCII characters. Anything else cannot go into the Authorization header as it is
@@ -56,25 +63,36 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries with full-jitter exponential backoff."""
+    """Bounded retries with jittered exponential backoff: short for a failing service (full jitter), up to
+    about a minute for throttling, the service's documented recovery (equal jitter: never again at once), and
+    never more than `max_wait` seconds of waiting in all."""
 
     attempts: int = 4
     base_delay: float = 1.0
     max_delay: float = 12.0
+    throttled_attempts: int = 6
+    throttled_base_delay: float = 5.0
+    throttled_max_delay: float = 60.0
+    max_wait: float = 75.0
 
-    def delay(self, failed_attempts: int) -> float:
+    def delay(self, failed_attempts: int, *, throttled: bool = False) -> float:
         """Seconds to wait after `failed_attempts` failures (1-based)."""
+        if throttled:
+            cap = min(self.throttled_max_delay, self.throttled_base_delay * 2 ** (failed_attempts - 1))
+            return random.uniform(cap / 2, cap)
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (failed_attempts - 1)))
 
 
 @dataclass(frozen=True)
 class RetryNotice:
-    """Told to the caller before each wait, so the user sees that we are retrying."""
+    """Told to the caller before each wait, so the user sees that we are retrying; `throttled` when DashScope
+    refused the call for the account's rate (429), so other calls of the account should hold back too."""
 
     attempt: int
     attempts: int
     delay: float
     reason: str
+    throttled: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,10 +142,12 @@ class _Retry(Exception):
     """Internal: this attempt failed in a way that is safe to re-send; `error` is what the user sees if
     attempts run out."""
 
-    def __init__(self, error: errors.ServiceError, reason: str) -> None:
+    def __init__(self, error: errors.ServiceError, reason: str, *, throttled: bool = False, once: bool = False) -> None:
         super().__init__(reason)
         self.error = error
         self.reason = reason
+        self.throttled = throttled
+        self.once = once  # re-sent at most once, after a throttling limit's whole window
 
 
 class _ResendRefused(requests.exceptions.RequestException):
@@ -177,24 +197,29 @@ def call_edit(
 ) -> ServiceResult:
     """Send `request` and return the result links; raise a ServiceError subclass on failure."""
     policy = retry or RetryPolicy()
-    for attempt in range(1, policy.attempts + 1):
+    waited = 0.0
+    once_retried = False
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return _attempt(request, endpoint, timeout, attempt)
         except _Retry as failure:
-            if attempt == policy.attempts:
+            if failure.once:
+                attempts = attempt if once_retried else attempt + 1
+                wait = policy.throttled_max_delay
+                once_retried = True
+            else:
+                attempts = policy.throttled_attempts if failure.throttled else policy.attempts
+                wait = policy.delay(attempt, throttled=failure.throttled)
+            wait = min(wait, policy.max_wait - waited)
+            if attempt >= attempts or wait <= 0:
                 raise failure.error from None
-            wait = policy.delay(attempt)
-            log.warning(
-                "edit attempt %d/%d failed (%s); retrying in %.1fs",
-                attempt,
-                policy.attempts,
-                failure.reason,
-                wait,
-            )
+            waited += wait
+            log.warning("edit attempt %d/%d failed (%s); retrying in %.1fs", attempt, attempts, failure.reason, wait)
             if on_retry:
-                on_retry(RetryNotice(attempt, policy.attempts, wait, failure.reason))
+                on_retry(RetryNotice(attempt, attempts, wait, failure.reason, failure.throttled))
             sleep(wait)
-    raise AssertionError("unreachable: the loop returns or raises")
 
 
 def _attempt(request: EditRequest, endpoint: Endpoint, timeout: float, attempt: int) -> ServiceResult:
@@ -297,16 +322,18 @@ def _service_error(response: Any, request: EditRequest, endpoint: Endpoint, atte
     rid = response.request_id or None
     region = catalog.get_region(endpoint.region)
     model = request.params.model
-    if code in _RETRY_CODES or (status in _RETRY_STATUSES and code not in ("Throttling.AllocationQuota",)):
-        if status == HTTPStatus.TOO_MANY_REQUESTS or code.startswith("Throttling"):
+    if code == _ALLOCATION_QUOTA:
+        quota = errors.QuotaExhaustedError(request_id=rid, model=model)
+        return _Retry(quota, f"{code} {status}", throttled=True, once=True)
+    if code in _RETRY_CODES or status in _RETRY_STATUSES:
+        throttled = status == HTTPStatus.TOO_MANY_REQUESTS or code.startswith("Throttling")
+        if throttled:
             error: errors.ServiceError = errors.ThrottledError(request_id=rid, attempts=attempt)
         else:
             error = errors.ServiceUnavailableError(request_id=rid, code=code or f"HTTP {status}", attempts=attempt)
-        return _Retry(error, f"{code or 'HTTP'} {status}")
+        return _Retry(error, f"{code or 'HTTP'} {status}", throttled=throttled)
     if code == "InvalidApiKey" or status == HTTPStatus.UNAUTHORIZED:
         return errors.InvalidApiKeyError(request_id=rid, region=region.name, region_zh=region.name_zh)
-    if code == "Throttling.AllocationQuota":
-        return errors.QuotaExhaustedError(request_id=rid, model=model)
     if code == "AllocationQuota.FreeTierOnly":
         return errors.FreeTierOnlyError(request_id=rid, model=model)
     if code in _WORKSPACE_ERRORS:

@@ -696,6 +696,15 @@ class EditCancelledError(EditError):
     }
 
 
+class PacingCancelledError(EditCancelledError):
+    """Cancelled (or the app stopped) while the edit waited for its turn under DashScope's rate limit."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Cancelled while waiting for DashScope's rate limit; nothing was billed.",
+        "zh": "已在等待 DashScope 速率限制期间取消，未产生费用。",
+    }
+
+
 class ImageLinkRefusedError(ImageError):
     """An input image was given as a link to a host we do not fetch from."""
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import platformdirs
 
 from core import catalog
+from core.errors import UnknownModelError
 
 APP_NAME = "qwen-edit-studio"
 
@@ -50,6 +51,8 @@ class Settings:
     price_per_image: Price | None = None
     request_timeout: float = 180.0
     trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For (1 on Spaces)
+    # The operator's account limits by rate group (None: not paced), over the catalog's.
+    rate_limits: Mapping[str, catalog.RateLimit | None] = field(default_factory=dict)
 
     @property
     def has_server_key(self) -> bool:
@@ -60,6 +63,11 @@ class Settings:
     def uses_simulator(self) -> bool:
         """Simulator mode: forced, or no server key and visitors are not asked for theirs."""
         return self.simulate or (not self.has_server_key and not self.require_user_key)
+
+    def rate_limit(self, model: catalog.Model) -> catalog.RateLimit | None:
+        """The account limit calls of `model` are paced under: the operator's for its rate group, else the
+        catalog's (None: not paced)."""
+        return self.rate_limits.get(model.rate_group, model.rate)
 
     @classmethod
     def from_env(
@@ -92,6 +100,7 @@ class Settings:
             price_per_image=_price(env.get("QWEN_EDIT_PRICE_PER_IMAGE")),
             request_timeout=float(_int(env, "QWEN_EDIT_REQUEST_TIMEOUT", 180)),
             trusted_proxies=_count(env, "QWEN_EDIT_TRUSTED_PROXIES", 1 if env.get("SPACE_ID") else 0),
+            rate_limits=parse_rate_limits(env.get("QWEN_EDIT_RATE_LIMITS") or ""),
         )
 
 
@@ -127,6 +136,30 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit():
         raise SettingsError(f"{name}={raw!r} must be a whole number from 0 up")
     return int(raw)
+
+
+def parse_rate_limits(raw: str) -> dict[str, catalog.RateLimit | None]:
+    """ "qwen-image-edit-max=2/60,qwen-image-3.0=off" -> the limit of each named model's rate group (an
+    alias and its snapshot are one group). SettingsError names what cannot be used."""
+    name = "QWEN_EDIT_RATE_LIMITS"
+    limits: dict[str, catalog.RateLimit | None] = {}
+    named: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        model_id, equals, value = (text.strip() for text in item.partition("="))
+        if not equals:
+            raise SettingsError(f"{name}: {item!r} should look like model=requests/seconds, e.g. {model_id}=2/60")
+        try:
+            model = catalog.get_model(model_id)
+            limit = catalog.RateLimit.parse(value)
+        except ValueError as error:
+            raise SettingsError(f"{name}: {model_id}: {error}") from None
+        except UnknownModelError as error:
+            raise SettingsError(f"{name}: {error.message('en')}") from None
+        group = model.rate_group
+        if group in limits and limits[group] != limit:
+            raise SettingsError(f"{name}: {named[group]} and {model_id} share one limit but were given two")
+        limits[group], named[group] = limit, model_id
+    return limits
 
 
 def _price(raw: str | None) -> Price | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import math
 import queue
 import threading
 import time
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from PIL import Image
@@ -23,6 +24,7 @@ from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import EditRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
+from core.pacing import Pacer, Turn, Waiting, account_of
 from core.pins import PinGroup, Pins
 from core.processes import port_open
 from core.ratelimit import RateLimiter
@@ -43,6 +45,7 @@ SIMULATOR_GONE = "The simulator that made this result has stopped; simulated res
 class Stage(Enum):
     """Where an edit is, for progress displays."""
 
+    WAITING = "waiting"  # for its turn under the account's rate limit: nothing sent yet
     CALLING = "calling"
     RETRYING = "retrying"
     DOWNLOADING = "downloading"
@@ -58,6 +61,7 @@ class Progress:
     total: int = 0
     image: SavedImage | None = None
     retry: RetryNotice | None = None
+    waiting: Waiting | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,17 @@ class EditJob:
 
     def __init__(self) -> None:
         self._events: queue.Queue[object] = queue.Queue()
+        self._cancel = threading.Event()
         self.future: Future[EditResult] = Future()
+
+    def cancel(self) -> None:
+        """Stop the edit if it has not been sent yet (e.g. while it waits for its turn under the rate limit):
+        it then ends with EditCancelledError, unbilled. Once sent, it finishes and lands on disk."""
+        self._cancel.set()
+
+    def cancelled(self) -> bool:
+        """True once `cancel` was called."""
+        return self._cancel.is_set()
 
     def publish(self, progress: Progress) -> None:
         """Called by the worker for each step."""
@@ -149,6 +163,7 @@ class Studio:
         self.simulator = Simulator().start() if self._own_simulator else simulator
         self.retry = retry or RetryPolicy()
         self.rate_limiter = RateLimiter(settings.rate_limit_per_hour)
+        self.pacer = Pacer()  # every call of this studio waits its turn under the account's rate limits
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
         self._stopping = threading.Event()
@@ -223,9 +238,11 @@ class Studio:
         the same files cannot take them away meanwhile. The edit is pinned against eviction until it
         returns, and after that as long as `pin_to` (when given) is not released.
 
-        `cancelled` is asked last thing before the request goes out: when it answers True nothing is sent,
-        the edit is deleted again (it leaves no trace but the hourly allowance it counted) and
-        EditCancelledError is raised.
+        Before it is sent, the edit waits for its turn under the account's rate limit for the model
+        (`Stage.WAITING` steps tell how long, each second). `cancelled` is asked while it waits and last thing
+        before the request goes out: when it answers True nothing is sent and EditCancelledError is raised;
+        an edit cancelled before it had to wait is deleted again (it leaves no trace but the hourly allowance
+        it counted), one cancelled while waiting stays in history as cancelled (PacingCancelledError).
         """
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, caller.key)
@@ -245,11 +262,11 @@ class Studio:
             # Pinned from before it can be evicted at all (a calling edit is not): finished edits of the owner
             # may be evicted meanwhile, by this edit's quota check or another's, but never this one.
             with self._pins.pinned(edit_id):
+                turn, waited = self._wait_turn(endpoint, request, caller.owner, edit_id, notify, cancelled)
                 notify(Progress(Stage.CALLING))
                 if cancelled is not None and cancelled():
-                    self.delete(caller.owner, edit_id)
-                    raise errors.EditCancelledError()
-                answer = self._call(request, endpoint, edit_id, notify)
+                    self._not_sent(caller.owner, edit_id, waited)
+                answer = self._call(request, endpoint, edit_id, notify, turn, cancelled)
                 kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
                 self.enforce_quotas(caller.owner)
         return EditResult(
@@ -264,19 +281,88 @@ class Studio:
             attempts=answer.attempts,
         )
 
+    def _wait_turn(
+        self,
+        endpoint: Endpoint,
+        request: EditRequest,
+        owner: str,
+        edit_id: str,
+        notify: Callable[[Progress], None],
+        cancelled: Callable[[], bool] | None,
+    ) -> tuple[Turn, bool]:
+        """Wait for the edit's turn in the pacer's line of its account (the key's hash) and the model's rate
+        group, telling `notify` each second; return the turn taken and whether it had to wait. Cancelled
+        meanwhile (or the studio closing): nothing is sent, EditCancelledError."""
+        model = request.model
+        limit = self.settings.rate_limit(model)
+        line = self.pacer.line(account_of(endpoint.api_key), model.rate_group, limit)
+        waited = False
+
+        def waiting(seconds: float) -> None:
+            nonlocal waited
+            waited = True
+            notify(Progress(Stage.WAITING, waiting=Waiting(model.id, limit, seconds)))
+
+        turn = line.reserve()
+        if not turn.take(cancelled, waiting):
+            self._not_sent(owner, edit_id, waited)
+        return turn, waited
+
+    def _not_sent(self, owner: str, edit_id: str, waited: bool) -> NoReturn:
+        """End a cancelled edit before anything was sent: one the visitor saw waiting stays in history as
+        cancelled; one that had not waited is deleted again. Always raises EditCancelledError."""
+        if not waited:
+            self.delete(owner, edit_id)
+            raise errors.EditCancelledError()
+        error = errors.PacingCancelledError()
+        self.history.cancel_edit(edit_id, error.message("en"))
+        raise error
+
     def _call(
-        self, request: EditRequest, endpoint: Endpoint, edit_id: str, notify: Callable[[Progress], None]
+        self,
+        request: EditRequest,
+        endpoint: Endpoint,
+        edit_id: str,
+        notify: Callable[[Progress], None],
+        turn: Turn,
+        cancelled: Callable[[], bool] | None,
     ) -> ServiceResult:
         """Send the recorded edit; a failure is recorded with its reason, and the answer's links before any
-        download."""
+        download. A retry waits its delay and then a turn in the pacer's line, in the place of the turn the
+        call had (before the calls that came after it); a 429 holds the whole line back for that delay."""
+        latest: RetryNotice | None = None
+
+        def on_retry(notice: RetryNotice) -> None:
+            nonlocal latest
+            if notice.throttled:
+                turn.line.push_back(notice.delay)
+            latest = notice
+            notify(Progress(Stage.RETRYING, retry=notice))
+
+        def pause(seconds: float) -> None:
+            nonlocal turn
+            told = math.ceil(seconds)
+
+            def counting(left: float) -> None:  # each second, so a page can still be cancelled meanwhile
+                if latest is not None and math.ceil(left) != told:
+                    notify(Progress(Stage.RETRYING, retry=replace(latest, delay=left)))
+
+            turn = turn.again(after=seconds)
+            if not turn.take(cancelled, counting):
+                raise errors.PacingCancelledError()
+
         try:
             answer = call_edit(
                 request,
                 endpoint,
                 timeout=self.settings.request_timeout,
                 retry=self.retry,
-                on_retry=lambda notice: notify(Progress(Stage.RETRYING, retry=notice)),
+                on_retry=on_retry,
+                sleep=pause,
             )
+        except errors.EditCancelledError as cancel:  # while waiting to retry: DashScope had refused the call
+            self.history.cancel_edit(edit_id, cancel.message("en"))
+            raise
         except errors.EditError as error:
             self.history.fail_edit(edit_id, error.message("en"), error.request_id)
             raise
@@ -318,7 +404,7 @@ class Studio:
     def submit(self, request: EditRequest, caller: Caller = LOCAL) -> EditJob:
         """Start an edit for `caller` in the studio's threads and return at once."""
         job = EditJob()
-        job.future = self._workers.submit(self.edit, request, caller, on_progress=job.publish)
+        job.future = self._workers.submit(self.edit, request, caller, on_progress=job.publish, cancelled=job.cancelled)
         job.future.add_done_callback(job.finish)
         return job
 
@@ -396,6 +482,7 @@ class Studio:
     def close(self) -> None:
         """Let running edits finish, then stop the simulator this studio started."""
         self._stopping.set()
+        self.pacer.close()  # edits waiting for their turn end unsent, so closing does not wait for them
         self._workers.shutdown(wait=True)
         self._resumer.join()
         if self._own_simulator and self.simulator is not None:

@@ -87,10 +87,11 @@ def fixture_no_leftover_faults(sim: Simulator) -> Iterator[None]:
 
 @pytest.fixture(scope="module", name="studio")
 def fixture_studio(sim: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
-    """The module's simulator-mode studio over a temporary data dir (it replaces conftest's per-test one)."""
-    from conftest import FAST_RETRY
+    """The module's simulator-mode studio over a temporary data dir (it replaces conftest's per-test one), with
+    no rate limits: the page's tests do not wait for turns (test_browser_pacing.py does)."""
+    from conftest import FAST_RETRY, UNPACED
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("browser") / "data", simulate=True)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("browser") / "data", simulate=True, rate_limits=UNPACED)
     studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
     yield studio
     studio.close()

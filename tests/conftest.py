@@ -16,12 +16,17 @@ from collections.abc import Callable, Iterator
 import pytest
 from PIL import Image
 
+from core import catalog
 from core.client import RetryPolicy
 from core.settings import Settings
 from core.simulator import Simulator
 from core.studio import Studio
 
-FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.02)
+# Rate limits off for every model: for tests of concurrency, where pacing would only space the calls out.
+UNPACED = {model.rate_group: None for model in catalog.MODELS}
+FAST_RETRY = RetryPolicy(
+    attempts=4, base_delay=0.01, max_delay=0.02, throttled_base_delay=0.01, throttled_max_delay=0.02
+)
 
 
 @pytest.fixture

@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def served(sim, tmp_path):
-    """The app over a simulator-mode studio, served on a free port; yields (client, studio, sim)."""
-    from conftest import FAST_RETRY
+    """The app over a simulator-mode studio (no rate limits), served on a free port; yields (client, studio, sim)."""
+    from conftest import FAST_RETRY, UNPACED
 
-    studio = Studio(Settings(data_dir=tmp_path / "data", simulate=True), simulator=sim, retry=FAST_RETRY)
+    settings = Settings(data_dir=tmp_path / "data", simulate=True, rate_limits=UNPACED)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
     demo = build_app(studio, browser_secret="test-secret")
     demo.queue(default_concurrency_limit=studio.settings.concurrency, max_size=studio.settings.queue_max)
     options = launch_options(studio)
@@ -174,7 +175,7 @@ def test_edit_api_makes_an_image_from_the_prompt_alone_where_the_model_starts_fr
 )
 def test_edit_api_reports_service_errors_in_plain_words(served, image_files, fault, fragment):
     client, _studio, sim = served
-    sim.inject(fault)
+    sim.inject(fault, times=2)  # Throttling.AllocationQuota is retried once
     with pytest.raises(AppError) as caught:
         edit(client, [image_files[0]])
     assert fragment in str(caught.value) and "request id" in str(caught.value)

@@ -378,6 +378,21 @@ def test_explore_with_a_failing_cell_finishes_the_others_and_exits_1(env, sim, i
     assert sim.stats.generation_calls == 3
 
 
+def test_explore_says_when_its_cells_wait_for_the_rate_limit_and_none_is_refused(
+    env, sim, images, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("QWEN_EDIT_RATE_LIMITS", "qwen-image-edit-max=1/2")
+    sim.configure(enforce_rate_limits=True, rate_limits={"qwen-image-edit-max": "1/2"})
+    plan = {"images": ["red.png"], "prompts": "a hat", "seeds": [1, 2], "models": ["qwen-image-edit-max"]}
+    (images / "plan.json").write_text(json.dumps(plan))
+
+    assert cli.run(["explore", str(images / "plan.json"), "--out", str(tmp_path / "out")]) == 0
+    assert "Waiting for DashScope's limit of 1 edit every 2 s on qwen-image-edit-max — starts in about" in (
+        capsys.readouterr().err
+    )
+    assert sim.stats.generation_calls == 2 and sim.stats.throttled == 0
+
+
 # --- history and simulate -----------------------------------------------------------------------
 
 

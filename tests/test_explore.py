@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FAST_RETRY
+from conftest import FAST_RETRY, UNPACED
 from PIL import Image
 
 from core import errors
@@ -28,8 +28,8 @@ SMALL = "512*512"  # the simulator renders what it is asked for: small results k
 
 @pytest.fixture
 def explorer(sim, tmp_path):
-    """A studio whose explorations run at most 3 cells at once."""
-    settings = Settings(data_dir=tmp_path / "data", simulate=True, explore_concurrency=3)
+    """A studio whose explorations run at most 3 cells at once (and no rate limit spaces them out)."""
+    settings = Settings(data_dir=tmp_path / "data", simulate=True, explore_concurrency=3, rate_limits=UNPACED)
     studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
     yield studio
     studio.close()
@@ -262,7 +262,8 @@ def test_cancel_is_over_at_once_for_every_cell_not_sent_while_the_one_in_flight_
 
 
 def test_cancel_stops_a_cell_that_is_about_to_be_sent(sim, tmp_path, make_image):
-    studio = Studio(Settings(data_dir=tmp_path, simulate=True, explore_concurrency=1), simulator=sim)
+    settings = Settings(data_dir=tmp_path, simulate=True, explore_concurrency=1, rate_limits=UNPACED)  # no wait first
+    studio = Studio(settings, simulator=sim)
     started = threading.Event()
     runs: list[explore.ExploreRun] = []
 
@@ -284,7 +285,9 @@ def test_cancel_stops_a_cell_that_is_about_to_be_sent(sim, tmp_path, make_image)
 
 
 def test_explorations_together_never_have_more_calls_in_flight_than_the_global_cap(sim, tmp_path, make_image):
-    settings = Settings(data_dir=tmp_path, simulate=True, explore_concurrency=3, explore_global_concurrency=4)
+    settings = Settings(
+        data_dir=tmp_path, simulate=True, explore_concurrency=3, explore_global_concurrency=4, rate_limits=UNPACED
+    )
     studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
     sim.configure(latency=0.2)  # long enough for the cells of all runs to overlap
     try:

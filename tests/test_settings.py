@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+import app
+from core import catalog
 from core.settings import Price, Settings, SettingsError
 
 
@@ -48,6 +50,7 @@ def test_every_documented_variable_is_read(tmp_path):
         "QWEN_EDIT_EXPLORE_GLOBAL_CONCURRENCY": "3",
         "QWEN_EDIT_PRICE_PER_IMAGE": "0.03 USD",
         "QWEN_EDIT_REQUEST_TIMEOUT": "60",
+        "QWEN_EDIT_RATE_LIMITS": "qwen-image-3.0=10/60",
     }
     s = Settings.from_env(env)
     assert s.base_url_override == "http://127.0.0.1:9/api/v1" and s.region == "beijing" and s.data_dir == tmp_path
@@ -56,6 +59,7 @@ def test_every_documented_variable_is_read(tmp_path):
     assert s.explore_global_concurrency == 3
     assert s.price_per_image == Price(Decimal("0.03"), "USD") and s.request_timeout == 60
     assert s.decode_budget_mb == 256
+    assert s.rate_limits == {"qwen-image-3.0": catalog.RateLimit(10, 60)}
 
 
 def test_explorations_together_run_at_most_8_calls_at_once_by_default():
@@ -73,6 +77,15 @@ def test_the_data_dir_flag_wins_over_the_environment(tmp_path):
         ({"QWEN_EDIT_QUEUE_MAX": "0"}, "must be at least 1"),
         ({"QWEN_EDIT_DECODE_BUDGET_MB": "0"}, "QWEN_EDIT_DECODE_BUDGET_MB='0' must be at least 1"),
         ({"QWEN_EDIT_PRICE_PER_IMAGE": "cheap"}, "should look like '0.03 USD'"),
+        ({"QWEN_EDIT_RATE_LIMITS": "qwen-image-edit-max"}, "should look like model=requests/seconds"),
+        ({"QWEN_EDIT_RATE_LIMITS": "qwen-image-edit-max=2 a minute"}, "is not requests/seconds"),
+        ({"QWEN_EDIT_RATE_LIMITS": "qwen-image-edit-max=0/60"}, "requests must be at least 1"),
+        ({"QWEN_EDIT_RATE_LIMITS": "qwen-image-edit-max=2/0"}, "seconds more than 0"),
+        ({"QWEN_EDIT_RATE_LIMITS": "qwen-image-9=2/60"}, "Unknown model 'qwen-image-9'"),
+        (
+            {"QWEN_EDIT_RATE_LIMITS": "qwen-image-edit-max=2/60,qwen-image-edit-max-2026-01-16=3/60"},
+            "share one limit but were given two",
+        ),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(env, fragment):
@@ -83,3 +96,26 @@ def test_bad_values_are_refused_naming_the_variable(env, fragment):
 def test_an_unknown_region_is_refused():
     with pytest.raises(Exception, match="Unknown region"):
         Settings.from_env({"QWEN_EDIT_REGION": "mars"})
+
+
+def test_rate_limits_are_the_catalogs_unless_the_operator_overrides_them_per_rate_group():
+    plain = Settings.from_env({})
+    limits = "qwen-image-edit-max=3/60, qwen-image-3.0=10/60,qwen-image-edit=off"
+    tuned = Settings.from_env({"QWEN_EDIT_RATE_LIMITS": limits})
+    max_alias, max_snapshot = (
+        catalog.get_model("qwen-image-edit-max"),
+        catalog.get_model("qwen-image-edit-max-2026-01-16"),
+    )
+
+    assert plain.rate_limit(max_alias) == plain.rate_limit(max_snapshot) == catalog.RateLimit(2, 60)
+    assert plain.rate_limit(catalog.get_model("qwen-image-3.0")) is None  # not known: not paced
+    assert tuned.rate_limit(max_alias) == tuned.rate_limit(max_snapshot) == catalog.RateLimit(3, 60)  # one group
+    assert tuned.rate_limit(catalog.get_model("qwen-image-3.0")) == catalog.RateLimit(10, 60)
+    assert tuned.rate_limit(catalog.get_model("qwen-image-edit")) is None  # off
+    assert tuned.rate_limit(catalog.get_model("qwen-image-edit-plus")) == catalog.RateLimit(2, 1)  # as the catalog
+
+
+def test_the_app_refuses_to_start_with_rate_limits_it_cannot_use(monkeypatch, tmp_path):
+    monkeypatch.setenv("QWEN_EDIT_RATE_LIMITS", "qwen-image-edit-max=fast")
+    with pytest.raises(SystemExit, match="QWEN_EDIT_RATE_LIMITS: qwen-image-edit-max: 'fast' is not requests/seconds"):
+        app.main(["--data-dir", str(tmp_path)])

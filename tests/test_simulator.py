@@ -324,6 +324,7 @@ def test_a_chunked_body_is_refused_with_411_and_the_connection_closed(sim: Simul
 ERROR_FAULTS = [
     ("throttle", 429, "Throttling"),
     ("rate_quota", 429, "Throttling.RateQuota"),
+    ("burst_rate", 429, "Throttling.BurstRate"),
     ("allocation_quota", 429, "Throttling.AllocationQuota"),
     ("arrearage", 400, "Arrearage"),
     ("invalid_key", 401, "InvalidApiKey"),
@@ -610,6 +611,54 @@ def test_two_simulators_in_one_process_keep_their_own_faults_and_stats(clock: Fa
         assert (first.stats.generation_calls, second.stats.generation_calls) == (1, 1)
 
 
+# --- account rate limits -------------------------------------------------------------------------
+
+MAX = "qwen-image-edit-max"
+
+
+def test_rate_limits_are_off_unless_switched_on(sim: Simulator) -> None:
+    assert [call(sim, model=MAX, size="512*512").status_code for _ in range(3)] == [200, 200, 200]
+    assert sim.stats.throttled == 0
+
+
+def test_two_a_minute_lets_one_call_through_every_30_s_and_refuses_a_burst(sim: Simulator, clock: FakeClock) -> None:
+    sim.configure(enforce_rate_limits=True)
+    assert call(sim, model=MAX, size="512*512").status_code == 200
+    refused(call(sim, model=MAX, size="512*512"), 429, "Throttling.BurstRate", "Request rate increased too quickly")
+    clock.advance(29.5)
+    refused(call(sim, model=MAX, size="512*512"), 429, "Throttling.BurstRate")
+    clock.advance(0.5)
+    assert call(sim, model=MAX, size="512*512").status_code == 200
+    assert sim.stats.throttled == 2 and sim.stats.snapshot()["throttled"] == 2
+
+
+def test_calls_over_the_window_are_refused_with_rate_quota(sim: Simulator, clock: FakeClock) -> None:
+    # 2 a second: a burst of two may go at once, a third within that second is over the limit.
+    sim.configure(enforce_rate_limits=True, rate_limits={"qwen-image-edit-plus": "2/1"})
+    assert [call(sim, size="512*512").status_code for _ in range(2)] == [200, 200]
+    clock.advance(0.5)  # the burst bucket holds one call again; the window still holds two
+    refused(call(sim, size="512*512"), 429, "Throttling.RateQuota", "Requests rate limit exceeded")
+    clock.advance(0.5)
+    assert call(sim, size="512*512").status_code == 200
+
+
+def test_limits_count_per_key_and_an_alias_shares_its_snapshots(sim: Simulator) -> None:
+    sim.configure(enforce_rate_limits=True)
+    assert call(sim, model=MAX, size="512*512").status_code == 200
+    assert call(sim, model=MAX, size="512*512", api_key="sk-another-account").status_code == 200
+    refused(call(sim, model="qwen-image-edit-max-2026-01-16", size="512*512"), 429, "Throttling.BurstRate")
+    assert call(sim, model="qwen-image-edit-plus", size="512*512").status_code == 200  # a group of its own
+
+
+def test_a_limit_set_off_is_not_enforced_and_bad_limits_are_refused(sim: Simulator) -> None:
+    sim.configure(enforce_rate_limits=True, rate_limits={MAX: "off"})
+    assert [call(sim, model=MAX, size="512*512").status_code for _ in range(3)] == [200, 200, 200]
+    with pytest.raises(ValueError, match="unknown model"):
+        sim.configure(rate_limits={"qwen-image-9": "2/60"})
+    with pytest.raises(ValueError, match="not requests/seconds"):
+        sim.configure(rate_limits={MAX: "often"})
+
+
 # --- control API and command line -----------------------------------------------------------------
 
 
@@ -623,9 +672,20 @@ def test_the_control_api_queues_and_clears_faults_changes_settings_and_reports_s
 
     assert requests.post(f"{control}/faults", json={"fault": "meteor"}, timeout=10).status_code == 400
     settings = requests.post(f"{control}/config", json={"latency": 0.1, "bandwidth": 1e6}, timeout=10).json()
-    assert settings == {"latency": 0.1, "bandwidth": 1e6, "link_ttl": 86400.0}
+    assert settings == {
+        "latency": 0.1,
+        "bandwidth": 1e6,
+        "link_ttl": 86400.0,
+        "enforce_rate_limits": False,
+        "rate_limits": {},
+    }
     assert sim.config.latency == 0.1
     assert requests.post(f"{control}/config", json={"speed": 1}, timeout=10).status_code == 400
+    limits = {"enforce_rate_limits": True, "rate_limits": {MAX: "1/10"}}
+    settings = requests.post(f"{control}/config", json=limits, timeout=10).json()
+    assert settings["enforce_rate_limits"] is True and settings["rate_limits"] == {MAX: "1/10"}
+    assert requests.post(f"{control}/config", json={"rate_limits": {MAX: "x"}}, timeout=10).status_code == 400
+    assert requests.post(f"{control}/config", json={"rate_limits": [MAX]}, timeout=10).status_code == 400
 
     stats = requests.get(f"{control}/stats", timeout=10).json()
     assert stats["generation_calls"] == 2 and stats["requests"][0]["model"] == DEFAULT_MODEL
@@ -634,7 +694,7 @@ def test_the_control_api_queues_and_clears_faults_changes_settings_and_reports_s
 
 def test_python_m_core_simulator_prints_its_base_url_and_stops_on_sigterm() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "core.simulator", "--port", "0", "--latency", "0.2"],
+        [sys.executable, "-m", "core.simulator", "--port", "0", "--latency", "0.2", "--rate-limit", f"{MAX}=1/60"],
         cwd=PROJECT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -646,6 +706,7 @@ def test_python_m_core_simulator_prints_its_base_url_and_stops_on_sigterm() -> N
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/api/v1")
         config = requests.post(base_url.removesuffix("/api/v1") + "/_sim/config", json={}, timeout=10).json()
         assert config["latency"] == 0.2
+        assert config["enforce_rate_limits"] is True and config["rate_limits"] == {MAX: "1/60"}
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:

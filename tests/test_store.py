@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import FAST_RETRY
+from conftest import FAST_RETRY, UNPACED
 
 from core.caller import Caller
 from core.request import EditRequest
@@ -55,7 +55,8 @@ def _race(studio: Studio, request: EditRequest, owner: str, rounds: int, remove:
 def test_removing_an_edit_while_an_identical_edit_is_saved_loses_nothing(sim, tmp_path, make_image, removal, rounds):
     # With no room at all per owner, a quota check evicts every finished edit of the owner.
     quota = {"owner_storage_mb": 0} if removal == "eviction" else {}
-    studio = Studio(Settings(data_dir=tmp_path / "data", simulate=True, **quota), simulator=sim, retry=FAST_RETRY)
+    settings = Settings(data_dir=tmp_path / "data", simulate=True, rate_limits=UNPACED, **quota)  # races, not waits
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
 
     def lane(number: int) -> list[str]:
         owner = f"lane-{number}"

@@ -85,7 +85,8 @@ def register(studio: Studio, visitors: Visitors) -> None:
         final: tuple[list[str], dict[str, Any] | None] = ([], None)
         try:
             for entries, record, _line in run_edit(studio, form, who, [], _no_progress):
-                final = ([e["path"] for e in entries], record)
+                if entries is not None:
+                    final = ([e["path"] for e in entries], record)
         except errors.EditError as error:
             raise plain(error, who.lang) from None
         return final

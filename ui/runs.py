@@ -18,10 +18,12 @@ Report = Callable[..., Any]
 
 def run_edit(
     studio: Studio, form: EditForm, who: Visitor, earlier: list[Entry], progress: Report
-) -> Iterator[tuple[list[Entry], dict[str, Any] | None, str]]:
+) -> Iterator[tuple[list[Entry] | None, dict[str, Any] | None, str]]:
     """Run one edit and yield (this session's results, record, status line) as the results land; the
-    record comes with the last yield. New results go first, `earlier` ones stay below them. A refusal or a
-    failure is raised as the core EditError: the caller shows it its own way."""
+    record comes with the last yield. New results go first, `earlier` ones stay below them; results are
+    None in a yield that only tells how long the edit still waits (once a second while it waits for its
+    turn under the rate limit, or to retry). A refusal or a failure is raised as the core EditError: the
+    caller shows it its own way. Closing the generator (a Cancel, a closed tab) cancels an edit not sent yet."""
     lang = who.lang
     progress(0.0, desc=status("preparing", lang))
     studio.check_allowance(who.caller)  # before any image is decoded
@@ -29,18 +31,26 @@ def run_edit(
     job = studio.submit(request, who.caller)
     params = request.params.as_dict()
     landed: list[Entry] = []
-    for step in job.progress():
-        if step.stage is Stage.CALLING:
-            progress(0.05, desc=status("calling", lang))
-        elif step.stage is Stage.RETRYING and step.retry:
-            progress(0.05, desc=status("retrying", lang, **vars(step.retry)))
-        elif step.stage is Stage.DOWNLOADING:
-            progress(0.8, desc=status("downloading", lang, done=0, total=step.total))
-        elif step.stage is Stage.SAVED and step.image:
-            progress(0.8 + 0.2 * step.done / max(step.total, 1), desc=status("downloading", lang, **vars(step)))
-            image = step.image
-            landed.append(gallery.entry(image.exact_path or image.path, "", image.index, params, {}))
-            yield landed + earlier, None, status("downloading", lang, done=step.done, total=step.total)
+    try:
+        for step in job.progress():
+            if step.stage is Stage.WAITING and step.waiting:
+                progress(0.0, desc=step.waiting.message(lang))
+                yield None, None, step.waiting.message(lang)  # a Cancel lands at a yield
+            elif step.stage is Stage.CALLING:
+                progress(0.05, desc=status("calling", lang))
+            elif step.stage is Stage.RETRYING and step.retry:
+                line = status("retrying", lang, **vars(step.retry))
+                progress(0.05, desc=line)
+                yield None, None, line
+            elif step.stage is Stage.DOWNLOADING:
+                progress(0.8, desc=status("downloading", lang, done=0, total=step.total))
+            elif step.stage is Stage.SAVED and step.image:
+                progress(0.8 + 0.2 * step.done / max(step.total, 1), desc=status("downloading", lang, **vars(step)))
+                image = step.image
+                landed.append(gallery.entry(image.exact_path or image.path, "", image.index, params, {}))
+                yield landed + earlier, None, status("downloading", lang, done=step.done, total=step.total)
+    finally:
+        job.cancel()  # nothing if the edit was sent: it finishes and lands in history whoever listens
     result = job.result().require_images()  # nothing saved: the caller shows why, as for any failure
     line = status(
         "done",

@@ -272,6 +272,8 @@ STATUS: dict[str, dict[str, str]] = {
         "pick_result": "Select a result first.",
         "upscaled": "Image {slot} is {width}x{height}: it will be sent upscaled to {sent_width}x{sent_height}, as the "
         "models work best from {minimum} px a side. A larger original gives them more detail.",
+        "cancelled": "Cancelled. An edit not sent yet is not sent and not billed; one already at the model still "
+        "finishes and is kept in History.",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -334,6 +336,7 @@ STATUS: dict[str, dict[str, str]] = {
         "pick_result": "请先选择一个结果。",
         "upscaled": "图{slot}为 {width}x{height}：将放大到 {sent_width}x{sent_height} 后发送，因为模型在边长 {minimum} "
         "像素以上效果最好。原图越大，细节越多。",
+        "cancelled": "已取消。尚未发送的编辑不会发送，也不计费；已发送给模型的编辑仍会完成，并保存在历史记录中。",
     },
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 import zipfile
@@ -52,7 +53,7 @@ def cmd_edit(args: argparse.Namespace, studio: Studio) -> int:
     except errors.EditError as error:
         return fail(entries.describe(error, args.images, args.lang), EXIT_USAGE)
     try:
-        result = studio.edit(request, caller, on_progress=edit_progress(sys.stderr)).require_images()
+        result = studio.edit(request, caller, on_progress=edit_progress(sys.stderr, args.lang)).require_images()
     except errors.EditError as error:
         return fail(error.message(args.lang), EXIT_FAILED)
     files, record = batch.save_result(result, Path(args.out), result.edit_id[:12])
@@ -67,15 +68,38 @@ def cmd_edit(args: argparse.Namespace, studio: Studio) -> int:
     return EXIT_FAILED if result.failures else EXIT_OK
 
 
-def edit_progress(stream: TextIO) -> Callable[[Progress], None]:
+def edit_progress(stream: TextIO, lang: str = "en") -> Callable[[Progress], None]:
+    waiting = waiting_notes(stream, lang)
+    retried = 0  # the studio retells a retry's countdown each second: one line per retry is enough here
+
     def show(progress: Progress) -> None:
-        if progress.stage is Stage.CALLING:
+        nonlocal retried
+        if progress.stage is Stage.WAITING:
+            waiting(progress)
+        elif progress.stage is Stage.CALLING:
             stream.write("calling the model...\n")
-        elif progress.stage is Stage.RETRYING and progress.retry:
+        elif progress.stage is Stage.RETRYING and progress.retry and progress.retry.attempt > retried:
             retry = progress.retry
+            retried = retry.attempt
             stream.write(f"{retry.reason}: retrying in {retry.delay:.1f} s ({retry.attempt}/{retry.attempts})\n")
         elif progress.stage is Stage.SAVED:
             stream.write(f"saved {progress.done}/{progress.total}\n")
+        stream.flush()
+
+    return show
+
+
+def waiting_notes(stream: TextIO, lang: str, every: float = 10.0) -> Callable[[Progress], None]:
+    """Writes a waiting step's message (DashScope's rate limit) when a wait begins, then at most every
+    `every` seconds: the studio tells it each second."""
+    last = -math.inf
+
+    def show(progress: Progress) -> None:
+        nonlocal last
+        if progress.waiting is None or time.monotonic() - last < every:
+            return
+        last = time.monotonic()
+        stream.write(progress.waiting.message(lang) + "\n")
         stream.flush()
 
     return show
@@ -93,7 +117,14 @@ def operator(args: argparse.Namespace, studio: Studio) -> Caller:
 def cmd_batch(args: argparse.Namespace, studio: Studio) -> int:
     """Run a JSONL file of edits; lines done by an earlier run are skipped."""
     try:
-        job = batch.Batch(Path(args.file), Path(args.out), studio, caller=operator(args, studio), lang=args.lang)
+        job = batch.Batch(
+            Path(args.file),
+            Path(args.out),
+            studio,
+            caller=operator(args, studio),
+            lang=args.lang,
+            on_progress=waiting_notes(sys.stderr, args.lang),
+        )
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read {args.file}: {getattr(error, 'strerror', None) or error}") from None
     if not job.lines:
@@ -182,7 +213,8 @@ def cmd_explore(args: argparse.Namespace, studio: Studio) -> int:
         print(table(["cell", "prompt", "seed", "model", "size", "n"], cells))
         return EXIT_OK
     bar = ProgressBar(plan.count, sys.stderr)
-    run = explore.run_plan(studio, plan, operator(args, studio))
+    waiting = waiting_notes(sys.stderr, args.lang)
+    run = explore.run_plan(studio, plan, operator(args, studio), on_progress=lambda _cell, step: waiting(step))
     interrupted = False
     try:
         for outcome in run.outcomes():

@@ -157,6 +157,11 @@ class History:
                 (error, request_id, edit_id),
             )
 
+    def cancel_edit(self, edit_id: str, reason: str) -> None:
+        """The edit was cancelled before DashScope made anything (status "cancelled"): nothing was billed."""
+        with self._write() as db:
+            db.execute("UPDATE edits SET status = 'cancelled', error = ? WHERE id = ?", (reason, edit_id))
+
     def interrupted_calls(self, reason: str) -> int:
         """Mark edits whose call was under way in a process that has since stopped; return how many.
 
@@ -274,7 +279,7 @@ class History:
         """(owner, edit id) of unstarred, finished edits, least recently used first."""
         where, args = ("AND owner = ?", (owner,)) if owner is not None else ("", ())
         rows = self._db().execute(
-            f"""SELECT owner, id FROM edits WHERE starred = 0 AND status IN ('done', 'failed') {where}
+            f"""SELECT owner, id FROM edits WHERE starred = 0 AND status IN ('done', 'failed', 'cancelled') {where}
                 ORDER BY COALESCE(last_used, created), created""",
             args,
         )

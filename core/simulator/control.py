@@ -1,7 +1,8 @@
 """The HTTP control API, for processes that cannot call the Simulator's Python methods.
 
 POST /_sim/faults {"fault", "times", ...options}   queue a fault (GET lists, DELETE clears the queue)
-POST /_sim/config {"latency", "bandwidth", "link_ttl"}   change settings at run time
+POST /_sim/config {"latency", "bandwidth", "link_ttl", "enforce_rate_limits", "rate_limits"}   change settings
+    at run time; "rate_limits" maps model ids to "requests/seconds" or "off", over the catalog's limits
 GET /_sim/stats   the counters (DELETE resets them)
 """
 
@@ -15,7 +16,7 @@ from core.simulator.protocol import Reply, json_reply
 from core.simulator.stats import SimulatorStats
 
 PREFIX = "/_sim/"
-CONFIG_FIELDS = ("latency", "bandwidth", "link_ttl")
+CONFIG_FIELDS = ("latency", "bandwidth", "link_ttl", "enforce_rate_limits", "rate_limits")
 
 
 class Controllable(Protocol):

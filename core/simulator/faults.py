@@ -18,6 +18,7 @@ Kind = Literal["generation", "download"]
 ERROR_FAULTS: Mapping[str, ErrorAnswer] = {
     "throttle": ErrorAnswer(429, "Throttling", "Requests rate limit exceeded, please try again later."),
     "rate_quota": ErrorAnswer(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."),
+    "burst_rate": ErrorAnswer(429, "Throttling.BurstRate", "Request rate increased too quickly."),
     "allocation_quota": ErrorAnswer(429, "Throttling.AllocationQuota", "Free allocated quota exceeded."),
     "arrearage": ErrorAnswer(400, "Arrearage", "Access denied, please make sure your account is in good standing."),
     "invalid_key": ErrorAnswer(401, "InvalidApiKey", "Invalid API-key provided."),

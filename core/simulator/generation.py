@@ -9,13 +9,17 @@ import uuid
 from collections.abc import Callable, Collection
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
 
 from core.catalog import SEED_MAX
 from core.simulator.config import RuntimeConfig
 from core.simulator.faults import ERROR_FAULTS, Fault, FaultQueue
+from core.simulator.limits import AccountLimits
 from core.simulator.protocol import (
     JSON_TYPE,
     RESET,
+    ErrorAnswer,
     Refused,
     Reply,
     error_reply,
@@ -47,28 +51,37 @@ class GenerationService:
     pool: Executor
     stopping: threading.Event
     resolve_url: UrlResolver
+    limits: AccountLimits
     cache: RenderCache | None = None
 
     def handle(self, authorization: str | None, body: bytes) -> Reply:
-        """The reply to one generation call (counted in stats, in flight until it returns)."""
+        """The reply to one generation call (counted in stats, in flight until it returns; a 429 counted)."""
         arrived = time.monotonic()
         request_id = str(uuid.uuid4())
         payload = load(body)
         entry = {"request_id": request_id, **summarize(payload, authorization)}
         with self.stats.generation_call(entry):
-            fault = self.faults.take("generation")
-            if fault is not None:
-                early = self._fault_reply(fault, request_id)
-                if early is not None:
-                    return early
-            refusal = key_refusal(authorization, self.valid_keys)
-            if refusal is not None:
-                return error_reply(refusal, request_id)
-            try:
-                generation = parse_generation(payload, self.resolve_url)
-            except Refused as refused:
-                return error_reply(refused.answer, request_id)
-            return self._generate(generation, request_id, arrived, fault)
+            reply = self._answer(authorization, payload, request_id, arrived)
+            if reply.status == HTTPStatus.TOO_MANY_REQUESTS:
+                self.stats.count_throttled()
+            return reply
+
+    def _answer(
+        self, authorization: str | None, payload: dict[str, Any] | None, request_id: str, arrived: float
+    ) -> Reply:
+        fault = self.faults.take("generation")
+        if fault is not None:
+            early = self._fault_reply(fault, request_id)
+            if early is not None:
+                return early
+        refusal = key_refusal(authorization, self.valid_keys) or self._rate_refusal(authorization, payload)
+        if refusal is not None:
+            return error_reply(refusal, request_id)
+        try:
+            generation = parse_generation(payload, self.resolve_url)
+        except Refused as refused:
+            return error_reply(refused.answer, request_id)
+        return self._generate(generation, request_id, arrived, fault)
 
     def _fault_reply(self, fault: Fault, request_id: str) -> Reply | None:
         """The reply a fault replaces the normal answer with; None when the call goes on (maybe altered)."""
@@ -85,6 +98,14 @@ class GenerationService:
         if fault.name == "timeout" and self.stopping.wait(fault.options["seconds"]):
             return RESET  # shutting down: drop the held call rather than delay the stop
         return None
+
+    def _rate_refusal(self, authorization: str | None, payload: dict[str, Any] | None) -> ErrorAnswer | None:
+        """429 for a call over its account's rate limit, when the limits are switched on."""
+        config = self.config()
+        if not config.enforce_rate_limits or payload is None:
+            return None
+        key = (authorization or "").partition(" ")[2].strip()
+        return self.limits.refusal(key, payload.get("model"), config.rate_limits)
 
     def _generate(self, generation: Generation, request_id: str, arrived: float, fault: Fault | None) -> Reply:
         # A seedless call gets a fresh seed, as the service picks one at random.

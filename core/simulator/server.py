@@ -10,7 +10,7 @@ import struct
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from email.message import Message
@@ -19,12 +19,13 @@ from types import EllipsisType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.catalog import INPUT_MAX_BYTES, MODELS
-from core.simulator.config import RuntimeConfig
+from core.catalog import INPUT_MAX_BYTES, MODELS, RateLimit
+from core.simulator.config import RuntimeConfig, parse_limits
 from core.simulator.control import PREFIX as CONTROL_PREFIX
 from core.simulator.control import handle_control
 from core.simulator.faults import FaultQueue, make_fault
 from core.simulator.generation import GenerationService
+from core.simulator.limits import AccountLimits
 from core.simulator.protocol import ErrorAnswer, Reply, error_reply, json_reply, oss_error_reply
 from core.simulator.render import RenderCache
 from core.simulator.stats import SimulatorStats
@@ -62,13 +63,22 @@ class Simulator:
         latency: float = 0.0,
         bandwidth: float | None = None,
         link_ttl: float = 86400.0,
+        enforce_rate_limits: bool = False,
+        rate_limits: Mapping[str, RateLimit | str | None] | None = None,
         valid_keys: Collection[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._address = (host, port)
-        self._config = RuntimeConfig(latency=latency, bandwidth=bandwidth, link_ttl=link_ttl)
+        self._config = RuntimeConfig(
+            latency=latency,
+            bandwidth=bandwidth,
+            link_ttl=link_ttl,
+            enforce_rate_limits=enforce_rate_limits,
+            rate_limits=parse_limits(rate_limits or {}),
+        )
         self._valid_keys = frozenset(valid_keys) if valid_keys is not None else None
         self._faults = FaultQueue()
+        self._clock = clock
         self._store = ResultStore(clock)
         self._stopping = threading.Event()
         self._server: _HTTPServer | None = None
@@ -95,6 +105,7 @@ class Simulator:
             pool=self._pool,
             stopping=self._stopping,
             resolve_url=self._resolve_own_url,
+            limits=AccountLimits(self._clock),
             cache=RenderCache(),
         )
         self._uploads = UploadService(self.origin + UPLOAD_HOST_PATH, self._valid_keys, self.stats)
@@ -149,9 +160,19 @@ class Simulator:
         latency: float | EllipsisType = ...,
         bandwidth: float | EllipsisType | None = ...,
         link_ttl: float | EllipsisType = ...,
+        enforce_rate_limits: bool | EllipsisType = ...,
+        rate_limits: Mapping[str, RateLimit | str | None] | EllipsisType = ...,
     ) -> None:
-        """Change the given settings (omitted ones stay); ValueError for a bad value."""
-        changes: dict[str, Any] = {"latency": latency, "bandwidth": bandwidth, "link_ttl": link_ttl}
+        """Change the given settings (omitted ones stay); ValueError for a bad value. `rate_limits` are
+        account limits by model id (RateLimit, None or "2/60" / "off"), over the catalog's, enforced while
+        `enforce_rate_limits` is on."""
+        changes: dict[str, Any] = {
+            "latency": latency,
+            "bandwidth": bandwidth,
+            "link_ttl": link_ttl,
+            "enforce_rate_limits": enforce_rate_limits,
+            "rate_limits": ... if rate_limits is ... else parse_limits(rate_limits),
+        }
         self._config = replace(self._config, **{k: v for k, v in changes.items() if v is not ...})
 
     def inject(self, fault: str, times: int = 1, **options: Any) -> None:

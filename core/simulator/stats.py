@@ -15,6 +15,7 @@ class SimulatorStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._generation_calls = 0
+        self._throttled = 0
         self._requests: list[dict[str, Any]] = []
         self._downloads: Counter[str] = Counter()
         self._in_flight = 0
@@ -29,6 +30,17 @@ class SimulatorStats:
         """POSTs to the generation endpoint, whatever their outcome (faults and refusals included)."""
         with self._lock:
             return self._generation_calls
+
+    @property
+    def throttled(self) -> int:
+        """Generation calls answered 429 (rate limits and injected throttling faults)."""
+        with self._lock:
+            return self._throttled
+
+    def count_throttled(self) -> None:
+        """Count one 429 answer."""
+        with self._lock:
+            self._throttled += 1
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -83,6 +95,7 @@ class SimulatorStats:
         """Forget everything seen so far (requests still in flight stay counted as in flight)."""
         with self._lock:
             self._generation_calls = 0
+            self._throttled = 0
             self._requests.clear()
             self._downloads.clear()
             self._upload_policies = 0
@@ -95,6 +108,7 @@ class SimulatorStats:
         with self._lock:
             return {
                 "generation_calls": self._generation_calls,
+                "throttled": self._throttled,
                 "requests": [dict(entry) for entry in self._requests],
                 "downloads": dict(self._downloads),
                 "in_flight": self._in_flight,

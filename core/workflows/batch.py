@@ -13,13 +13,14 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core import errors
 from core.caller import LOCAL, Caller
-from core.studio import EditResult, Studio
+from core.studio import EditResult, Progress, Studio
 from core.workflows.entries import LineError, describe, request_from_entry
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class Batch:
         *,
         caller: Caller = LOCAL,
         lang: str = "en",
+        on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         text = source.read_text(encoding="utf-8")
         self.lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
@@ -127,6 +129,7 @@ class Batch:
         self._studio = studio
         self._caller = caller
         self._lang = lang
+        self._on_progress = on_progress
         out.mkdir(parents=True, exist_ok=True)
         self.state = BatchState(out / STATE_FILE)
 
@@ -149,7 +152,7 @@ class Batch:
         try:
             request = request_from_entry(entry, self._studio, self.source.parent, self._caller.key)
             self.state.mark_sent(number, text)
-            result = self._studio.edit(request, self._caller)
+            result = self._studio.edit(request, self._caller, on_progress=self._on_progress)
         except LineError as error:
             return LineOutcome(number, "failed", str(error))
         except errors.EditError as error:

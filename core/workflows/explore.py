@@ -80,8 +80,9 @@ class ExploreRun:
         return self._cancel.is_set()
 
     def cancel(self) -> None:
-        """Every cell not sent yet ends as cancelled, those still waiting before this returns; cells already
-        sent finish and are saved (they may be billed)."""
+        """Every cell not sent yet ends as cancelled: those not started before this returns, those waiting for
+        their turn under the rate limit a moment later; cells already sent finish and are saved (they may be
+        billed)."""
         self._cancel.set()
         while True:
             try:

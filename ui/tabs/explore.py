@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import queue
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
 from core import catalog, errors
+from core.pacing import Waiting
 from core.settings import Price
-from core.studio import Studio
+from core.studio import Progress, Stage, Studio
 from core.workflows import explore
 from core.workflows.explore import CellOutcome, CellState
 from core.workflows.export import archive_name, export_run
-from core.workflows.plan import AXES, Plan, PlanForm
+from core.workflows.plan import AXES, Cell, Plan, PlanForm
 from ui import gallery
 from ui.alerts import fail
 from ui.forms import Binding, ExploreForm, recall_values, settings_of
@@ -210,7 +212,13 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
             plan = Plan.from_draft(
                 explore_form.images, explore_form.plan_form().draft(studio.settings.explore_max_cells)
             )
-            run = explore.run_plan(studio, plan, who.caller)
+            reports: queue.SimpleQueue[CellOutcome | tuple[int, Waiting | None]] = queue.SimpleQueue()
+
+            def on_progress(cell: Cell, step: Progress) -> None:
+                if step.stage in (Stage.WAITING, Stage.CALLING):  # a wait told, or over
+                    reports.put((cell.index, step.waiting))
+
+            run = explore.run_plan(studio, plan, who.caller, on_outcome=reports.put, on_progress=on_progress)
         except errors.EditError as error:
             raise fail(error, who.lang) from None
         rows = explore_form.rows
@@ -225,11 +233,27 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
                 status("explore_progress", who.lang, done=0, count=plan.count),
                 state,
             )
-            for outcome in run.outcomes():
-                outcomes[outcome.cell.index] = outcome
-                items, _order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
-                line = status("explore_progress", who.lang, done=len(outcomes), count=plan.count)
-                yield gr.Gallery(items, columns=width), line, state
+            waits: dict[int, Waiting] = {}  # cells waiting for their turn under the rate limit
+            shown = ""
+            while len(outcomes) < plan.count:
+                report = reports.get()
+                if isinstance(report, CellOutcome):
+                    index = report.cell.index
+                    outcomes[index] = report
+                    waits.pop(index, None)
+                    items, _order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
+                    shown = _progress_line(plan, outcomes, waits, who.lang)
+                    yield gr.Gallery(items, columns=width), shown, state
+                    continue
+                index, waiting = report
+                if waiting is None or index in outcomes:
+                    waits.pop(index, None)
+                else:
+                    waits[index] = waiting
+                line = _progress_line(plan, outcomes, waits, who.lang)
+                if line != shown:  # once a second while a cell waits: a Cancel's summary comes through
+                    shown = line
+                    yield gr.skip(), line, state
             yield gr.skip(), _summary(plan, outcomes, who.lang), state
         finally:
             if len(outcomes) < plan.count:  # the visitor left: stop the cells not sent yet
@@ -274,6 +298,14 @@ def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: s
             reason = outcome.error.message(lang) if outcome.error else ""
             items.append((placeholder("failed"), f"{label} · {status('cell_failed', lang, reason=reason)}"))
     return items, order
+
+
+def _progress_line(plan: Plan, outcomes: dict[int, CellOutcome], waits: dict[int, Waiting], lang: str) -> str:
+    """How many cells finished, and how long the next waiting one still waits for its turn."""
+    line = status("explore_progress", lang, done=len(outcomes), count=plan.count)
+    if waits:
+        line += " " + min(waits.values(), key=lambda waiting: waiting.seconds).message(lang)
+    return line
 
 
 def _summary(plan: Plan, outcomes: dict[int, CellOutcome], lang: str) -> str:

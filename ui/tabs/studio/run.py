@@ -42,6 +42,9 @@ def listen(view: StudioView, page: Page) -> None:
         edit = form.read(values).edit_form()
         try:
             for entries, record, line in run_edit(studio, edit, who, values[results.state] or [], progress):
+                if entries is None:  # still waiting: only the status line changes
+                    yield gr.skip(), gr.skip(), line, gr.skip(), gr.skip()
+                    continue
                 seed = gr.update(value=record["seed"]) if record else gr.update()
                 yield gallery.items(entries), entries, line, seed, record
         except errors.EditError as error:  # the reason stays on the page after its message box has gone
@@ -59,7 +62,11 @@ def listen(view: StudioView, page: Page) -> None:
     example_event = results.examples.load_input_event.then(
         lambda: [None] * len(extras), None, extras, queue=False, **PRIVATE
     ).then(generate, inputs, outputs, **options)
-    view.run.cancel.click(None, None, None, cancels=[run_event, example_event])
+
+    def on_cancel(request: gr.Request) -> str:
+        return status("cancelled", language_of(request))
+
+    view.run.cancel.click(on_cancel, None, results.status, cancels=[run_event, example_event], queue=False, **PRIVATE)
 
     def on_count(count: float, request: gr.Request) -> str:
         return cost_line(count, studio.settings.price_per_image, language_of(request))
