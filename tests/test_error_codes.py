@@ -1,12 +1,16 @@
 """The error codes seen in 2026, as the simulator answers them to the real SDK: each a sentence a designer
-understands, in English and Chinese, with the request id, and none of them re-sent."""
+understands, in English and Chinese, with the request id; none re-sent but AllocationQuota, which may be a
+per-minute limit and is tried once more after the window."""
 
 from __future__ import annotations
 
 import pytest
+from conftest import FAST_RETRY, UNPACED
 
 from core import errors
 from core.request import EditRequest
+from core.settings import Settings
+from core.studio import Studio
 
 CASES = [
     # (fault, error, words every English message has, words every Chinese message has)
@@ -39,15 +43,19 @@ CASES = [
 
 @pytest.mark.parametrize(("fault", "error", "english", "chinese"), CASES, ids=[case[0] for case in CASES])
 def test_each_2026_code_reads_as_what_to_do_with_its_request_id_and_is_not_resent(
-    studio, sim, make_image, fault, error, english, chinese
+    sim, tmp_path, make_image, fault, error, english, chinese
 ):
     sim.inject(fault, times=5)
     request = EditRequest.create([make_image()], "make it red", model="qwen-image-edit-max", region="beijing", seed=1)
+    # Unpaced: edit-max's 2 a minute would hold AllocationQuota's second try for half a minute.
+    studio = Studio(Settings(data_dir=tmp_path, simulate=True, rate_limits=UNPACED), simulator=sim, retry=FAST_RETRY)
     with pytest.raises(errors.ServiceError) as caught:
         studio.edit(request)
+    studio.close()
 
     assert type(caught.value) is error
-    assert sim.stats.generation_calls == 1  # a refusal that waiting a few seconds would not lift
+    # A refusal that waiting a few seconds would not lift is sent once; AllocationQuota once more.
+    assert sim.stats.generation_calls == (2 if fault == "allocation_quota" else 1)
     en, zh = caught.value.message("en"), caught.value.message("zh")
     assert caught.value.request_id and caught.value.request_id in en and caught.value.request_id in zh
     assert [word for word in english if word not in en] == []
