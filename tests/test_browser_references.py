@@ -133,3 +133,39 @@ def test_a_prompt_alone_runs_on_a_text_to_image_model(page: Page, sim: Simulator
     sent = sim.stats.requests[-1]
     assert (sent["model"], sent["image_count"]) == ("qwen-image-2.0", 0)
     assert sim.stats.generation_calls == calls + 1
+
+
+def test_reopening_an_edit_of_five_images_brings_back_more_images_and_a_prompt_only_edit_none(
+    page: Page, five: list[Path]
+):
+    fill_five(page, five)
+    page.locator("#prompt textarea").fill("Image 5 beside Image 1")
+    generate(page, expected=1)
+    choose_model(page, "qwen-image-2.0")
+    for _ in range(5):  # empty every slot (they close up to the left): a prompt alone
+        page.locator("#slot-1").get_by_role("button", name="Remove Image").click()
+    expect(page.locator("#slot-1 img")).to_have_count(0)
+    page.locator("#prompt textarea").fill("A red fox in the snow")
+    generate(page, expected=2)
+
+    page.get_by_role("tab", name="History").click()
+    items = page.locator("#history-gallery button.thumbnail-item")
+    expect(items).to_have_count(2)
+    items.nth(1).click()  # the older edit: five images on qwen-image-2.1-pro
+    expect(page.locator("#history-details")).to_contain_text("Image 5 beside Image 1")
+    page.get_by_role("button", name="Reopen in Studio").click()
+    expect(page.locator("#model input")).to_have_value("qwen-image-2.1-pro")
+    for slot in range(1, 6):
+        expect(page.locator(f"#slot-{slot} img")).to_be_visible()
+    expect(page.locator("#slot-6")).to_be_visible()
+    expect(page.locator("#images-note")).to_be_hidden()
+
+    page.get_by_role("tab", name="History").click()
+    items.nth(0).click()  # the newer one: no input at all
+    expect(page.locator("#history-details")).to_contain_text("A red fox in the snow")
+    page.get_by_role("button", name="Reopen in Studio").click()
+    expect(page.locator("#model input")).to_have_value("qwen-image-2.0")
+    expect(page.locator("#run-status")).to_contain_text("Reopened")
+    for slot in range(1, 6):
+        expect(page.locator(f"#slot-{slot} img")).to_have_count(0)
+    expect(page.locator("#images-note")).to_contain_text("can also start from the prompt alone")

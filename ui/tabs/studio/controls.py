@@ -156,7 +156,7 @@ def _listen_size(controls: Controls, slots: tuple[InputSlot, ...]) -> None:
 def _listen_model(controls: Controls) -> None:
     """What the chosen model allows: n's range, the size control, prompt rewriting."""
 
-    def on_model(model_id: str, n_value: float, mode: str, request: gr.Request):
+    def on_model(model_id: str, n_value: float, request: gr.Request):
         spec = catalog.get_model(model_id)
         lang = language_of(request)
         size_note = "" if spec.custom_size else " · " + status("no_custom_size", lang, model=spec.id)
@@ -169,7 +169,8 @@ def _listen_model(controls: Controls) -> None:
         hint = side_hint(spec.id, lang)
         return (
             count,
-            gr.update(interactive=spec.custom_size, value=mode if spec.custom_size else SIZE_AUTO),
+            # The size likewise, only when the model takes none: a size picked meanwhile is kept.
+            gr.update(interactive=True) if spec.custom_size else gr.update(interactive=False, value=SIZE_AUTO),
             gr.update(interactive=True) if spec.prompt_extend else gr.update(interactive=False, value=False),
             model_info(model_id, lang) + size_note,
             gr.update(info=hint),
@@ -179,7 +180,7 @@ def _listen_model(controls: Controls) -> None:
     # On every change, recalled and reopened ones too: what the model allows. Rewriting keeps its value there.
     controls.model.change(
         on_model,
-        [controls.model, controls.n, controls.size_mode],
+        [controls.model, controls.n],
         [controls.n, controls.size_mode, controls.prompt_extend, controls.model_line, controls.width, controls.height],
         **PRIVATE,
     )

@@ -97,14 +97,15 @@ def model_view(model_id: str, paths: list[str | None], lang: str) -> list[Any]:
     filled = [k for k, path in enumerate(paths, start=1) if path]
     extra_filled = any(k > len(SLOTS) for k in filled)
     takes_more = spec.max_images > len(SLOTS)
-    more = gr.update(visible=takes_more or extra_filled)
-    if extra_filled:
-        more["open"] = True
+    note = _note(spec, filled, lang)
+    if not (takes_more or extra_filled):  # hidden, and what is inside it left alone: no work for the browser
+        return [gr.update(visible=False), gr.skip(), *(gr.skip() for _ in EXTRA_SLOTS), note]
+    more = gr.update(visible=True, open=True) if extra_filled else gr.update(visible=True)
     hint = status("more_images_hint" if takes_more else "more_images_none", lang, model=spec.id, max=spec.max_images)
     # Filled slots close up to the left: one empty slot after the last image, while the model takes more.
     offered = min(spec.max_images, max(len(filled), len(SLOTS)) + 1)
     extra = [gr.update(visible=k <= offered or k in filled) for k in EXTRA_SLOTS]
-    return [more, hint, *extra, _note(spec, filled, lang)]
+    return [more, hint, *extra, note]
 
 
 def _note(spec: catalog.Model, filled: list[int], lang: str) -> dict[str, Any]:
