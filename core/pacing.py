@@ -108,14 +108,21 @@ class Line:
             self.changed.notify_all()
 
     def start_of(self, turn: Turn) -> float:
-        """When `turn` starts, as now known (call with `changed` held): one interval after the turn before it."""
+        """When `turn` starts, as now known (call with `changed` held): one interval after each earlier turn
+        ready by then. An earlier turn not due yet (a call waiting to retry) holds no one back: a 429 holds
+        the line with `push_back`, any other failure is that call's own."""
         at = max(self.last_start + self.interval, self.blocked_until)
         for waiting in self.turns:
-            at = max(at, waiting.not_before)
             if waiting is turn:
-                return at
-            at += self.interval
+                return max(at, waiting.not_before)
+            if waiting.not_before <= at:
+                at += self.interval
         raise ValueError("the turn is not in this line")
+
+    def first_due(self) -> Turn | None:
+        """The earliest arrival whose turn may start now, by its own time (call with `changed` held)."""
+        now = self._pacer.clock()
+        return next((waiting for waiting in self.turns if waiting.not_before <= now), None)
 
 
 class Turn:
@@ -133,7 +140,7 @@ class Turn:
 
     def again(self, after: float) -> Turn:
         """A new turn for the same call (it is retrying), at least `after` seconds from now, in this turn's
-        place in arrival order: before the calls that came later."""
+        place in arrival order: before the calls that came later and still wait when it is due."""
         with self._line.changed:
             return self._line._insert(after, self.arrival)
 
@@ -168,8 +175,8 @@ class Turn:
                     self._leave()
                     return False
                 left = line.start_of(self) - clock()
-                if left <= 0 and line.turns[0] is self:
-                    line.turns.pop(0)
+                if left <= 0 and line.first_due() is self:
+                    line.turns.remove(self)
                     line.last_start = clock()
                     line.changed.notify_all()
                     return True

@@ -69,10 +69,23 @@ def test_a_retry_keeps_its_calls_place_before_the_calls_that_came_later(clock):
     assert first.take()
     later = line.reserve()
     step = interval_of(TWO_A_MINUTE)
-    retry = first.again(after=step + 5)
+    retry = first.again(after=5)  # due before the later call's turn: it goes first
 
-    assert retry.wait == pytest.approx(step + 5)
-    assert later.wait == pytest.approx(2 * step + 5)
+    assert retry.wait == pytest.approx(step)
+    assert later.wait == pytest.approx(2 * step)
+
+
+def test_a_retry_not_due_yet_holds_back_no_later_call(clock):
+    line = Pacer(clock).line("account", "group", TWO_A_MINUTE)
+    first = line.reserve()
+    assert first.take()
+    later = line.reserve()
+    step = interval_of(TWO_A_MINUTE)
+    retry = first.again(after=step + 5)  # a server error's backoff: that call's own, not the line's
+
+    assert later.wait == pytest.approx(step)
+    clock.now += step
+    assert later.take() and retry.wait == pytest.approx(step)  # one interval after the later call
 
 
 def test_lines_are_per_account_and_rate_group(clock):

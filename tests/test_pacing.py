@@ -336,6 +336,34 @@ def test_a_429_holds_back_the_other_calls_of_that_key_and_model_even_if_the_refu
     assert (gave_up.status, gave_up.prompt, done.status) == ("cancelled", "one", "done")  # refused: not billed
 
 
+class SteadyRetry(RetryPolicy):
+    """Retries a failing service after exactly 2 s (no jitter), so a test knows when the retry is due."""
+
+    def delay(self, failed_attempts: int, *, throttled: bool = False) -> float:
+        return 2.0
+
+
+def test_a_retry_after_a_server_error_holds_back_no_other_call_of_that_key(sim, tmp_path, make_image):
+    # qwen-image-2.0 has no known limit: nothing waits unless DashScope says 429. A 500 is the service's
+    # trouble with one call, not a request to slow down: the next call goes at once, and is not told otherwise.
+    studio = studio_with(sim, tmp_path, retry=SteadyRetry())
+    sim.inject("internal_error")
+    try:
+        first, first_done = edit_in_thread(studio, edit_request(make_image, model="qwen-image-2.0", prompt="one"))
+        assert wait_until(lambda: bool(first.at(Stage.RETRYING)))
+        time.sleep(0.2)  # the refused call now waits to retry
+        second = Steps()
+        studio.edit(edit_request(make_image, model="qwen-image-2.0", prompt="two"), on_progress=second)
+        sent_second = time.monotonic()
+        first_done.result(timeout=10)
+    finally:
+        studio.close()
+
+    assert second.waits() == []
+    assert sent_second < first.at(Stage.RETRYING)[0] + 2.0
+    assert [request["text"] for request in sim.stats.requests] == ["one", "two", "one"]
+
+
 def test_retrying_429s_stops_within_75_s_and_never_resends_at_once(sim, make_image):
     sim.inject("burst_rate", times=20)
     waits: list[float] = []
