@@ -696,6 +696,18 @@ class EditCancelledError(EditError):
     }
 
 
+class TooManyWaitingError(EditError):
+    """A visitor already has the most edits waiting for DashScope's rate limit at once (QWEN_EDIT_MAX_WAITING):
+    a waiting edit holds one of the site's places for edits, so more would keep everyone else waiting."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "You already have {count} edits waiting for DashScope's rate limit here, the most at once. Wait "
+        "until one starts (or cancel one), then try again; nothing was sent.",
+        "zh": "你已有 {count} 个编辑在等待 DashScope 的速率限制，已达同时等待的上限。请等其中一个开始（或取消一个）"
+        "后再试；本次未发送任何内容。",
+    }
+
+
 class PacingCancelledError(EditCancelledError):
     """Cancelled (or the app stopped) while the edit waited for its turn under DashScope's rate limit."""
 

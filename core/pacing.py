@@ -194,6 +194,31 @@ class Turn:
             self._line.changed.notify_all()
 
 
+class WaitCap:
+    """How many calls each address has waiting for a turn at once, at most `limit`: a waiting call holds one of
+    the site's places for edits, so one visitor's line must not keep everyone else's edits from starting."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._waiting: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def enter(self, address: str) -> bool:
+        """Count one more call of `address` waiting and return True, or return False when it has `limit`."""
+        with self._lock:
+            if self._waiting.get(address, 0) >= self.limit:
+                return False
+            self._waiting[address] = self._waiting.get(address, 0) + 1
+            return True
+
+    def leave(self, address: str) -> None:
+        """A call `enter` counted no longer waits."""
+        with self._lock:
+            self._waiting[address] -= 1
+            if not self._waiting[address]:
+                del self._waiting[address]
+
+
 class Pacer:
     """Lines of turns, one per (account, rate group); one Pacer serves a whole Studio."""
 

@@ -48,6 +48,7 @@ class Settings:
     explore_max_cells: int = 48
     explore_concurrency: int = 4
     explore_global_concurrency: int = 8
+    max_waiting: int = 4  # edits one address may have waiting for DashScope's rate limit at once
     price_per_image: Price | None = None
     request_timeout: float = 180.0
     trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For (1 on Spaces)
@@ -97,6 +98,7 @@ class Settings:
             explore_max_cells=_int(env, "QWEN_EDIT_EXPLORE_MAX_CELLS", 48),
             explore_concurrency=_int(env, "QWEN_EDIT_EXPLORE_CONCURRENCY", 4),
             explore_global_concurrency=_int(env, "QWEN_EDIT_EXPLORE_GLOBAL_CONCURRENCY", 8),
+            max_waiting=_int(env, "QWEN_EDIT_MAX_WAITING", 4),
             price_per_image=_price(env.get("QWEN_EDIT_PRICE_PER_IMAGE")),
             request_timeout=float(_int(env, "QWEN_EDIT_REQUEST_TIMEOUT", 180)),
             trusted_proxies=_count(env, "QWEN_EDIT_TRUSTED_PROXIES", 1 if env.get("SPACE_ID") else 0),

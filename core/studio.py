@@ -24,7 +24,7 @@ from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.history import EditRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
-from core.pacing import Pacer, Turn, Waiting, account_of
+from core.pacing import Pacer, Turn, WaitCap, Waiting, account_of
 from core.pins import PinGroup, Pins
 from core.processes import port_open
 from core.ratelimit import RateLimiter
@@ -164,6 +164,7 @@ class Studio:
         self.retry = retry or RetryPolicy()
         self.rate_limiter = RateLimiter(settings.rate_limit_per_hour)
         self.pacer = Pacer()  # every call of this studio waits its turn under the account's rate limits
+        self.wait_cap = WaitCap(settings.max_waiting)  # edits waiting at once, per address
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
         self._stopping = threading.Event()
@@ -262,7 +263,7 @@ class Studio:
             # Pinned from before it can be evicted at all (a calling edit is not): finished edits of the owner
             # may be evicted meanwhile, by this edit's quota check or another's, but never this one.
             with self._pins.pinned(edit_id):
-                turn, waited = self._wait_turn(endpoint, request, caller.owner, edit_id, notify, cancelled)
+                turn, waited = self._wait_turn(endpoint, request, caller, edit_id, notify, cancelled)
                 notify(Progress(Stage.CALLING))
                 if cancelled is not None and cancelled():
                     self._not_sent(caller.owner, edit_id, waited)
@@ -285,14 +286,15 @@ class Studio:
         self,
         endpoint: Endpoint,
         request: EditRequest,
-        owner: str,
+        caller: Caller,
         edit_id: str,
         notify: Callable[[Progress], None],
         cancelled: Callable[[], bool] | None,
     ) -> tuple[Turn, bool]:
         """Wait for the edit's turn in the pacer's line of its account (the key's hash) and the model's rate
         group, telling `notify` each second; return the turn taken and whether it had to wait. Cancelled
-        meanwhile (or the studio closing): nothing is sent, EditCancelledError."""
+        meanwhile (or the studio closing): nothing is sent, EditCancelledError. A caller from an address that
+        already has `max_waiting` edits waiting is refused instead (TooManyWaitingError; the edit is deleted)."""
         model = request.model
         limit = self.settings.rate_limit(model)
         line = self.pacer.line(account_of(endpoint.api_key), model.rate_group, limit)
@@ -304,8 +306,18 @@ class Studio:
             notify(Progress(Stage.WAITING, waiting=Waiting(model.id, limit, seconds)))
 
         turn = line.reserve()
-        if not turn.take(cancelled, waiting):
-            self._not_sent(owner, edit_id, waited)
+        address = caller.address if turn.wait > 0 else None  # the command line's caller has none: not capped
+        if address is not None and not self.wait_cap.enter(address):
+            turn.take(cancelled=lambda: True)  # gives the turn back
+            self.delete(caller.owner, edit_id)
+            raise errors.TooManyWaitingError(count=self.wait_cap.limit)
+        try:
+            taken = turn.take(cancelled, waiting)
+        finally:
+            if address is not None:
+                self.wait_cap.leave(address)
+        if not taken:
+            self._not_sent(caller.owner, edit_id, waited)
         return turn, waited
 
     def _not_sent(self, owner: str, edit_id: str, waited: bool) -> NoReturn:

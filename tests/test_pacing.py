@@ -238,6 +238,36 @@ def test_cancelling_a_waiting_edit_gives_its_turn_to_the_one_behind_it(real_limi
     assert sim.stats.generation_calls == 1
 
 
+def test_an_address_with_its_most_edits_waiting_is_refused_unsent_and_others_still_wait(sim, tmp_path, make_image):
+    # Each waiting edit holds one of the site's places for edits: one visitor's line of them must not hold all.
+    sim.configure(enforce_rate_limits=True)
+    settings = Settings.from_env({"QWEN_EDIT_MAX_WAITING": "2"}, data_dir=tmp_path / "data", simulate=True)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
+    visitor, other = Caller("visitor", address="203.0.113.7"), Caller("other", address="198.51.100.9")
+    stop, cancelled = cancellable()
+    try:
+        studio.edit(edit_request(make_image, seed=1), visitor)  # sent at once: edit-max's next turn is 30 s away
+        waiting = [
+            edit_in_thread(studio, edit_request(make_image, seed=s), visitor, cancelled=cancelled) for s in (2, 3)
+        ]
+        assert all(steps.waiting_told.wait(10) for steps, _future in waiting)
+        with pytest.raises(errors.TooManyWaitingError) as refused:
+            studio.edit(edit_request(make_image, seed=4), visitor)
+        others, other_done = edit_in_thread(studio, edit_request(make_image, seed=5), other, cancelled=cancelled)
+        assert others.waiting_told.wait(10)  # another address still takes its place in the line
+        stop.set()
+        for _steps, future in [*waiting, (others, other_done)]:
+            with pytest.raises(errors.PacingCancelledError):
+                future.result(timeout=5)
+        assert studio.wait_cap.enter(visitor.address)  # their places were given back
+    finally:
+        studio.close()
+
+    assert "2 edits waiting" in refused.value.message("en") and "2 个编辑" in refused.value.message("zh")
+    assert sim.stats.generation_calls == 1
+    assert [row.status for row in studio.history.list("visitor")] == ["cancelled", "cancelled", "done"]
+
+
 def test_closing_the_studio_ends_waiting_edits_unsent(sim, tmp_path, make_image):
     studio = studio_with(sim, tmp_path)
     studio.edit(edit_request(make_image))
