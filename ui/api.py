@@ -58,11 +58,11 @@ def register(studio: Studio, visitors: Visitors) -> None:
             image_1: the first input image (required, but for models that start from the prompt alone).
             image_2: an optional second input image.
             image_3: an optional third input image.
-            prompt: what to change, e.g. "the girl in Image 1 wears the dress of Image 2" (max 800 chars).
-            negative_prompt: what to avoid (max 500 chars).
+            prompt: what to change, e.g. "the girl in Image 1 wears the dress of Image 2" ({prompt_limits} chars).
+            negative_prompt: what to avoid (max 500 chars; refused by models without one).
             model: one of {model_images}.
-            size: "auto" (about 1024*1024, aspect of the last image) or "W*H" with W, H in [512, 2048].
-            n: number of images, 1 to 6 (1 for qwen-image-edit).
+            size: "auto" (about 1024*1024, aspect of the last image) or "W*H" in the model's bounds.
+            n: number of images, 1 to the model's maximum ({max_n}).
             seed: 0 to 2147483647, or -1 for a random seed (the seed used is in the record).
             prompt_extend: let the service rewrite the prompt (ignored by models without rewriting).
             watermark: add the "Qwen-Image" mark.
@@ -91,7 +91,10 @@ def register(studio: Studio, visitors: Visitors) -> None:
             raise plain(error, who.lang) from None
         return final
 
-    edit.__doc__ = (edit.__doc__ or "").replace("{model_images}", _model_images())  # the catalog's, as it is
+    prompt_limits = sorted({m.prompt_max for m in catalog.MODELS})
+    doc = (edit.__doc__ or "").replace("{model_images}", _model_images())  # the catalog's, as it is
+    doc = doc.replace("{prompt_limits}", f"at most {prompt_limits[0]} to {prompt_limits[-1]}, by model")
+    edit.__doc__ = doc.replace("{max_n}", f"1 to {max(m.max_n for m in catalog.MODELS)}")
     trigger.click(edit, images + controls, outputs, api_name="edit", concurrency_id="edit")
 
 
