@@ -33,6 +33,14 @@ class RateLimiter:
                 window.append(now)
             self._sweep(now)
 
+    def release(self, owner: str, client_ip: str | None) -> None:
+        """Give back the edit `acquire` counted last for this visitor: it ended before anything was sent."""
+        with self._lock:
+            for key in _keys(owner, client_ip):
+                window = self._seen.get(key)
+                if window:
+                    window.pop()
+
     def check(self, owner: str, client_ip: str | None) -> None:
         """Raise RateLimitedError when this visitor has no edit left this hour; counts nothing."""
         with self._lock:

@@ -242,13 +242,31 @@ class Studio:
         Before it is sent, the edit waits for its turn under the account's rate limit for the model
         (`Stage.WAITING` steps tell how long, each second). `cancelled` is asked while it waits and last thing
         before the request goes out: when it answers True nothing is sent and EditCancelledError is raised;
-        an edit cancelled before it had to wait is deleted again (it leaves no trace but the hourly allowance
-        it counted), one cancelled while waiting stays in history as cancelled (PacingCancelledError).
+        an edit cancelled before it had to wait is deleted again, one cancelled while waiting stays in history
+        as cancelled (PacingCancelledError); either gives back the hourly allowance it counted.
         """
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, caller.key)
-        if self.allowance(caller) is not None:  # the host's key pays: bound what each visitor spends
+        counted = self.allowance(caller) is not None
+        if counted:  # the host's key pays: bound what each visitor spends
             self.rate_limiter.acquire(caller.owner, caller.address)
+        try:
+            return self._edit(request, caller, endpoint, started, on_progress, cancelled, pin_to)
+        except (errors.EditCancelledError, errors.TooManyWaitingError):
+            if counted:  # ended unsent: it spent nothing of the hour's allowance
+                self.rate_limiter.release(caller.owner, caller.address)
+            raise
+
+    def _edit(
+        self,
+        request: EditRequest,
+        caller: Caller,
+        endpoint: Endpoint,
+        started: float,
+        on_progress: Callable[[Progress], None] | None,
+        cancelled: Callable[[], bool] | None,
+        pin_to: PinGroup | None,
+    ) -> EditResult:
         notify = on_progress or (lambda _progress: None)
         with self.store.hold() as hold:
             edit_id = self.history.start_edit(

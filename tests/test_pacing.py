@@ -420,3 +420,24 @@ def test_allocation_quota_is_retried_once_after_a_minute_then_reported_as_a_used
         with pytest.raises(errors.QuotaExhaustedError):
             call_edit(request, endpoint, timeout=10, sleep=waits.append)
     assert waits == [60.0] and sim.stats.generation_calls == 2
+
+
+def test_an_edit_cancelled_while_waiting_gives_back_the_hourly_allowance_it_counted(sim, tmp_path, make_image):
+    """On the host's key a visitor's hour counts edits sent: one that ended in the queue for DashScope's
+    limit spent nothing."""
+    settings = Settings(data_dir=tmp_path, api_key="sk-host", base_url_override=sim.base_url, rate_limit_per_hour=3)
+    studio = Studio(settings, retry=FAST_RETRY)
+    visitor = Caller("visitor", address="10.0.0.7")
+    try:
+        studio.edit(edit_request(make_image), visitor)
+        assert studio.allowance(visitor) == 2
+        stop, cancelled = cancellable()
+        steps, future = edit_in_thread(studio, edit_request(make_image, seed=2), visitor, cancelled=cancelled)
+        assert steps.waiting_told.wait(10)
+        assert studio.allowance(visitor) == 1  # counted while it waits
+        stop.set()
+        with pytest.raises(errors.PacingCancelledError):
+            future.result(timeout=5)
+        assert studio.allowance(visitor) == 2 and sim.stats.generation_calls == 1
+    finally:
+        studio.close()
