@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 
 SIMULATOR_KEY = "sk-simulator"
 INTERRUPTED = "The app stopped while waiting for DashScope; this edit's results (if any) could not be recovered."
+STOPPED_WAITING = (
+    "The app stopped while this edit waited for its turn under DashScope's rate limit: it was never sent and "
+    "nothing was billed."
+)
 EXPIRED = "The result link expired before the image could be downloaded."
 SIMULATOR_GONE = "The simulator that made this result has stopped; simulated results are not kept by it."
 
@@ -172,7 +176,7 @@ class Studio:
         self._pins = Pins()
         # Explorations' cells at the model at once, all runs together: each cell holds one while it runs.
         self.explore_slots = threading.BoundedSemaphore(settings.explore_global_concurrency)
-        interrupted = self.history.interrupted_calls(INTERRUPTED)
+        interrupted = self.history.interrupted_calls(INTERRUPTED, STOPPED_WAITING)
         if interrupted:
             log.warning(
                 "%d edit(s) were interrupted mid-call by a stop; their results cannot be recovered", interrupted
@@ -329,6 +333,9 @@ class Studio:
             turn.take(cancelled=lambda: True)  # gives the turn back
             self.delete(caller.owner, edit_id)
             raise errors.TooManyWaitingError(count=self.wait_cap.limit)
+        queued = turn.wait > 0
+        if queued:  # a stop meanwhile leaves the row saying it was never sent
+            self.history.mark_waiting(edit_id, True)
         try:
             taken = turn.take(cancelled, waiting)
         finally:
@@ -336,6 +343,8 @@ class Studio:
                 self.wait_cap.leave(address)
         if not taken:
             self._not_sent(caller.owner, edit_id, waited)
+        if queued:
+            self.history.mark_waiting(edit_id, False)
         return turn, waited
 
     def _not_sent(self, owner: str, edit_id: str, waited: bool) -> NoReturn:

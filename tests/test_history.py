@@ -38,9 +38,9 @@ def _studio(data_dir: Path, sim, **settings) -> Studio:
     )
 
 
-def _run_driver(data_dir: Path, sim) -> subprocess.Popen:
+def _run_driver(data_dir: Path, sim, *more: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "crash_driver.py"), str(data_dir), sim.base_url, str(N)],
+        [sys.executable, str(ROOT / "tests" / "crash_driver.py"), str(data_dir), sim.base_url, str(N), *more],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -96,6 +96,26 @@ def _wait_for_resume(studio: Studio, timeout: float = 30) -> None:
     while studio.history.pending_outputs() and time.monotonic() < deadline:
         studio.resume_pending()
     assert not studio.history.pending_outputs()
+
+
+def test_an_edit_waiting_for_its_turn_when_the_app_is_killed_is_told_apart_as_never_sent(sim, tmp_path):
+    """Killed while its second edit on edit-max waits for the account's limit (2 a minute): after a restart
+    that edit reads as cancelled, never sent and not billed, not as a call cut off mid-way."""
+    process = _run_driver(tmp_path, sim, "qwen-image-edit-max", "2")
+    try:
+        _wait_until(lambda: ("waiting",) in _query(tmp_path, "SELECT status FROM edits"), process, "the wait")
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=10)
+
+    studio = _studio(tmp_path, sim)
+    try:
+        waited, done = studio.history.list("crash")  # newest first
+        assert (waited.status, done.status) == ("cancelled", "done")
+        assert "never sent and nothing was billed" in waited.error
+        assert sim.stats.generation_calls == 1
+    finally:
+        studio.close()
 
 
 @pytest.mark.parametrize(

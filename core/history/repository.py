@@ -162,15 +162,27 @@ class History:
         with self._write() as db:
             db.execute("UPDATE edits SET status = 'cancelled', error = ? WHERE id = ?", (reason, edit_id))
 
-    def interrupted_calls(self, reason: str) -> int:
-        """Mark edits whose call was under way in a process that has since stopped; return how many.
+    def mark_waiting(self, edit_id: str, waiting: bool) -> None:
+        """The edit waits for its turn under DashScope's rate limit (status "waiting": nothing sent yet), or is
+        about to be sent after all ("calling")."""
+        status, before = ("waiting", "calling") if waiting else ("calling", "waiting")
+        with self._write() as db:
+            db.execute("UPDATE edits SET status = ? WHERE id = ? AND status = ?", (status, edit_id, before))
+
+    def interrupted_calls(self, reason: str, waiting_reason: str) -> int:
+        """Mark edits of a process that has since stopped: a call under way failed (`reason`), an edit that was
+        still waiting for its turn cancelled (`waiting_reason`: it was never sent). Return how many calls were
+        cut off mid-way.
 
         Edits of processes still running (another app or CLI on the same data dir) are left alone."""
         with self._write() as db:
-            calling = db.execute("SELECT id, runner FROM edits WHERE status = 'calling'").fetchall()
-            dead = [(reason, row["id"]) for row in calling if not runner_alive(row["runner"])]
-            db.executemany("UPDATE edits SET status = 'failed', error = ? WHERE id = ?", dead)
-            return len(dead)
+            rows = db.execute("SELECT id, runner, status FROM edits WHERE status IN ('calling', 'waiting')").fetchall()
+            dead = [row for row in rows if not runner_alive(row["runner"])]
+            calls = [(reason, row["id"]) for row in dead if row["status"] == "calling"]
+            waits = [(waiting_reason, row["id"]) for row in dead if row["status"] == "waiting"]
+            db.executemany("UPDATE edits SET status = 'failed', error = ? WHERE id = ?", calls)
+            db.executemany("UPDATE edits SET status = 'cancelled', error = ? WHERE id = ?", waits)
+            return len(calls)
 
     @staticmethod
     def _settle(db: sqlite3.Connection, edit_id: str) -> None:
