@@ -99,3 +99,21 @@ def test_the_auto_preview_of_an_input_resized_before_sending_is_the_size_returne
 
     (image,) = result.images
     assert f"about {image.width} x {image.height} " in preview
+
+
+AREA = catalog.get_model("qwen-image-2.0").size  # 512*512 to 2048*2048 pixels, at most 8:1
+
+
+@pytest.mark.parametrize(("width", "height"), [(1414, 11296), (11296, 1414)])  # 16 MP, sent as 385x3072
+def test_match_image_of_a_strip_near_the_aspect_limit_is_a_size_the_model_takes(width, height):
+    size, _error = sizes.match_size(width, height, AREA)
+    assert AREA.allows(size.width, size.height)
+    EditRequest.create([], "x", model="qwen-image-2.0", size=str(size))  # the app takes what it offered
+
+
+@given(st.integers(384, 2400), st.floats(7.5, 8.0))
+def test_match_size_on_an_area_model_is_allowed_for_every_strip_the_app_can_send(short, aspect):
+    long = round(short * aspect)
+    for width, height in ((long, short), (short, long)):
+        size, _error = sizes.match_size(width, height, AREA)
+        assert AREA.allows(size.width, size.height) and size.width % 16 == 0 and size.height % 16 == 0
