@@ -228,6 +228,12 @@ def _build(model_id: str, f: dict[str, Any]) -> Model:
         raise ValueError("images = [min, max] needs 0 <= min <= max")
     side_min, side_max = _pair(f["side"], "side")
     pixels_min, pixels_max = _pair(f["pixels"], "pixels")
+    for name, (low, high) in (("side", (side_min, side_max)), ("pixels", (pixels_min, pixels_max))):
+        if not 0 < low <= high:
+            raise ValueError(f"{name} = [low, high] needs 0 < low <= high")
+    aspect = f["max_aspect"]
+    if isinstance(aspect, bool) or not isinstance(aspect, (int, float)) or not (aspect == 0 or aspect >= 1):
+        raise ValueError(f"max_aspect must be 0 (no limit) or a number of at least 1; got {aspect!r}")
     if f["size"] not in ("sides", "area", "none"):
         raise ValueError('size must be "sides", "area" or "none"')
     if f["default_size"] not in ("last_input", "model"):

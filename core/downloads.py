@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,20 +65,34 @@ class DownloadPolicy:
         """
         if any(char.isspace() or not char.isprintable() or char == "\\" for char in url):
             return False  # parsers disagree on such links: urlsplit drops tabs and newlines, others do not
-        parts = urlsplit(url)
         try:
+            parts = urlsplit(url)
             port = parts.port
-        except ValueError:  # a port that is not a number, or out of range
+            base = urlsplit(self.base_url) if self.base_url else None
+            base_port = base.port if base else None
+        except ValueError:  # brackets around no IP address, a port that is not a number, or out of range
             return False
         if parts.username is not None or parts.password is not None or not parts.hostname:
             return False
         default_port = _DEFAULT_PORTS.get(parts.scheme)
         if default_port is not None and port in (None, default_port) and _RESULT_HOST.fullmatch(parts.hostname):
             return True
-        if self.base_url:
-            base = urlsplit(self.base_url)
-            return (parts.scheme, parts.netloc.lower()) == (base.scheme, base.netloc.lower())
-        return False
+        if base is None:
+            return False
+        # The same origin whether the scheme's own port is written out or not (or user info is in the setting).
+        return (parts.scheme, parts.hostname, port or default_port) == (
+            base.scheme,
+            base.hostname,
+            base_port or _DEFAULT_PORTS.get(base.scheme),
+        )
+
+
+class _HandFollowed(requests.Session):
+    """A session that leaves redirects to `_follow`: requests would otherwise parse each Location itself, even
+    with allow_redirects=False (for Response.next), and raise a bare ValueError on one that is no URL."""
+
+    def resolve_redirects(self, *args: object, **kwargs: object) -> Iterator[requests.Response]:
+        return iter(())
 
 
 class _Transient(Exception):
@@ -101,7 +115,7 @@ def download_all(
     """
     if not urls:
         return []
-    with requests.Session() as session, ThreadPoolExecutor(max_workers=len(urls)) as pool:
+    with _HandFollowed() as session, ThreadPoolExecutor(max_workers=len(urls)) as pool:
         futures = [
             pool.submit(_download_one, index, url, store, policy, session, on_saved, clock, hold)
             for index, url in enumerate(urls, start=1)
@@ -184,7 +198,10 @@ def _follow(index: int, url: str, policy: DownloadPolicy, session: requests.Sess
         if response.status_code not in _REDIRECTS or not location:
             return response
         response.close()
-        url = urljoin(url, location)
+        try:
+            url = urljoin(url, location)
+        except ValueError:  # a Location that is no URL at all (e.g. brackets around a name)
+            url = location
         if not policy.allows(url):
             log.warning("refused a redirect of result %d to a host outside the allowlist: %s", index, _host(url))
             raise errors.DisallowedHostError(index=index, host=_host(url))
@@ -192,7 +209,10 @@ def _follow(index: int, url: str, policy: DownloadPolicy, session: requests.Sess
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).hostname or url[:60]
+    try:
+        return urlsplit(url).hostname or url[:60]
+    except ValueError:
+        return url[:60]
 
 
 def _verify_png(path: Path, index: int) -> None:

@@ -233,6 +233,19 @@ def read_dimensions(source: ImageSource) -> tuple[int, int] | None:
         return None
 
 
+def sent_dimensions(source: ImageSource) -> tuple[int, int] | None:
+    """The width and height `prepare_image` will send the image at (scaled into the service's range), from the
+    header alone; None when unreadable or refused. What the service's size follows; an image that only fits
+    the data-URI cap smaller is scaled down further, which the header cannot tell."""
+    dims = read_dimensions(source)
+    if dims is None:
+        return None
+    try:
+        return _fitted_size(0, *dims)
+    except errors.ImageError:
+        return None
+
+
 # --- reading and identifying --------------------------------------------------------------------
 
 

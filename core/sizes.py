@@ -93,9 +93,14 @@ def aspect_error(size: Size, width: int, height: int) -> float:
 
 
 def _fit(ideal_w: float, ideal_h: float, aspect: float, rule: catalog.SizeRule) -> Size:
-    """The allowed pair of multiples of 16 around (ideal_w, ideal_h) nearest `aspect`, then the pixel count."""
-    pairs = [(w, h) for w in _sides(ideal_w, rule) for h in _sides(ideal_h, rule)]
-    allowed = [pair for pair in pairs if rule.kind != "area" or rule.allows(*pair)] or pairs
+    """The allowed pair of multiples of 16 around (ideal_w, ideal_h) nearest `aspect`, then the pixel count.
+    At an area rule's aspect and pixel limits at once none of the nearest may be allowed: then a step further."""
+    for reach in range(3):
+        pairs = [(w, h) for w in _sides(ideal_w, rule, reach) for h in _sides(ideal_h, rule, reach)]
+        allowed = [pair for pair in pairs if rule.kind != "area" or rule.allows(*pair)]
+        if allowed:
+            break
+    allowed = allowed or pairs
     width, height = min(
         allowed,
         key=lambda pair: (abs(math.log(pair[0] / pair[1] / aspect)), abs(pair[0] * pair[1] - ideal_w * ideal_h)),
@@ -103,8 +108,9 @@ def _fit(ideal_w: float, ideal_h: float, aspect: float, rule: catalog.SizeRule) 
     return Size(width, height)
 
 
-def _sides(ideal: float, rule: catalog.SizeRule) -> set[int]:
-    steps = (math.floor(ideal / _STEP) * _STEP, math.ceil(ideal / _STEP) * _STEP)
+def _sides(ideal: float, rule: catalog.SizeRule, reach: int = 0) -> set[int]:
+    low, high = math.floor(ideal / _STEP) - reach, math.ceil(ideal / _STEP) + reach
+    steps = [step * _STEP for step in range(low, high + 1)]
     if rule.kind == "area":
         return {max(_STEP, step) for step in steps}
     return {max(rule.side_min, min(rule.side_max, step)) for step in steps}

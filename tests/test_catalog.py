@@ -250,6 +250,13 @@ def test_an_operators_file_changes_a_field_and_adds_a_model(tmp_path: Path):
         ('[models."new"]\nlabel = "x"\n', "missing label_zh"),
         ('[models."qwen-image-edit"]\nmax_n = 3\n', "unknown field(s) max_n"),
         ('[models."qwen-image-edit"]\nimages = [3, 1]\n', "0 <= min <= max"),
+        ("[families.image-2]\nmax_aspect = -1\n", "max_aspect must be 0 (no limit) or a number of at least 1"),
+        ("[families.image-2]\nmax_aspect = 0.5\n", "max_aspect must be 0 (no limit) or a number of at least 1"),
+        ('[families.image-2]\nmax_aspect = "x"\n', "max_aspect must be 0 (no limit) or a number of at least 1"),
+        ("[families.image-2]\npixels = [0, 0]\n", "pixels = [low, high] needs 0 < low <= high"),
+        ("[families.image-2]\npixels = [4194304, 262144]\n", "pixels = [low, high] needs 0 < low <= high"),
+        ('[models."qwen-image-edit-plus"]\nside = [0, 0]\n', 'model "qwen-image-edit-plus": side = [low, high] needs'),
+        ("[families.edit]\nside = [2048, 512]\n", "side = [low, high] needs 0 < low <= high"),
         ("[models\n", "not valid TOML"),
     ],
 )

@@ -93,3 +93,46 @@ def test_more_redirects_than_the_limit_end_the_download_with_a_reason(studio, si
     (failure,) = result.failures
     assert isinstance(failure, errors.DownloadFailedError) and "redirects" in failure.message("en")
     assert sum(sim.stats.downloads.values()) == MAX_REDIRECTS + 1
+
+
+@pytest.mark.parametrize(
+    ("location", "named"),
+    [
+        ("file:///etc/passwd", "file:///etc/passwd"),
+        ("data:image/png;base64,iVBORw0KGgo=", "data:image/png"),
+        ("//evil.example/x.png", "evil.example"),  # relative to the scheme: another host
+        ("https://[x.aliyuncs.com]/x.png", "x.aliyuncs.com"),  # brackets around a name: no URL at all
+        ("http://[::1/x.png", "[::1"),
+    ],
+)
+def test_a_redirect_off_the_web_or_to_a_broken_link_is_refused_with_a_reason(studio, sim, make_image, location, named):
+    sim.inject("download_redirect", url=location)
+    result = studio.edit(EditRequest.create([make_image()], "x", n=2, seed=1))
+
+    assert len(result.images) == 1
+    (failure,) = result.failures
+    assert isinstance(failure, errors.DisallowedHostError) and named in failure.message("en")
+
+
+@pytest.mark.parametrize("url", ["https://[x.aliyuncs.com]/x.png", "https://x.aliyuncs.com]/x.png", "http://[::1/x"])
+def test_a_link_python_cannot_parse_is_refused_not_raised(url):
+    assert not DownloadPolicy(base_url=BASE).allows(url)
+
+
+@pytest.mark.parametrize(
+    ("base", "link"),
+    [
+        ("http://127.0.0.1/api/v1", "http://127.0.0.1:80/oss/a/0.png"),  # the scheme's port, written or not
+        ("http://127.0.0.1:80/api/v1", "http://127.0.0.1/oss/a/0.png"),
+        ("https://proxy.example/api/v1", "https://proxy.example:443/oss/a/0.png"),
+        ("http://PROXY.example:8123/api/v1", "http://proxy.example:8123/oss/a/0.png"),
+    ],
+)
+def test_the_base_urls_host_is_the_same_host_with_its_default_port_written_out_or_not(base, link):
+    assert DownloadPolicy(base_url=base).allows(link)
+
+
+def test_a_base_url_with_user_info_allows_its_host_but_never_links_carrying_user_info():
+    policy = DownloadPolicy(base_url="http://u:p@127.0.0.1:8123/api/v1")
+    assert policy.allows("http://127.0.0.1:8123/oss/a/0.png")
+    assert not policy.allows("http://u:p@127.0.0.1:8123/oss/a/0.png")

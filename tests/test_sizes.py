@@ -8,6 +8,7 @@ from PIL import Image
 from core import catalog, sizes
 from core.caller import Caller
 from core.request import EditRequest
+from ui.sizing import size_preview
 
 EDIT = catalog.get_model(catalog.DEFAULT_MODEL).size  # each side in [512, 2048]
 SIDE_MIN, SIDE_MAX = EDIT.side_min, EDIT.side_max
@@ -78,3 +79,41 @@ def test_exact_input_size_results_have_the_inputs_pixels_and_keep_the_original(s
             assert exact.size == (1000, 750)
     (edit,) = studio.history.list("me")
     assert edit.exact_size == "1000*750" and all(o.exact_sha256 for o in edit.outputs)
+
+
+@pytest.mark.parametrize(
+    ("model", "width", "height"),
+    [
+        ("qwen-image-edit-plus", 130, 131),  # upscaled to 384x387 before it is sent
+        ("qwen-image-edit-plus", 4000, 4500),  # scaled down to 2731x3072
+        ("qwen-image-2.0", 1023, 6001),  # to 524x3072, past 2.0's aspect limit
+    ],
+)
+def test_the_auto_preview_of_an_input_resized_before_sending_is_the_size_returned(
+    studio, tmp_path, make_image, model, width, height
+):
+    path = tmp_path / "input.png"
+    path.write_bytes(make_image(width, height))
+    preview = size_preview("auto", None, None, [str(path)], model, "en")
+    result = studio.edit(EditRequest.create([str(path)], "x", model=model, seed=1))
+
+    (image,) = result.images
+    assert f"about {image.width} x {image.height} " in preview
+
+
+AREA = catalog.get_model("qwen-image-2.0").size  # 512*512 to 2048*2048 pixels, at most 8:1
+
+
+@pytest.mark.parametrize(("width", "height"), [(1414, 11296), (11296, 1414)])  # 16 MP, sent as 385x3072
+def test_match_image_of_a_strip_near_the_aspect_limit_is_a_size_the_model_takes(width, height):
+    size, _error = sizes.match_size(width, height, AREA)
+    assert AREA.allows(size.width, size.height)
+    EditRequest.create([], "x", model="qwen-image-2.0", size=str(size))  # the app takes what it offered
+
+
+@given(st.integers(384, 2400), st.floats(7.5, 8.0))
+def test_match_size_on_an_area_model_is_allowed_for_every_strip_the_app_can_send(short, aspect):
+    long = round(short * aspect)
+    for width, height in ((long, short), (short, long)):
+        size, _error = sizes.match_size(width, height, AREA)
+        assert AREA.allows(size.width, size.height) and size.width % 16 == 0 and size.height % 16 == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import catalog, sizes
-from core.images import read_dimensions
+from core.images import read_dimensions, sent_dimensions
 from core.sizes import Size
 from ui.strings import status
 
@@ -59,7 +59,8 @@ def size_preview(
 def auto_preview(model: catalog.Model, slots: list[str | None], lang: str) -> str:
     """What "Auto" gives with these slots: the last image's shape, the model's text-to-image size, or the
     model's own choice."""
-    filled = [(slot, dims) for slot, dims in enumerate(map(_dims, slots), start=1) if dims]
+    sent = (sent_dimensions(path) if path else None for path in slots)  # as sent: a small image upscaled
+    filled = [(slot, dims) for slot, dims in enumerate(sent, start=1) if dims]
     if not filled:
         if model.min_images > 0:
             return status("auto_size_none", lang)

@@ -25,8 +25,8 @@ EN: dict[str, str] = {
     "image_9": "Image 9",
     "image_10": "Image 10",
     "more_images": "More images",
-    "slots_hint": "Up to three images, in order: refer to them in the prompt as Image 1, Image 2, Image 3. "
-    "Unless a size is set, the output follows the aspect ratio of the last image given.",
+    "slots_hint": "Images in order: refer to them in the prompt as Image 1, Image 2, Image 3 and so on; how many "
+    "the model takes is on its line. The line under Output size says what the output will be.",
     "prompt": "Prompt",
     "prompt_placeholder": "e.g. The girl in Image 1 wears the dress from Image 2, in the pose of Image 3",
     "negative_prompt": "Negative prompt",
@@ -126,7 +126,8 @@ ZH: dict[str, str] = {
     "image_9": "图9",
     "image_10": "图10",
     "more_images": "更多图片",
-    "slots_hint": "最多三张图片，按顺序在提示词中称为 图1、图2、图3。未设置尺寸时，输出沿用最后一张图片的宽高比。",
+    "slots_hint": "图片按顺序在提示词中称为 图1、图2、图3 等；模型可用几张见其说明。"
+    "“输出尺寸”下方的一行说明输出的尺寸。",
     "prompt": "提示词",
     "prompt_placeholder": "例如：图1中的女孩穿上图2中的裙子，摆出图3中的姿势",
     "negative_prompt": "反向提示词",

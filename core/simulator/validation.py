@@ -146,7 +146,10 @@ def _content(model: Model, input_: object) -> tuple[list[object], str]:
         raise invalid(f"The message must have role 'user', not {role!r}.")
     content = message.get("content")
     if not isinstance(content, list) or not content:
-        raise invalid('The message content must be a list: 1 to 3 {"image": ...} items, then one {"text": ...}.')
+        raise invalid(
+            f"The message content must be a list: {model.min_images} to {model.max_images} "
+            '{"image": ...} items, then one {"text": ...}.'
+        )
     images: list[object] = []
     texts: list[object] = []
     for position, item in enumerate(content, start=1):
