@@ -186,7 +186,12 @@ def load_models(*files: Path) -> tuple[Model, ...]:
         for model_id, fields in _tables(data, "models", path).items():
             entries[model_id] = {**entries.get(model_id, {}), **fields}
     source = ", ".join(str(path) for path in files)
-    return tuple(_model(model_id, fields, families, source) for model_id, fields in entries.items())
+    models = tuple(_model(model_id, fields, families, source) for model_id, fields in entries.items())
+    ids = {model.id for model in models}
+    for model in models:
+        if model.alias_of is not None and model.alias_of not in ids:
+            raise CatalogFileError(f'models file {source}: model "{model.id}": alias_of "{model.alias_of}" is no model')
+    return models
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -242,8 +247,11 @@ def _build(model_id: str, f: dict[str, Any]) -> Model:
     if not (isinstance(usage, list) and len(usage) == 3 and all(isinstance(key, str) for key in usage)):
         raise ValueError('usage must be ["width key", "height key", "count key"]')
     text_size = str(f["text_size"])
-    if text_size and not re.fullmatch(r"\d+\*\d+", text_size):
-        raise ValueError('text_size must be "W*H" or ""')
+    size = SizeRule(f["size"], side_min, side_max, pixels_min, pixels_max, float(aspect))
+    if text_size and not (
+        re.fullmatch(r"\d+\*\d+", text_size) and (not size.settable or size.allows(*map(int, text_size.split("*"))))
+    ):
+        raise ValueError(f'text_size must be "" or a "W*H" the size rule allows; got {text_size!r}')
     return Model(
         id=model_id,
         label=_text(f["label"], "label"),
@@ -253,7 +261,7 @@ def _build(model_id: str, f: dict[str, Any]) -> Model:
         min_images=min_images,
         max_images=max_images,
         max_n=_whole(f["n"], "n", low=1),
-        size=SizeRule(f["size"], side_min, side_max, pixels_min, pixels_max, float(f["max_aspect"])),
+        size=size,
         default_size=f["default_size"],
         text_size=text_size,
         prompt_max=_whole(f["prompt_max"], "prompt_max", low=1),

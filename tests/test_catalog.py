@@ -258,6 +258,8 @@ def test_an_operators_file_changes_a_field_and_adds_a_model(tmp_path: Path):
         ('[models."qwen-image-edit-plus"]\nside = [0, 0]\n', 'model "qwen-image-edit-plus": side = [low, high] needs'),
         ("[families.edit]\nside = [2048, 512]\n", "side = [low, high] needs 0 < low <= high"),
         ("[models\n", "not valid TOML"),
+        ('[models."new"]\nfamily = "edit"\nalias_of = "nothing"\n', 'alias_of "nothing" is no model'),
+        ('[models."new"]\nfamily = "image-2"\ntext_size = "4096*4096"\n', "text_size must be"),
     ],
 )
 def test_a_broken_operators_file_is_refused_naming_the_file_model_and_field(tmp_path: Path, text, fragment):

@@ -124,7 +124,8 @@ def _render_plan() -> PlanFields:
     )
     with gr.Row():
         sizes = gr.Textbox(DEFAULTS.sizes, label=I18N("explore_sizes"), info=I18N("explore_sizes_info"), scale=3)
-        n = gr.Slider(1, 6, value=DEFAULTS.n, step=1, label=I18N("n"), scale=2, elem_id="explore-n")
+        most = max(model.max_n for model in catalog.MODELS)
+        n = gr.Slider(1, most, value=DEFAULTS.n, step=1, label=I18N("n"), scale=2, elem_id="explore-n")
     with gr.Row():
         rows = gr.Dropdown(list(AXES), value="prompt", label=I18N("explore_rows"))
         columns = gr.Dropdown(list(AXES), value="seed", label=I18N("explore_columns"))
