@@ -80,6 +80,7 @@ def test_a_model_without_a_negative_prompt_disables_it_keeping_the_text(page: Pa
     pick_model(page, "qwen-image-edit-max")
     expect(negative).to_be_enabled()
     expect(negative).to_have_value("blurry")
+    expect(page.locator("#negative")).not_to_contain_text("takes no negative prompt")
 
 
 def test_the_model_line_reads_in_chinese_at_phone_width(open_page: OpenPage, screenshots: Path):

@@ -33,7 +33,7 @@ def listen(fields: PromptFields, model: gr.Dropdown) -> None:
         lang = language_of(request)
         counter = status("chars", lang, count=len(prompt or ""), limit=spec.prompt_max)
         if spec.negative_prompt:
-            return counter, gr.update(interactive=True, info=None)
+            return counter, gr.update(interactive=True, info="")
         return counter, gr.update(interactive=False, info=status("no_negative", lang, model=spec.id))
 
     model.change(on_model, [model, fields.prompt], [fields.counter, fields.negative], **PRIVATE)
