@@ -90,4 +90,5 @@ def test_the_model_line_reads_in_chinese_at_phone_width(open_page: OpenPage, scr
     expect(info).to_contain_text("通义千问图像编辑 Max")
     expect(info).to_contain_text("每个账号每 60 秒最多调用 2 次")
     expect(page.locator("#size-preview")).to_contain_text("沿用最后一张图片的宽高比")
+    expect(page.locator("#region")).to_contain_text("新加坡")
     screenshot(page, screenshots, "model-zh-phone.png", top=page.locator("#settings"))

@@ -18,7 +18,7 @@ from ui.guards import RefuseRemoteFiles
 from ui.strings import I18N, language_of, status
 from ui.tabs import explore, history
 from ui.tabs import studio as studio_tab
-from ui.tabs.studio.controls import model_info
+from ui.tabs.studio.controls import model_info, region_choices, side_hint
 from ui.tabs.studio.run import cost_line
 from ui.theme import CSS, HEAD_JS, THEME
 from ui.visitors import Visitors
@@ -76,6 +76,9 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 cost_line(1, settings.price_per_image, lang),
                 status("chars", lang, count=0, limit=catalog.get_model(catalog.DEFAULT_MODEL).prompt_max),
                 explore.cost_line(PlanForm(), settings.explore_max_cells, settings.price_per_image, lang),
+                gr.update(choices=region_choices(lang)),
+                gr.update(info=side_hint(catalog.DEFAULT_MODEL, lang)),
+                gr.update(info=side_hint(catalog.DEFAULT_MODEL, lang)),
             )
 
         demo.load(
@@ -89,6 +92,9 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 studio_view.run.cost,
                 studio_view.prompt.counter,
                 explore_view.plan.cost,
+                studio_view.controls.region,
+                studio_view.controls.width,
+                studio_view.controls.height,
             ],
             api_visibility="private",
             queue=False,

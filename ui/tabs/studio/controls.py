@@ -26,9 +26,7 @@ def render(settings: Settings) -> Controls:
                 label=I18N("model"),
                 elem_id="model",
             )
-            region = gr.Radio(
-                [(r.name, r.id) for r in catalog.REGIONS], value=settings.region, label=I18N("region"), elem_id="region"
-            )
+            region = gr.Radio(region_choices("en"), value=settings.region, label=I18N("region"), elem_id="region")
         model_line = gr.Markdown(model_info(catalog.DEFAULT_MODEL, "en"), elem_id="model-info")
         size_mode = gr.Radio(
             [(I18N("size_auto"), SIZE_AUTO)]
@@ -109,6 +107,11 @@ def model_info(model_id: str, lang: str) -> str:
         if rate
         else status("rate_unknown", lang),
     )
+
+
+def region_choices(lang: str) -> list[tuple[str, str]]:
+    """The region picker's (name, id) pairs, named in `lang`."""
+    return [(region.name_zh if lang == "zh" else region.name, region.id) for region in catalog.REGIONS]
 
 
 def side_hint(model_id: str, lang: str) -> str:
