@@ -92,11 +92,17 @@ class SizeRule:
             return width > 0 and height > 0 and self.pixels_min <= width * height <= self.pixels_max and aspect_ok
         return False
 
+    @property
+    def pixel_range(self) -> tuple[str, str]:
+        """The lowest and highest pixel counts in all, as people write them ("512×512")."""
+        return _pixels_text(self.pixels_min), _pixels_text(self.pixels_max)
+
     def describe(self) -> str:
         """The rule in words, for messages (English; the numbers read the same in Chinese)."""
         if self.kind == "area":
             aspect = f", aspect ratio at most {self.max_aspect:g}:1" if self.max_aspect else ""
-            return f"{pixels_text(self.pixels_min)} to {pixels_text(self.pixels_max)} pixels in all{aspect}"
+            low, high = self.pixel_range
+            return f"{low} to {high} pixels in all{aspect}"
         return f"width and height each between {self.side_min} and {self.side_max}"
 
 
@@ -309,7 +315,7 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
-def pixels_text(count: int) -> str:
+def _pixels_text(count: int) -> str:
     """A pixel count as people write it: "512×512" for a square, else "262,144"."""
     side = math.isqrt(count)
     return f"{side}×{side}" if side * side == count else f"{count:,}"

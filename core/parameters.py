@@ -168,7 +168,7 @@ def check_size(size: Size, spec: catalog.Model) -> None:
         raise errors.SizeOutOfRangeError(value=str(size), low=rule.side_min, high=rule.side_max)
     pixels = size.width * size.height
     if not rule.pixels_min <= pixels <= rule.pixels_max:
-        low, high = (catalog.pixels_text(count) for count in (rule.pixels_min, rule.pixels_max))
+        low, high = rule.pixel_range
         raise errors.SizeAreaError(value=str(size), pixels=pixels, model=spec.id, low=low, high=high)
     ratio = max(size.width, size.height) / min(size.width, size.height)
     raise errors.SizeAspectError(value=str(size), ratio=ratio, model=spec.id, limit=rule.max_aspect)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import catalog, sizes
+from core import catalog, errors, sizes
 from core.images import read_dimensions, sent_dimensions
 from core.sizes import Size
 from ui.strings import status
@@ -77,7 +77,7 @@ def auto_preview(model: catalog.Model, slots: list[str | None], lang: str) -> st
 def _model(model_id: str) -> catalog.Model:
     try:
         return catalog.get_model(model_id)
-    except catalog.errors.UnknownModelError:
+    except errors.UnknownModelError:
         return catalog.get_model(catalog.DEFAULT_MODEL)
 
 

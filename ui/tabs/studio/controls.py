@@ -84,7 +84,7 @@ def model_info(model_id: str, lang: str) -> str:
     label, about = spec.text(lang)
     rule = spec.size
     if rule.kind == "area":
-        low, high = catalog.pixels_text(rule.pixels_min), catalog.pixels_text(rule.pixels_max)
+        low, high = rule.pixel_range
         size = status("size_area", lang, low=low, high=high)
     else:
         size = status("custom_size" if rule.settable else "auto_only", lang)
@@ -118,7 +118,7 @@ def side_hint(model_id: str, lang: str) -> str:
     """What a side of a custom size may be under the model's rule."""
     rule = catalog.get_model(model_id).size
     if rule.kind == "area":
-        low, high = catalog.pixels_text(rule.pixels_min), catalog.pixels_text(rule.pixels_max)
+        low, high = rule.pixel_range
         return status("side_area", lang, low=low, high=high)
     return status("side_range", lang, low=rule.side_min, high=rule.side_max)
 
