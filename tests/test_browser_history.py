@@ -302,6 +302,14 @@ def test_use_these_settings_restores_the_controls_and_leaves_the_images(page: Pa
     expect(page.get_by_label("Prompt rewriting")).not_to_be_checked()
     expect_slots(page, "input-1.png", "input-2.png", None)
 
+    # One click puts back the setup the recall replaced, and the button goes.
+    page.locator("#undo").click()
+    expect(prompt).to_have_value("Something else entirely")
+    expect(page.locator("#model input")).to_have_value("qwen-image-edit-plus")
+    expect(page.locator("#n input[type=number]")).to_have_value("3")
+    expect(page.get_by_label("Seed", exact=True)).to_have_value("7")
+    expect(page.locator("#undo")).to_be_hidden()
+
 
 # ---- History -----------------------------------------------------------------------------------------
 

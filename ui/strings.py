@@ -108,6 +108,7 @@ EN: dict[str, str] = {
     "explore_star": "Star cell",
     "explore_export": "Export run (zip + contact sheet)",
     "explore_grid": "Grid",
+    "undo": "↶ Undo",
 }
 
 ZH: dict[str, str] = {
@@ -207,6 +208,7 @@ ZH: dict[str, str] = {
     "explore_star": "为该格加星",
     "explore_export": "导出本次运行（zip + 联系表）",
     "explore_grid": "网格",
+    "undo": "↶ 撤销",
 }
 
 # Lines built on the server, with placeholders.
@@ -239,6 +241,7 @@ STATUS: dict[str, dict[str, str]] = {
         "history_item": "{star}{when} · {model} · {status}",
         "reopened": "Reopened: inputs, settings and results are back in the Studio tab.",
         "recalled": "Settings recalled; the images were left as they are.",
+        "undo_recall": "↶ Undo: settings recalled",
         "explore_cost": "{count} edit(s), {images} image(s) billed.",
         "explore_cost_price": "{count} edit(s), {images} image(s) billed ≈ {amount} {currency}.",
         "explore_progress": "{done} of {count} cell(s) finished…",
@@ -304,6 +307,7 @@ STATUS: dict[str, dict[str, str]] = {
         "history_item": "{star}{when} · {model} · {status}",
         "reopened": "已重新打开：输入、设置和结果已回到工作室。",
         "recalled": "已恢复设置；图片保持不变。",
+        "undo_recall": "↶ 撤销：恢复设置",
         "explore_cost": "{count} 次编辑，计费 {images} 张图片。",
         "explore_cost_price": "{count} 次编辑，计费 {images} 张图片，约 {amount} {currency}。",
         "explore_progress": "{count} 个格子中已完成 {done} 个…",

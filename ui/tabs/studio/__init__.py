@@ -9,8 +9,8 @@ from __future__ import annotations
 import gradio as gr
 
 from core.studio import Studio
-from ui.tabs.studio import controls, inputs, key, prompt, results, run
-from ui.tabs.studio.view import StudioView
+from ui.tabs.studio import controls, inputs, key, prompt, results, run, undo
+from ui.tabs.studio.view import StudioView, setup_of, studio_form
 from ui.wiring import Page
 
 __all__ = ["StudioView", "listen", "render"]
@@ -24,11 +24,14 @@ def render(studio: Studio) -> StudioView:
             input_group = inputs.render()
             prompt_group = prompt.render()
             run_group = run.render(settings)
+            undo_place = gr.Row(elem_id="undo-row")
             control_group = controls.render(settings)
             key_group = key.render(settings)
         with gr.Column(scale=6, min_width=360, elem_id="outputs"):
             result_group = results.render(input_group.slots, prompt_group.prompt, control_group.n)
-    return StudioView(input_group, prompt_group, run_group, control_group, key_group, result_group)
+    with undo_place:  # the setup's controls exist only now
+        undo_bar = undo.render(setup_of(studio_form(input_group, prompt_group, control_group)))
+    return StudioView(input_group, prompt_group, run_group, control_group, key_group, result_group, undo_bar)
 
 
 def listen(view: StudioView, page: Page) -> None:
@@ -39,3 +42,4 @@ def listen(view: StudioView, page: Page) -> None:
     controls.listen(view.controls, view.all_slots)
     results.listen(view)
     key.listen(view.key, page.key_state)
+    undo.listen(view.undo)

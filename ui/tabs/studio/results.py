@@ -87,12 +87,11 @@ def _listen_chain(view: StudioView) -> None:
 
     def recall(chosen: dict[str, Any] | None, request: gr.Request):
         if not chosen:
-            gr.Warning(status("pick_result", language_of(request)))
-            return [gr.skip()] * len(view.settings_controls)
+            raise gr.Error(status("pick_result", language_of(request)))
         gr.Info(status("recalled", language_of(request)))
         return recall_values(chosen["settings"])
 
-    results.recall.click(recall, results.selected, view.settings_controls, **PRIVATE)
+    view.undo.replacing(results.recall.click, "recall", recall, results.selected, view.settings_controls)
 
 
 def _chain(chosen: dict[str, Any] | None, request: gr.Request) -> Any:

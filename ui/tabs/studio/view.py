@@ -8,6 +8,7 @@ import gradio as gr
 
 from ui.forms import RECALLED, Binding, StudioForm
 from ui.slots import InputSlot
+from ui.tabs.studio.undo import UndoBar
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class StudioView:
     controls: Controls
     key: KeyFields
     results: Results
+    undo: UndoBar
 
     @property
     def slots(self) -> tuple[InputSlot, ...]:
@@ -118,26 +120,12 @@ class StudioView:
     @property
     def form(self) -> Binding[StudioForm]:
         """Where each StudioForm field lives on the page."""
-        controls = self.controls
-        return Binding(
-            StudioForm,
-            {
-                "images": self.all_slots,
-                "prompt": self.prompt.prompt,
-                "negative_prompt": self.prompt.negative,
-                "model": controls.model,
-                "region": controls.region,
-                "size_mode": controls.size_mode,
-                "width": controls.width,
-                "height": controls.height,
-                "n": controls.n,
-                "seed": controls.seed,
-                "random_seed": controls.random_seed,
-                "prompt_extend": controls.prompt_extend,
-                "watermark": controls.watermark,
-                "exact": controls.exact,
-            },
-        )
+        return studio_form(self.inputs, self.prompt, self.controls)
+
+    @property
+    def setup(self) -> list[gr.components.Component]:
+        """The visitor's setup: every slot, the prompts and every setting (what Undo puts back)."""
+        return setup_of(self.form)
 
     @property
     def settings_controls(self) -> list[gr.components.Component]:
@@ -149,3 +137,31 @@ class StudioView:
     def shown_results(self) -> list[gr.components.Component]:
         """What reopening an edit replaces: the gallery, the results behind it and the status line."""
         return [self.results.gallery, self.results.state, self.results.status]
+
+
+def setup_of(form: Binding[StudioForm]) -> list[gr.components.Component]:
+    """The controls of `form`, slots first, in a fixed order."""
+    return [c for control in form.controls.values() for c in (control if isinstance(control, tuple) else (control,))]
+
+
+def studio_form(inputs: Inputs, prompt: PromptFields, controls: Controls) -> Binding[StudioForm]:
+    """Which control holds each StudioForm field."""
+    return Binding(
+        StudioForm,
+        {
+            "images": inputs.all_slots,
+            "prompt": prompt.prompt,
+            "negative_prompt": prompt.negative,
+            "model": controls.model,
+            "region": controls.region,
+            "size_mode": controls.size_mode,
+            "width": controls.width,
+            "height": controls.height,
+            "n": controls.n,
+            "seed": controls.seed,
+            "random_seed": controls.random_seed,
+            "prompt_extend": controls.prompt_extend,
+            "watermark": controls.watermark,
+            "exact": controls.exact,
+        },
+    )
