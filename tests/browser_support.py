@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from core import catalog
 from core.settings import Settings
 from core.simulator import Simulator
 from core.studio import Studio
@@ -224,6 +225,30 @@ def generate(page: Page, expected: int) -> None:
     expect(status).not_to_have_text(before)
     expect(status).to_contain_text("saved in")
     expect(results(page)).to_have_count(expected)
+
+
+def model_label(model_id: str, lang: str = "en") -> str:
+    """What the model picker shows for `model_id`."""
+    return catalog.get_model(model_id).text(lang)[0]
+
+
+def choose_model(page: Page, model_id: str, lang: str = "en") -> None:
+    """Pick `model_id` in the Studio's model picker, by its label, as a visitor does."""
+    page.locator("#model input").click()
+    page.get_by_role("option", name=model_label(model_id, lang), exact=True).click()
+    expect_model(page, model_id, lang)
+
+
+def expect_model(page: Page, model_id: str, lang: str = "en") -> None:
+    expect(page.locator("#model input")).to_have_value(model_label(model_id, lang))
+
+
+def details(page: Page) -> Locator:
+    """The Studio's record of the selected result, its section opened."""
+    section = page.locator("#details-section")
+    if not page.locator("#details").is_visible():
+        section.get_by_role("button", name="Details").first.click()
+    return page.locator("#details")
 
 
 def toast(page: Page, kind: str) -> Locator:

@@ -16,6 +16,8 @@ import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     PHONE,
     OpenPage,
+    choose_model,
+    details,
     fixture_app_url,
     fixture_browser,
     fixture_images,
@@ -109,7 +111,7 @@ def test_a_selected_result_can_become_image_1(page: Page, images: list[Path]):
     page.locator("#use-as-1").click()
 
     expect(page.locator("#slot-1 img")).to_have_attribute("src", result_src)
-    expect(page.locator("#details")).to_contain_text('"seed"')
+    expect(details(page)).to_contain_text('"seed"')
 
 
 def test_a_bad_file_in_slot_2_is_explained_and_nothing_else_is_lost(page: Page, images: list[Path], tmp_path: Path):
@@ -151,24 +153,38 @@ def test_refusals_show_their_reason_and_earlier_results_stay(
     assert is_uncovered(page, "#gallery button.thumbnail-lg")
 
 
-def test_qwen_image_edit_limits_n_size_and_rewriting_and_says_why(page: Page):
+def test_qwen_image_edit_limits_n_size_and_rewriting_says_why_and_gives_them_back(page: Page):
     set_count(page, 4)
-    page.locator("#model input").click()
-    page.get_by_role("option", name="qwen-image-edit", exact=True).click()
+    page.locator("#size-mode").get_by_text("16:9", exact=True).click()
+    choose_model(page, "qwen-image-edit")
 
     info = page.locator("#model-info")
     expect(info).to_contain_text("Up to 1 image(s) per run")
     expect(info).to_contain_text("auto size only")
     expect(info).to_contain_text("no prompt rewriting")
-    expect(info).to_contain_text("qwen-image-edit only follows the default size rule")
+    changes = page.locator("#model-changes")
+    expect(changes).to_contain_text("number of images set to 1 (was 4)")
+    expect(changes).to_contain_text("output size set to Auto")
+    expect(changes).to_contain_text("prompt rewriting off")
     expect(page.locator("#n input[type=range]")).to_be_disabled()
     expect(page.locator("#n input[type=range]")).to_have_value("1")
+    expect(page.locator("#n")).to_contain_text("makes 1 image per run")  # the disabled control says why
     expect(page.locator("#cost")).to_contain_text("bills 1 image(s)")
     for choice in page.locator("#size-mode input[type=radio]").all():
         expect(choice).to_be_disabled()
+    expect(page.locator("#size-mode")).to_contain_text("picks the output size itself")
     extend = page.get_by_label("Prompt rewriting")
     expect(extend).to_be_disabled()
     expect(extend).not_to_be_checked()
+    expect(extend).to_have_css("opacity", "0.5")  # and looks it
+
+    # Back on a model that takes them, the visitor's own values come back, and the page says so.
+    choose_model(page, "qwen-image-edit-plus")
+    expect(changes).to_contain_text("Restored: number of images 4; your output size; prompt rewriting on")
+    expect(page.locator("#n input[type=number]")).to_have_value("4")
+    expect(page.locator("#size-mode").get_by_label("16:9")).to_be_checked()
+    expect(extend).to_be_checked()
+    expect(page.locator("#cost")).to_contain_text("bills 4 image(s)")
 
 
 def test_a_chinese_browser_gets_chinese_labels_and_messages(open_page: OpenPage, images: list[Path], screenshots: Path):
@@ -219,15 +235,37 @@ def test_a_visitor_key_is_kept_hidden_and_can_be_forgotten(
     assert key not in sim.stats.requests[-1]["authorization"]
 
 
-def test_an_example_runs_end_to_end(page: Page, sim: Simulator):
+def test_an_example_loads_without_running_and_undo_puts_the_visitors_setup_back(
+    page: Page, sim: Simulator, images: list[Path]
+):
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill("My own careful prompt")
+    set_count(page, 3)
+    calls = sim.stats.generation_calls
     page.locator("#examples").get_by_role("button", name="Combine two photos").click()
 
-    expect(results(page)).to_have_count(2)
     expect(page.locator("#prompt textarea")).to_have_value(re.compile("^The cat in Image 1"))
-    expect(page.locator("#slot-1 img")).to_be_visible()
     expect(page.locator("#slot-2 img")).to_be_visible()
     expect(page.locator("#slot-3 img")).to_have_count(0)
+    expect(page.locator("#n input[type=number]")).to_have_value("2")
+    undo = page.locator("#undo")
+    expect(undo).to_have_text("↶ Undo: example loaded")
+    page.wait_for_timeout(1000)
+    assert sim.stats.generation_calls == calls  # loaded, not run: nothing billed
+    expect(results(page)).to_have_count(0)
+
+    undo.click()
+    expect(page.locator("#prompt textarea")).to_have_value("My own careful prompt")
+    expect(page.locator("#slot-1 img")).to_be_visible()
+    expect(page.locator("#slot-2 img")).to_have_count(0)
+    expect(page.locator("#n input[type=number]")).to_have_value("3")
+    expect(undo).to_be_hidden()
+
+    page.locator("#examples").get_by_role("button", name="Combine two photos").click()
+    expect(page.locator("#slot-2 img")).to_be_visible()
+    generate(page, expected=2)  # then Generate runs it, once
     assert sim.stats.requests[-1]["image_count"] == 2
+    assert sim.stats.generation_calls == calls + 1
 
 
 def test_the_page_asks_nothing_of_any_host_but_its_own(page: Page, images: list[Path], requests_made: list[str]):
@@ -255,9 +293,7 @@ def test_before_after_compare_shows_the_selected_result(page: Page, images: list
     page.locator("#prompt textarea").fill("Turn it into a watercolour")
     generate(page, expected=1)
 
-    results(page).first.click()
-    page.get_by_role("button", name="Before / after").click()
-
+    # The newest result is shown against Image 1 at once, in the viewer beside the results.
     halves = page.locator("#compare img")
     expect(halves).to_have_count(2)
     expect(halves.nth(1)).to_have_attribute("src", re.compile(r"/objects/.+\.png$"))
@@ -278,10 +314,10 @@ def test_on_a_phone_results_come_before_the_settings_and_nothing_overflows(
     set_count(page, 2)
     generate(page, expected=2)
 
-    def top(selector: str) -> float:
-        return page.locator(selector).bounding_box()["y"]
+    def top(selector: str) -> float:  # from the top of the document, whatever the page's scroll
+        return page.locator(selector).evaluate("(el) => el.getBoundingClientRect().top + window.scrollY")
 
-    assert top("#generate") < top("#gallery") < top("#settings") < top("#details")
+    assert top("#generate") < top("#compare-with") < top("#gallery") < top("#details-section") < top("#settings")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     slots = [page.locator(f"#slot-{k}").bounding_box() for k in (1, 2, 3)]
     assert len({round(box["y"]) for box in slots}) == 1  # three slots side by side

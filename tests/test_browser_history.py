@@ -19,6 +19,9 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
     LAPTOP,
     ROOT,
     OpenPage,
+    choose_model,
+    details,
+    expect_model,
     fixture_app_url,
     fixture_browser,
     fixture_images,
@@ -30,6 +33,7 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
     fixture_sim,
     fixture_studio,
     generate,
+    model_label,
     results,
     screenshot,
     set_count,
@@ -78,12 +82,6 @@ def expect_slots(page: Page, *names: str | None) -> None:
 
 def choose_size(page: Page, label: str) -> None:
     page.locator("#size-mode").get_by_text(label, exact=True).click()
-
-
-def choose_model(page: Page, model: str) -> None:
-    page.locator("#model input").click()
-    page.get_by_role("option", name=model, exact=True).click()
-    expect(page.locator("#model input")).to_have_value(model)
 
 
 def run(page: Page, prompt: str, expected: int = 1) -> None:
@@ -206,14 +204,14 @@ def test_exact_input_size_gives_results_of_the_inputs_pixels_and_keeps_the_origi
     for k in range(2):
         assert natural_size(results(page).nth(k).locator("img")) == (900, 700)
     results(page).first.click()
-    expect(page.locator("#details")).to_contain_text('"exact_size_file"')
-    details = shown_json(page, "#details")
-    assert details["exact_size"] == "900*700"
+    expect(details(page)).to_contain_text('"exact_size_file"')
+    record = shown_json(page, "#details")
+    assert record["exact_size"] == "900*700"
     matched, _error = sizes.match_size(900, 700, EDIT)
-    assert (details["width"], details["height"]) == (matched.width, matched.height)  # as the service made it
+    assert (record["width"], record["height"]) == (matched.width, matched.height)  # as the service made it
     kept = {}
     for key in ("file", "exact_size_file"):
-        sha256, ext = details[key].split(".")
+        sha256, ext = record[key].split(".")
         with Image.open(studio.store.path_for(sha256, ext)) as stored:
             kept[key] = stored.size
     assert kept == {"file": (matched.width, matched.height), "exact_size_file": (900, 700)}
@@ -226,7 +224,7 @@ def test_at_references_reach_the_model_as_image_n_and_a_missing_image_is_refused
     upload(page, 2, images[1])
     run(page, "Put the hat from @2 on the dog in @Image1")
     assert sim.stats.requests[-1]["text"] == "Put the hat from Image 2 on the dog in Image 1"
-    expect(page.locator("#details")).to_contain_text('"Put the hat from Image 2 on the dog in Image 1"')
+    expect(details(page)).to_contain_text('"Put the hat from Image 2 on the dog in Image 1"')
 
     calls = sim.stats.generation_calls
     prompt = "Blend @1, @2 and @3"
@@ -246,23 +244,25 @@ def test_compare_shows_slider_side_by_side_and_difference_for_the_selected_resul
     choose_size(page, "16:9")
     run(page, "Shift everything a little to the right")
     results(page).first.click()
-    expect(page.locator("#details")).to_contain_text('"prompt_as_sent"')  # the selected result's record
-    result_size = natural_size(page.locator('#gallery [data-testid="detailed-image"]'))
-    section = page.locator("#compare-section")
-    page.get_by_role("button", name="Before / after").click()
+    expect(details(page)).to_contain_text('"prompt_as_sent"')  # the selected result's record
+    section = page.locator("#outputs")
+    page.locator("#viewer").get_by_role("tab", name="Result").click()
+    expect(page.locator("#shown img")).to_have_js_property("complete", True)
+    result_size = natural_size(page.locator("#shown img"))
+    page.locator("#viewer").get_by_role("tab", name="Slider").click()
 
     halves = page.locator("#compare img")
     expect(halves).to_have_count(2)
     assert natural_size(halves.nth(0)) == natural_size(halves.nth(1)) == result_size  # Image 1, resampled
     screenshot(page, screenshots, "compare-slider.png", top=section)
 
-    section.get_by_role("tab", name="Side by side").click()
+    page.locator("#viewer").get_by_role("tab", name="Side by side").click()
     pair = page.locator("#side img")
     expect(pair).to_be_visible()
     assert natural_size(pair) == (2 * result_size[0] + 8, result_size[1])
     screenshot(page, screenshots, "compare-side-by-side.png", top=section)
 
-    section.get_by_role("tab", name="Difference").click()
+    page.locator("#viewer").get_by_role("tab", name="Difference").click()
     heat = page.locator("#diff img")
     expect(heat).to_be_visible()
     assert natural_size(heat) == result_size
@@ -291,7 +291,7 @@ def test_use_these_settings_restores_the_controls_and_leaves_the_images(page: Pa
 
     expect(toast(page, "info")).to_contain_text("Settings recalled")
     expect(prompt).to_have_value("Make it look like a 1970s postcard")
-    expect(page.locator("#model input")).to_have_value("qwen-image-edit-max")
+    expect_model(page, "qwen-image-edit-max")
     four_three = sizes.preset_size("4:3", EDIT)
     expect(page.locator("#size-mode").get_by_label("Custom")).to_be_checked()
     expect(page.get_by_label("Width")).to_have_value(str(four_three.width))
@@ -305,7 +305,7 @@ def test_use_these_settings_restores_the_controls_and_leaves_the_images(page: Pa
     # One click puts back the setup the recall replaced, and the button goes.
     page.locator("#undo").click()
     expect(prompt).to_have_value("Something else entirely")
-    expect(page.locator("#model input")).to_have_value("qwen-image-edit-plus")
+    expect_model(page, "qwen-image-edit-plus")
     expect(page.locator("#n input[type=number]")).to_have_value("3")
     expect(page.get_by_label("Seed", exact=True)).to_have_value("7")
     expect(page.locator("#undo")).to_be_hidden()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
+    choose_model,
     fixture_app_url,
     fixture_browser,
     fixture_images,
@@ -51,12 +52,6 @@ def take_the_turn(studio: Studio, image: Path) -> int:
     studio.edit(EditRequest.create([image], "a first edit", model=MAX, size="512*512", seed=1))
     assert studio.simulator is not None
     return studio.simulator.stats.generation_calls
-
-
-def choose_model(page: Page, model: str) -> None:
-    page.locator("#model input").click()
-    page.get_by_role("option", name=model, exact=True).click()
-    expect(page.locator("#model input")).to_have_value(model)
 
 
 def statuses(studio: Studio) -> list[str]:

@@ -13,6 +13,8 @@ import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     PHONE,
     OpenPage,
+    choose_model,
+    expect_model,
     fixture_app_url,
     fixture_browser,
     fixture_no_leftover_faults,
@@ -47,12 +49,6 @@ def five(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         Image.new("RGB", (640 + 64 * k, 640), (40 + 40 * k, 150, 220 - 40 * k)).save(path)
         paths.append(path)
     return paths
-
-
-def choose_model(page: Page, model: str) -> None:
-    page.locator("#model input").click()
-    page.get_by_role("option", name=model, exact=True).click()
-    expect(page.locator("#model input")).to_have_value(model)
 
 
 def open_more_images(page: Page) -> None:
@@ -154,7 +150,7 @@ def test_reopening_an_edit_of_five_images_brings_back_more_images_and_a_prompt_o
     items.nth(1).click()  # the older edit: five images on qwen-image-2.1-pro
     expect(page.locator("#history-details")).to_contain_text("Image 5 beside Image 1")
     page.get_by_role("button", name="Reopen in Studio").click()
-    expect(page.locator("#model input")).to_have_value("qwen-image-2.1-pro")
+    expect_model(page, "qwen-image-2.1-pro")
     for slot in range(1, 6):
         expect(page.locator(f"#slot-{slot} img")).to_be_visible()
     expect(page.locator("#slot-6")).to_be_visible()
@@ -164,7 +160,7 @@ def test_reopening_an_edit_of_five_images_brings_back_more_images_and_a_prompt_o
     items.nth(0).click()  # the newer one: no input at all
     expect(page.locator("#history-details")).to_contain_text("A red fox in the snow")
     page.get_by_role("button", name="Reopen in Studio").click()
-    expect(page.locator("#model input")).to_have_value("qwen-image-2.0")
+    expect_model(page, "qwen-image-2.0")
     expect(page.locator("#run-status")).to_contain_text("Reopened")
     for slot in range(1, 6):
         expect(page.locator(f"#slot-{slot} img")).to_have_count(0)

@@ -1,4 +1,5 @@
-"""Gallery entries: each result shown with what the page needs to explain, chain, compare and recall it."""
+"""Gallery entries: each result shown with what the page needs to explain, chain, compare and recall it, and
+captions that tell results apart (model, seed, size, and the part of the prompt that differs)."""
 
 from __future__ import annotations
 
@@ -6,27 +7,76 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from core import catalog
 from core.history import EditRow
+from core.images import read_dimensions
 from core.studio import EditResult, Studio
 from ui.forms import settings_of
+from ui.strings import status
 
 Entry = dict[str, Any]
+PART_MAX = 40  # characters of the differing part of a prompt shown in a caption
 
 
-def entry(path: str, edit_id: str, index: int, params: Mapping[str, Any], info: Mapping[str, Any]) -> Entry:
-    """One result: its file, caption, edit, recallable settings and details."""
+def entry(
+    path: str, edit_id: str, index: int, params: Mapping[str, Any], info: Mapping[str, Any], size: str = ""
+) -> Entry:
+    """One result: its file, edit, recallable settings, details and (when known) its size as W×H."""
     return {
         "path": path,
-        "caption": f"#{index} · seed {params['seed']}",
+        "index": index,
+        "size": size,
         "edit_id": edit_id,
         "settings": settings_of(params),
         "details": dict(info),
     }
 
 
-def items(entries: Sequence[Entry]) -> list[tuple[str, str]]:
+def items(entries: Sequence[Entry], lang: str = "en") -> list[tuple[str, str]]:
     """The (file, caption) pairs a gr.Gallery shows."""
-    return [(e["path"], e["caption"]) for e in entries]
+    parts = varying_parts([e["settings"]["prompt"] for e in entries])
+    return [(e["path"], caption(e, part, lang)) for e, part in zip(entries, parts, strict=True)]
+
+
+def caption(item: Entry, part: str, lang: str) -> str:
+    """What tells this result from the others shown: the model's label, the seed, the size and `part`."""
+    settings = item["settings"]
+    model = settings["model"]
+    label = catalog.get_model(model).text(lang)[0] if model in catalog.model_ids() else model
+    bits = [label, status("caption_seed", lang, seed=settings["seed"])]
+    if item.get("size"):
+        bits.append(item["size"])
+    if part:
+        bits.append(f"“{part}”")
+    return " · ".join(bits)
+
+
+def varying_parts(prompts: Sequence[str]) -> list[str]:
+    """For each prompt, the words in which it differs from the others (their common start and end cut,
+    at word boundaries, then shortened to PART_MAX characters); nothing where all prompts are the same."""
+    if len(set(prompts)) < 2:
+        return [""] * len(prompts)
+    words = [prompt.split() for prompt in prompts]
+    start = _common_start(words)
+    end = _common_start([list(reversed(w[start:])) for w in words])
+    parts = [" ".join(w[start : len(w) - end]) for w in words]
+    return [part if len(part) <= PART_MAX else part[: PART_MAX - 1].rstrip() + "…" for part in parts]
+
+
+def _common_start(lists: Sequence[Sequence[str]]) -> int:
+    """How many leading items all of `lists` share."""
+    count = 0
+    for column in zip(*lists, strict=False):
+        if len(set(column)) > 1:
+            break
+        count += 1
+    return count
+
+
+def shown_size(path: str) -> str:
+    """The shown file's W×H, read from its header."""
+    dims = read_dimensions(path)
+    return f"{dims[0]}×{dims[1]}" if dims else ""
 
 
 def result_entries(result: EditResult) -> list[Entry]:
@@ -45,7 +95,8 @@ def result_entries(result: EditResult) -> list[Entry]:
             "edit_id": result.edit_id,
             "simulated": result.simulated,
         }
-        entries.append(entry(image.exact_path or image.path, result.edit_id, image.index, params, info))
+        path = image.exact_path or image.path
+        entries.append(entry(path, result.edit_id, image.index, params, info, shown_size(path)))
     return entries
 
 
@@ -55,7 +106,14 @@ def history_entries(studio: Studio, edit: EditRow) -> list[Entry]:
     paths = studio.output_paths(edit)
     saved = [o for o in edit.outputs if o.state == "saved"]
     return [
-        entry(path, edit.id, output.index, params, {**params, "file": Path(path).name})
+        entry(
+            path,
+            edit.id,
+            output.index,
+            params,
+            {**params, "file": Path(path).name},
+            shown_size(path),
+        )
         for path, output in zip(paths, saved, strict=True)
         if Path(path).is_file()
     ]

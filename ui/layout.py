@@ -18,7 +18,7 @@ from ui.guards import RefuseRemoteFiles
 from ui.strings import I18N, language_of, status
 from ui.tabs import explore, history
 from ui.tabs import studio as studio_tab
-from ui.tabs.studio.controls import model_info, region_choices, side_hint
+from ui.tabs.studio.controls import model_choices, model_info, region_choices, side_hint
 from ui.tabs.studio.run import cost_line
 from ui.theme import CSS, HEAD_JS, THEME
 from ui.visitors import Visitors
@@ -39,14 +39,17 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
     # Unguessable names and nothing else in these folders: served in place (not copied into Gradio's cache),
     # never listed. Everything else Gradio keeps (uploads, copies of returned files) is purged when old.
     gr.set_static_paths([studio.store.objects, studio.store.thumbs, exports.root])
-    with gr.Blocks(title="Qwen Edit Studio", analytics_enabled=False, delete_cache=CACHE_PURGE) as demo:
+    with gr.Blocks(
+        title="Qwen Edit Studio", analytics_enabled=False, delete_cache=CACHE_PURGE, fill_width=True
+    ) as demo:
         key_state = gr.BrowserState({"api_key": ""}, storage_key="qwen-edit-key", secret=browser_secret)
         owner_state = gr.BrowserState({"token": ""}, storage_key="qwen-edit-owner", secret=browser_secret)
         visitors = Visitors(OwnerTokens.in_data_dir(settings.data_dir), settings.trusted_proxies)
         page = Page(studio, visitors, owner_state, key_state, exports)
 
-        gr.Markdown("# " + I18N("title"), elem_id="title")
-        gr.Markdown(I18N("subtitle"), elem_classes="subtitle")
+        with gr.Row(elem_id="header"):
+            gr.Markdown("# " + I18N("title"), elem_id="title")
+            gr.Markdown(I18N("subtitle"), elem_classes="subtitle")
         if studio.simulated:
             gr.Markdown(I18N("banner_simulated"), elem_id="sim-banner", elem_classes="banner")
 
@@ -77,6 +80,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 status("chars", lang, count=0, limit=catalog.get_model(catalog.DEFAULT_MODEL).prompt_max),
                 explore.cost_line(PlanForm(), settings.explore_max_cells, settings.price_per_image, lang),
                 gr.update(choices=region_choices(lang)),
+                gr.update(choices=model_choices(lang)),
                 gr.update(info=side_hint(catalog.DEFAULT_MODEL, lang)),
                 gr.update(info=side_hint(catalog.DEFAULT_MODEL, lang)),
             )
@@ -93,6 +97,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 studio_view.prompt.counter,
                 explore_view.plan.cost,
                 studio_view.controls.region,
+                studio_view.controls.model,
                 studio_view.controls.width,
                 studio_view.controls.height,
             ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core import catalog, errors, sizes
 from core.images import read_dimensions, sent_dimensions
+from core.parameters import check_size
 from core.sizes import Size
 from ui.strings import status
 
@@ -53,6 +54,10 @@ def size_preview(
         size = Size.from_text(size_value(mode, width, height, slots, model.id))
     except ValueError:
         return ""
+    try:  # refused here, in the visitor's words, before Generate would refuse it
+        check_size(size, model)
+    except errors.EditError as error:
+        return "⚠ " + error.message(lang)
     return status("fixed_size", lang, width=size.width, height=size.height)
 
 

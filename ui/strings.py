@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ui.examples import EXAMPLES
+
 EN: dict[str, str] = {
     "title": "Qwen Edit Studio",
     "subtitle": "Edit and combine images with Alibaba's Qwen image-edit models.",
-    "banner_simulated": "**Simulator mode** — no DashScope API key is configured, so a local simulator answers: "
-    "the images are simulated, not made by Qwen. Set `DASHSCOPE_API_KEY` (or enter your own key below) "
-    "for real edits.",
+    "banner_simulated": "**Simulator mode** — no DashScope API key is configured: the images are simulated by a "
+    "local stand-in, not made by Qwen. Set `DASHSCOPE_API_KEY` (or enter your own key in Settings) for real edits.",
     "image_1": "Image 1",
     "image_2": "Image 2",
     "image_3": "Image 3",
@@ -25,8 +26,7 @@ EN: dict[str, str] = {
     "image_9": "Image 9",
     "image_10": "Image 10",
     "more_images": "More images",
-    "slots_hint": "Images in order: refer to them in the prompt as Image 1, Image 2, Image 3 and so on; how many "
-    "the model takes is on its line. The line under Output size says what the output will be.",
+    "slots_hint": "In the prompt, say Image 1, Image 2, Image 3 (or @1, @2, @3) for the slots.",
     "prompt": "Prompt",
     "prompt_placeholder": "e.g. The girl in Image 1 wears the dress from Image 2, in the pose of Image 3",
     "negative_prompt": "Negative prompt",
@@ -61,7 +61,7 @@ EN: dict[str, str] = {
     "use_as_3": "Use as Image 3",
     "compare": "Before / after",
     "compare_with": "Compare with",
-    "examples": "Examples (click one to run it)",
+    "examples": "Examples (a click loads one; Generate runs it)",
     "tab_studio": "Studio",
     "tab_history": "History",
     "tab_explore": "Explore",
@@ -109,13 +109,15 @@ EN: dict[str, str] = {
     "explore_export": "Export run (zip + contact sheet)",
     "explore_grid": "Grid",
     "undo": "↶ Undo",
+    "view_result": "Result",
+    **{f"example_{k}": example.label for k, example in enumerate(EXAMPLES, start=1)},
 }
 
 ZH: dict[str, str] = {
     "title": "Qwen 图像编辑工作室",
     "subtitle": "使用阿里巴巴通义千问图像编辑模型编辑与融合图片。",
     "banner_simulated": "**模拟器模式** —— 未配置 DashScope API Key，由本地模拟器应答：图片是模拟生成的，"
-    "并非 Qwen 的结果。设置 `DASHSCOPE_API_KEY`（或在下方填写你自己的 Key）即可真实编辑。",
+    "并非 Qwen 的结果。设置 `DASHSCOPE_API_KEY`（或在“设置”旁填写你自己的 Key）即可真实编辑。",
     "image_1": "图1",
     "image_2": "图2",
     "image_3": "图3",
@@ -127,8 +129,7 @@ ZH: dict[str, str] = {
     "image_9": "图9",
     "image_10": "图10",
     "more_images": "更多图片",
-    "slots_hint": "图片按顺序在提示词中称为 图1、图2、图3 等；模型可用几张见其说明。"
-    "“输出尺寸”下方的一行说明输出的尺寸。",
+    "slots_hint": "在提示词中用 图1、图2、图3（或 @1、@2、@3）指代各个图片位。",
     "prompt": "提示词",
     "prompt_placeholder": "例如：图1中的女孩穿上图2中的裙子，摆出图3中的姿势",
     "negative_prompt": "反向提示词",
@@ -162,7 +163,7 @@ ZH: dict[str, str] = {
     "use_as_3": "用作图3",
     "compare": "前后对比",
     "compare_with": "对比对象",
-    "examples": "示例（点击即可运行）",
+    "examples": "示例（点击载入，再点“生成”运行）",
     "tab_studio": "工作室",
     "tab_history": "历史",
     "tab_explore": "探索",
@@ -209,6 +210,8 @@ ZH: dict[str, str] = {
     "explore_export": "导出本次运行（zip + 联系表）",
     "explore_grid": "网格",
     "undo": "↶ 撤销",
+    "view_result": "结果",
+    **{f"example_{k}": example.label_zh for k, example in enumerate(EXAMPLES, start=1)},
 }
 
 # Lines built on the server, with placeholders.
@@ -242,6 +245,21 @@ STATUS: dict[str, dict[str, str]] = {
         "reopened": "Reopened: inputs, settings and results are back in the Studio tab.",
         "recalled": "Settings recalled; the images were left as they are.",
         "undo_recall": "↶ Undo: settings recalled",
+        "undo_example": "↶ Undo: example loaded",
+        "caption_seed": "seed {seed}",
+        "n_fixed": "{model} makes 1 image per run.",
+        "size_fixed": "{model} picks the output size itself.",
+        "forced": "{model}: {changes}. They come back when you pick a model that takes them.",
+        "forced_n": "number of images set to {value} (was {was})",
+        "forced_size": "output size set to Auto",
+        "forced_rewrite": "prompt rewriting off",
+        "restored": "Restored: {changes}.",
+        "restored_n": "number of images {value}",
+        "restored_size": "your output size",
+        "restored_rewrite": "prompt rewriting on",
+        "undo_use_as_1": "↶ Undo: result put in Image 1",
+        "undo_use_as_2": "↶ Undo: result put in Image 2",
+        "undo_use_as_3": "↶ Undo: result put in Image 3",
         "explore_cost": "{count} edit(s), {images} image(s) billed.",
         "explore_cost_price": "{count} edit(s), {images} image(s) billed ≈ {amount} {currency}.",
         "explore_progress": "{done} of {count} cell(s) finished…",
@@ -253,7 +271,8 @@ STATUS: dict[str, dict[str, str]] = {
         "cell_cancelled": "cancelled",
         "cell_starred": "Starred: it will not be evicted from your history.",
         "chars": "{count} / {limit} characters",
-        "model_info": "**{label}**: {about}  \nUp to {max_n} image(s) per run · {inputs} · {size} · {rewrite} · {rate}",
+        "model_info": "**{label}** (`{model}`): {about}  \n"
+        "Up to {max_n} image(s) per run · {inputs} · {size} · {rewrite} · {rate}",
         "inputs_range": "takes {low}-{high} input images",
         "inputs_optional": "takes up to {high} input images, or a prompt alone",
         "size_area": "custom size, {low} to {high} pixels in all",
@@ -308,6 +327,21 @@ STATUS: dict[str, dict[str, str]] = {
         "reopened": "已重新打开：输入、设置和结果已回到工作室。",
         "recalled": "已恢复设置；图片保持不变。",
         "undo_recall": "↶ 撤销：恢复设置",
+        "undo_example": "↶ 撤销：载入示例",
+        "caption_seed": "种子 {seed}",
+        "n_fixed": "{model} 每次只生成 1 张图片。",
+        "size_fixed": "{model} 自行决定输出尺寸。",
+        "forced": "{model}：{changes}。换回支持这些设置的模型时会恢复。",
+        "forced_n": "图片数量设为 {value}（原为 {was}）",
+        "forced_size": "输出尺寸设为自动",
+        "forced_rewrite": "已关闭提示词改写",
+        "restored": "已恢复：{changes}。",
+        "restored_n": "图片数量 {value}",
+        "restored_size": "你的输出尺寸",
+        "restored_rewrite": "提示词改写已开启",
+        "undo_use_as_1": "↶ 撤销：结果放入图1",
+        "undo_use_as_2": "↶ 撤销：结果放入图2",
+        "undo_use_as_3": "↶ 撤销：结果放入图3",
         "explore_cost": "{count} 次编辑，计费 {images} 张图片。",
         "explore_cost_price": "{count} 次编辑，计费 {images} 张图片，约 {amount} {currency}。",
         "explore_progress": "{count} 个格子中已完成 {done} 个…",
@@ -319,7 +353,8 @@ STATUS: dict[str, dict[str, str]] = {
         "cell_cancelled": "已取消",
         "cell_starred": "已加星：它不会从你的历史中被清除。",
         "chars": "{count} / {limit} 字符",
-        "model_info": "**{label}**：{about}  \n每次最多 {max_n} 张 · {inputs} · {size} · {rewrite} · {rate}",
+        "model_info": "**{label}**（`{model}`）：{about}  \n"
+        "每次最多 {max_n} 张 · {inputs} · {size} · {rewrite} · {rate}",
         "inputs_range": "需 {low}-{high} 张输入图片",
         "inputs_optional": "最多 {high} 张输入图片，也可仅凭提示词",
         "size_area": "自定义尺寸，总像素 {low} 到 {high}",

@@ -10,16 +10,53 @@ THEME = gr.themes.Soft(
 )
 
 CSS = """
-#title h1 { margin-bottom: 0; }
-.subtitle p { margin-top: 0; opacity: 0.75; }
-.prose.banner { border: 1px solid #f59e0b; background: #fffbeb; color: #78350f; border-radius: 8px; padding: 8px 14px; }
+/* Header: the title and what the page is for on one line; the simulator banner a slim strip. */
+#header { align-items: baseline; gap: 14px; flex-wrap: wrap; }
+#header > * { flex: 0 1 auto !important; width: auto !important; min-width: 0 !important; }
+#title h1 { margin: 0; font-size: 1.4em; }
+.subtitle p { margin: 0; opacity: 0.75; }
+.prose.banner {
+  border: 1px solid #f59e0b; background: #fffbeb; color: #78350f;
+  border-radius: 8px; padding: 3px 12px; font-size: 0.85em;
+}
+.prose.banner p { margin: 0; }
 .hint p, #prompt-count p, #cost p, #size-preview p, #model-info p { font-size: 0.85em; opacity: 0.8; margin: 0; }
 #prompt-count { text-align: right; }
-.slot { min-width: 140px; }
+/* Three small slots in a row: an upload icon instead of a cut-off "Drop Image Here", and room for the
+   label beside the remove button (fullscreen is of little use at this size). */
+.slot:not(.extra-slot) { min-width: 0 !important; flex: 1 1 0 !important; }
+.slot [data-testid="block-label"] { white-space: nowrap; font-size: 12px; }
+.slot [data-testid="block-label"] > span { display: none; }
+.slot [data-testid="upload-text"] { font-size: 0; }
+.slot [data-testid="upload-icon"] { display: block; width: 36px; height: 36px; margin: 12px auto 0; }
+.slot .top-panel > button:not(:last-of-type) { display: none; }
 /* "More images": three to a row at every width, the last row's too. */
 #more-slots { flex-wrap: wrap; justify-content: flex-start; }
 #more-slots > .extra-slot { flex: 0 0 calc((100% - 2 * var(--layout-gap)) / 3) !important; min-width: 0 !important; }
-#generate, #cancel { min-height: 48px; font-size: 1.05em; }
+#generate, #cancel { min-height: 44px; font-size: 1.05em; }
+.swap-row button { font-size: 0.8em; }
+/* Buttons wrap rather than overlap when the row is narrow. */
+.button-row { flex-wrap: wrap; }
+.button-row > button { min-width: max-content !important; flex: 1 1 auto; }
+.example-row { flex-wrap: wrap; gap: 6px; }
+.example-row > button.example { flex: 0 0 auto; min-width: 0 !important; }
+#examples { gap: 4px; }
+/* The workspace: on a laptop each side column scrolls on its own beside the viewer. */
+@media (min-width: 1024px) {
+  #workspace { align-items: flex-start; }
+  #workspace > .pane {
+    flex-wrap: nowrap; position: sticky; top: 8px; max-height: calc(100vh - 16px); overflow-y: auto;
+  }
+}
+/* "Compare with" on one line above the viewer. */
+#compare-with { display: flex; flex-direction: row; align-items: center; gap: 10px; padding: 4px 10px; }
+#compare-with > * { margin: 0; }
+#compare-with .wrap { flex-wrap: nowrap; gap: 4px; }
+#compare-with label { padding: 2px 10px; }
+/* Controls that cannot be used look it. */
+button:disabled, input:disabled, textarea:disabled, .disabled { cursor: not-allowed; }
+button:disabled, .block:has(input:disabled) label, .block:has(textarea:disabled) label,
+fieldset:has(input:disabled) label, input:disabled, textarea:disabled { opacity: 0.5; }
 /* History: a grid of small thumbnails however few edits there are. */
 #history-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important; }
 #history-gallery .grid-container > button { height: 150px !important; }
@@ -29,28 +66,23 @@ CSS = """
 #history-filters { align-items: flex-end; }
 /* Until a zip is made, the download box is a slim placeholder: the selected edit's details stay in view. */
 #history-download .empty { min-height: 0; height: 64px; }
-.swap-row button { font-size: 0.8em; }
-/* A failed run is explained by its message; the results of earlier runs stay in view. */
-#gallery > [data-testid="status-tracker"]:has(> .error) { display: none; }
+/* Results: a strip of tiles that fit their image, however few; captions readable. */
+#gallery .grid-container {
+  grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)) !important; grid-template-rows: none !important;
+  grid-auto-rows: 104px !important;
+}
+#gallery .grid-container > .gallery-item, #gallery .grid-container button { height: 104px !important; }
+#gallery .caption-label { white-space: normal; font-size: 11px; line-height: 1.25; text-align: left; }
+/* A failed event is explained by its message box and status line: no generic "Error" pill on components. */
+[data-testid="status-tracker"]:has(> .error) { display: none !important; }
+@media (max-width: 1023px) {
+  /* One column: the setup, the viewer and results, then the settings and the record. */
+  #workspace { flex-direction: column; }
+  #workspace > * { width: 100% !important; flex: 1 1 auto !important; }
+}
 @media (max-width: 767px) {
-  /* One column on phones: inputs, results, settings, then the record of the selected result. */
-  #inputs, #outputs { display: contents; }
-  #inputs > *, #outputs > * { flex: 1 1 100%; }
-  #outputs > * { order: 1; }
-  #settings, #key-settings { order: 2; }
-  #details { order: 3; }
-  #gallery { height: 400px !important; }
-  .button-row { flex-wrap: nowrap; }
-  .button-row > button { min-width: 0 !important; white-space: nowrap; padding-inline: 4px; }
-  /* Three small slots in a row: an upload icon instead of a cut-off "Drop Image Here", and room for the
-     label beside the remove button (fullscreen is of little use at this size). */
-  .slot:not(.extra-slot) { min-width: 0 !important; flex: 1 1 0 !important; }
   .slot { height: 150px !important; }
-  .slot [data-testid="block-label"] { white-space: nowrap; font-size: 12px; }
-  .slot [data-testid="block-label"] > span { display: none; }
-  .slot [data-testid="upload-text"] .prompt { display: none; }
-  .slot [data-testid="upload-icon"] { display: block; margin: 24px 0 0; }
-  .slot .top-panel > button:not(:last-of-type) { display: none; }
+  .button-row > button { padding-inline: 6px; }
 }
 """
 

@@ -1,4 +1,5 @@
-"""The Studio tab: image slots, prompt, settings, Generate, a progressive gallery, compare and recall.
+"""The Studio tab: a workspace of three columns — the setup (image slots, prompt, Generate, examples), the
+viewer with this session's results, and the settings panel — that folds into one column on a phone.
 
 Each group of widgets has its own module with `render()` (create them) and `listen()` (wire them);
 this module lays the groups out as on the page and wires them in turn.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.studio import Studio
-from ui.tabs.studio import controls, inputs, key, prompt, results, run, undo
+from ui.tabs.studio import controls, examples, inputs, key, prompt, results, run, undo
 from ui.tabs.studio.view import StudioView, setup_of, studio_form
 from ui.wiring import Page
 
@@ -17,21 +18,26 @@ __all__ = ["StudioView", "listen", "render"]
 
 
 def render(studio: Studio) -> StudioView:
-    """Inputs, prompt, Generate and settings on the left; results on the right."""
+    """The setup on the left, the viewer and results (the largest part) in the middle, the settings on the
+    right, each column scrolling on its own when the window is short."""
     settings = studio.settings
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=5, min_width=360, elem_id="inputs"):
+    with gr.Row(equal_height=False, elem_id="workspace"):
+        with gr.Column(scale=4, min_width=340, elem_id="inputs", elem_classes="pane"):
             input_group = inputs.render()
             prompt_group = prompt.render()
             run_group = run.render(settings)
             undo_place = gr.Row(elem_id="undo-row")
+            example_group = examples.render()
+        with gr.Column(scale=7, min_width=360, elem_id="outputs"):
+            result_group = results.render()
+        with gr.Column(scale=3, min_width=280, elem_id="side-panel", elem_classes="pane"):
             control_group = controls.render(settings)
             key_group = key.render(settings)
-        with gr.Column(scale=6, min_width=360, elem_id="outputs"):
-            result_group = results.render(input_group.slots, prompt_group.prompt, control_group.n)
     with undo_place:  # the setup's controls exist only now
         undo_bar = undo.render(setup_of(studio_form(input_group, prompt_group, control_group)))
-    return StudioView(input_group, prompt_group, run_group, control_group, key_group, result_group, undo_bar)
+    return StudioView(
+        input_group, prompt_group, run_group, control_group, key_group, result_group, example_group, undo_bar
+    )
 
 
 def listen(view: StudioView, page: Page) -> None:
@@ -41,5 +47,6 @@ def listen(view: StudioView, page: Page) -> None:
     prompt.listen(view.prompt, view.controls.model)
     controls.listen(view.controls, view.all_slots)
     results.listen(view)
+    examples.listen(view)
     key.listen(view.key, page.key_state)
     undo.listen(view.undo)

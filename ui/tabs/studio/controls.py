@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from core import catalog, sizes
+from core import catalog, errors, sizes
 from core.settings import Settings
 from ui.sizing import MATCH_PREFIX, SIZE_AUTO, SIZE_CUSTOM, size_preview
 from ui.slots import InputSlot
@@ -21,13 +21,14 @@ def render(settings: Settings) -> Controls:
     with gr.Accordion(I18N("settings"), open=True, elem_id="settings"):
         with gr.Row():
             model = gr.Dropdown(
-                [(m.id, m.id) for m in catalog.MODELS],
+                model_choices("en"),
                 value=catalog.DEFAULT_MODEL,
                 label=I18N("model"),
                 elem_id="model",
             )
             region = gr.Radio(region_choices("en"), value=settings.region, label=I18N("region"), elem_id="region")
         model_line = gr.Markdown(model_info(catalog.DEFAULT_MODEL, "en"), elem_id="model-info")
+        changes = gr.Markdown("", visible=False, elem_id="model-changes")
         size_mode = gr.Radio(
             [(I18N("size_auto"), SIZE_AUTO)]
             + [(I18N(f"match_{k}"), f"{MATCH_PREFIX}{k}") for k in SLOTS]
@@ -47,7 +48,8 @@ def render(settings: Settings) -> Controls:
         exact = gr.Checkbox(False, label=I18N("exact_size"), info=I18N("exact_size_info"), elem_id="exact")
         n = gr.Slider(1, 6, value=1, step=1, label=I18N("n"), elem_id="n")
         with gr.Row():
-            seed = gr.Number(0, label=I18N("seed"), precision=0, minimum=0, maximum=catalog.SEED_MAX, elem_id="seed")
+            # No bounds here: Gradio's refusal would be generic; core names the range in the visitor's language.
+            seed = gr.Number(0, label=I18N("seed"), precision=0, elem_id="seed")
             random_seed = gr.Checkbox(True, label=I18N("random_seed"), elem_id="random-seed")
         with gr.Row():
             prompt_extend = gr.Checkbox(
@@ -58,6 +60,8 @@ def render(settings: Settings) -> Controls:
         model=model,
         region=region,
         model_line=model_line,
+        changes=changes,
+        kept=gr.State({}),
         size_mode=size_mode,
         custom_row=custom_row,
         width=width,
@@ -97,6 +101,7 @@ def model_info(model_id: str, lang: str) -> str:
         "model_info",
         lang,
         label=label,
+        model=spec.id,
         about=about,
         max_n=spec.max_n,
         inputs=inputs,
@@ -107,6 +112,11 @@ def model_info(model_id: str, lang: str) -> str:
         if rate
         else status("rate_unknown", lang),
     )
+
+
+def model_choices(lang: str) -> list[tuple[str, str]]:
+    """The model picker's (label, id) pairs, labelled in `lang`."""
+    return [(m.text(lang)[0], m.id) for m in catalog.MODELS]
 
 
 def region_choices(lang: str) -> list[tuple[str, str]]:
@@ -157,41 +167,88 @@ def _listen_size(controls: Controls, slots: tuple[InputSlot, ...]) -> None:
 
 
 def _listen_model(controls: Controls) -> None:
-    """What the chosen model allows: n's range, the size control, prompt rewriting."""
+    """What the chosen model allows: n's range, the size control, prompt rewriting. A value the model forces
+    (n down to its maximum, the size to Auto, rewriting off) is announced and kept, and comes back when a
+    model that takes it is picked again."""
 
-    def on_model(model_id: str, n_value: float, request: gr.Request):
-        spec = catalog.get_model(model_id)
+    def on_model(
+        model_id: str, n_value: float, size_mode: str, extend: bool, kept: dict[str, Any] | None, request: gr.Request
+    ):
+        try:
+            spec = catalog.get_model(model_id)
+        except errors.UnknownModelError:  # a forged value: nothing changes, Generate refuses the name
+            return [gr.skip()] * 8
         lang = language_of(request)
-        size_note = "" if spec.custom_size else " · " + status("no_custom_size", lang, model=spec.id)
-        # n is set only when it must shrink: a count typed while this event was under way is kept.
-        count: dict[str, Any] = gr.update(interactive=spec.max_n > 1)
-        if int(n_value or 1) > spec.max_n:
-            count["value"] = spec.max_n
+        label = spec.text(lang)[0]
+        kept = dict(kept or {})
+        forced, restored = [], []
+        # Each control is set only when it must change: a value picked while this event was under way is kept.
+        count: dict[str, Any] = gr.update(
+            interactive=spec.max_n > 1, info=status("n_fixed", lang, model=label) if spec.max_n == 1 else ""
+        )
         if spec.max_n > 1:  # a slider refuses maximum == minimum: a one-image model pins it at 1, disabled
             count["maximum"] = spec.max_n
+        n_now = int(n_value or 1)
+        if n_now > spec.max_n:
+            count["value"] = spec.max_n
+            kept.setdefault("n", n_now)
+            forced.append(status("forced_n", lang, value=spec.max_n, was=n_now))
+        elif "n" in kept and kept["n"] <= spec.max_n and kept["n"] != n_now:
+            count["value"] = kept.pop("n")
+            restored.append(status("restored_n", lang, value=count["value"]))
+        size: dict[str, Any] = gr.update(
+            interactive=spec.custom_size, info="" if spec.custom_size else status("size_fixed", lang, model=label)
+        )
+        if not spec.custom_size and size_mode != SIZE_AUTO:
+            size["value"] = SIZE_AUTO
+            kept.setdefault("size_mode", size_mode)
+            forced.append(status("forced_size", lang))
+        elif spec.custom_size and "size_mode" in kept:
+            size["value"] = kept.pop("size_mode")
+            restored.append(status("restored_size", lang))
+        rewrite: dict[str, Any] = gr.update(interactive=spec.prompt_extend)
+        if not spec.prompt_extend and extend:
+            rewrite["value"] = False
+            kept.setdefault("prompt_extend", True)
+            forced.append(status("forced_rewrite", lang))
+        elif spec.prompt_extend and kept.pop("prompt_extend", False) and not extend:
+            rewrite["value"] = True
+            restored.append(status("restored_rewrite", lang))
         hint = side_hint(spec.id, lang)
         return (
             count,
-            # The size likewise, only when the model takes none: a size picked meanwhile is kept.
-            gr.update(interactive=True) if spec.custom_size else gr.update(interactive=False, value=SIZE_AUTO),
-            gr.update(interactive=True) if spec.prompt_extend else gr.update(interactive=False, value=False),
-            model_info(model_id, lang) + size_note,
+            size,
+            rewrite,
+            model_info(model_id, lang),
             gr.update(info=hint),
             gr.update(info=hint),
+            _changes_line(label, forced, restored, lang),
+            kept,
         )
 
-    # On every change, recalled and reopened ones too: what the model allows. Rewriting keeps its value there.
+    # On every change, recalled and reopened ones too: what the model allows.
     controls.model.change(
         on_model,
-        [controls.model, controls.n],
-        [controls.n, controls.size_mode, controls.prompt_extend, controls.model_line, controls.width, controls.height],
+        [controls.model, controls.n, controls.size_mode, controls.prompt_extend, controls.kept],
+        [
+            controls.n,
+            controls.size_mode,
+            controls.prompt_extend,
+            controls.model_line,
+            controls.width,
+            controls.height,
+            controls.changes,
+            controls.kept,
+        ],
         **PRIVATE,
     )
-    # A model picked by hand starts with its own default for rewriting.
-    controls.model.input(
-        lambda model_id: catalog.get_model(model_id).prompt_extend,
-        controls.model,
-        controls.prompt_extend,
-        queue=False,
-        **PRIVATE,
-    )
+
+
+def _changes_line(label: str, forced: list[str], restored: list[str], lang: str) -> dict[str, Any]:
+    """What a model switch changed by itself, and what it gave back."""
+    lines = []
+    if forced:
+        lines.append(status("forced", lang, model=label, changes="; ".join(forced)))
+    if restored:
+        lines.append(status("restored", lang, changes="; ".join(restored)))
+    return gr.update(value="  \n".join(lines), visible=bool(lines))

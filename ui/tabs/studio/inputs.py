@@ -26,7 +26,7 @@ def render() -> Inputs:
     """Slots side by side, the swap buttons, the hint about the output's aspect, then "More images" (hidden
     while the model takes three at most) and the note on what the model takes."""
     with gr.Row():
-        slots = tuple(_slot(k, height=220) for k in SLOTS)
+        slots = tuple(_slot(k, height=176) for k in SLOTS)
     with gr.Row(elem_classes="button-row swap-row"):
         swap_buttons = (
             gr.Button(I18N("swap_12"), size="sm", elem_id="swap-12"),
@@ -48,6 +48,7 @@ def _slot(k: int, *, height: int, visible: bool = True, extra: bool = False) -> 
         image_mode=None,
         sources=["upload", "clipboard", "webcam"],
         height=height,
+        min_width=100,
         visible=visible,
         elem_id=f"slot-{k}",
         elem_classes=["slot", "extra-slot"] if extra else "slot",

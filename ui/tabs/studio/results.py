@@ -1,4 +1,5 @@
-"""Results: the gallery, the run's status, chaining and recall, examples, compare views and details."""
+"""Results: the viewer (the selected result before/after, side by side, as a difference, or alone), the
+strip of this session's results, the run's status, chaining and recall, and details."""
 
 from __future__ import annotations
 
@@ -8,57 +9,96 @@ import gradio as gr
 from PIL import Image
 
 from core.compare import aligned_input, difference_map, side_by_side
-from ui.examples import example_labels, example_rows
 from ui.forms import recall_values
-from ui.slots import InputSlot
 from ui.strings import I18N, language_of, status
 from ui.tabs.studio.inputs import SLOTS
 from ui.tabs.studio.view import Results, StudioView
 from ui.wiring import PRIVATE
 
+VIEW_RESULT, VIEW_SLIDER, VIEW_SIDE, VIEW_DIFF = "result", "slider", "side", "diff"
+VIEWER_HEIGHT = 360  # px: with the strip of results and the status line, the middle column fits 1440x900
 
-def render(slots: tuple[InputSlot, ...], prompt: gr.Textbox, n: gr.Slider) -> Results:
-    """The gallery first; examples fill `slots`, `prompt` and `n`."""
+
+def render() -> Results:
+    """The viewer first and largest, then the strip of results, the status line and what to do with the
+    selected result."""
+    with gr.Group(elem_id="viewer-group"):
+        with gr.Row(elem_id="viewer-bar"):
+            compare_with = gr.Radio(
+                [(I18N(f"image_{k}"), k) for k in SLOTS],
+                value=1,
+                label=I18N("compare_with"),
+                elem_id="compare-with",
+            )
+        with gr.Tabs(selected=VIEW_SLIDER, elem_id="viewer") as viewer:
+            with gr.Tab(I18N("compare_slider"), id=VIEW_SLIDER, elem_id="view-slider") as slider_tab:
+                slider = gr.ImageSlider(
+                    label=I18N("compare"),
+                    type="filepath",
+                    format="png",
+                    show_label=False,
+                    height=VIEWER_HEIGHT,
+                    max_height=VIEWER_HEIGHT,
+                    elem_id="compare",
+                )
+            with gr.Tab(I18N("compare_side"), id=VIEW_SIDE, elem_id="view-side") as side_tab:
+                side = gr.Image(
+                    label=I18N("compare_side"),
+                    format="png",
+                    interactive=False,
+                    show_label=False,
+                    height=VIEWER_HEIGHT,
+                    elem_id="side",
+                )
+            with gr.Tab(I18N("compare_diff"), id=VIEW_DIFF, elem_id="view-diff") as diff_tab:
+                diff = gr.Image(
+                    label=I18N("compare_diff"),
+                    format="png",
+                    interactive=False,
+                    show_label=False,
+                    height=VIEWER_HEIGHT,
+                    elem_id="diff",
+                )
+            with gr.Tab(I18N("view_result"), id=VIEW_RESULT, elem_id="view-result") as result_tab:
+                shown = gr.Image(
+                    label=I18N("view_result"),
+                    type="filepath",
+                    format="png",
+                    interactive=False,
+                    show_label=False,
+                    buttons=["download", "fullscreen"],
+                    height=VIEWER_HEIGHT,
+                    elem_id="shown",
+                )
     gallery = gr.Gallery(
         label=I18N("results"),
         format="png",
-        columns=3,
-        height=520,
+        columns=6,
+        height=128,
         object_fit="contain",
-        buttons=["download", "fullscreen"],
+        show_label=False,
+        allow_preview=False,
+        buttons=["download"],
         elem_id="gallery",
     )
     run_status = gr.Markdown("", elem_id="run-status")
-    with gr.Row(elem_classes="button-row"):
+    with gr.Row(elem_classes="button-row result-actions"):
         use_buttons = tuple(gr.Button(I18N(f"use_as_{k}"), size="sm", elem_id=f"use-as-{k}") for k in SLOTS)
         recall = gr.Button(I18N("recall"), size="sm", elem_id="recall")
-    examples = gr.Examples(
-        example_rows(),
-        inputs=[*slots, prompt, n],
-        label=I18N("examples"),
-        example_labels=example_labels(),
-        elem_id="examples",
-    )
-    with gr.Accordion(I18N("compare"), open=False, elem_id="compare-section"):
-        compare_with = gr.Radio([(I18N(f"image_{k}"), k) for k in SLOTS], value=1, label=I18N("compare_with"))
-        with gr.Tabs():
-            with gr.Tab(I18N("compare_slider")):
-                slider = gr.ImageSlider(label=I18N("compare"), type="filepath", format="png", elem_id="compare")
-            with gr.Tab(I18N("compare_side")):
-                side = gr.Image(label=I18N("compare_side"), format="png", interactive=False, elem_id="side")
-            with gr.Tab(I18N("compare_diff")):
-                diff = gr.Image(label=I18N("compare_diff"), format="png", interactive=False, elem_id="diff")
-    details = gr.JSON(label=I18N("record"), elem_id="details")
+    with gr.Accordion(I18N("record"), open=False, elem_id="details-section"):
+        details = gr.JSON(label=I18N("record"), show_label=False, elem_id="details")
     return Results(
         gallery=gallery,
         status=run_status,
         use_buttons=use_buttons,
         recall=recall,
-        examples=examples,
+        viewer=viewer,
+        tabs={VIEW_SLIDER: slider_tab, VIEW_SIDE: side_tab, VIEW_DIFF: diff_tab, VIEW_RESULT: result_tab},
         compare_with=compare_with,
         slider=slider,
         side=side,
         diff=diff,
+        shown=shown,
         details=details,
         state=gr.State([]),
         selected=gr.State(None),
@@ -70,8 +110,12 @@ def listen(view: StudioView) -> None:
     select = results.gallery.select(
         _on_select, results.state, [results.selected, results.details], queue=False, **PRIVATE
     )
+    # New results (a run landing, an edit reopened or restored) are shown at once: the newest is selected.
+    newest = results.state.change(
+        _newest, results.state, [results.selected, results.details, results.gallery], queue=False, **PRIVATE
+    )
     _listen_chain(view)
-    _listen_compare(view, select)
+    _listen_compare(view, (select, newest))
 
 
 def _on_select(entries: list[dict[str, Any]], evt: gr.SelectData):
@@ -79,11 +123,18 @@ def _on_select(entries: list[dict[str, Any]], evt: gr.SelectData):
     return chosen, (chosen or {}).get("details")
 
 
+def _newest(entries: list[dict[str, Any]] | None):
+    if not entries:
+        return None, None, gr.skip()
+    return entries[0], entries[0].get("details"), gr.update(selected_index=0)
+
+
 def _listen_chain(view: StudioView) -> None:
-    """ "Use as Image k" puts the selected result in slot k; "Use these settings" recalls its settings."""
+    """ "Use as Image k" puts the selected result in slot k; "Use these settings" recalls its settings. Both
+    replace part of the setup, so Undo offers it back."""
     results = view.results
     for k, button in zip(SLOTS, results.use_buttons, strict=True):
-        button.click(_chain, [results.selected], [view.slots[k - 1]], **PRIVATE)
+        view.undo.replacing(button.click, f"use_as_{k}", _chain, [results.selected], [view.slots[k - 1]])
 
     def recall(chosen: dict[str, Any] | None, request: gr.Request):
         if not chosen:
@@ -96,27 +147,50 @@ def _listen_chain(view: StudioView) -> None:
 
 def _chain(chosen: dict[str, Any] | None, request: gr.Request) -> Any:
     if not chosen:
-        gr.Warning(status("pick_result", language_of(request)))
-        return gr.update()
+        raise gr.Error(status("pick_result", language_of(request)))
     return chosen["path"]
 
 
-def _listen_compare(view: StudioView, select: Any) -> None:
-    """The selected result against an input: slider, side by side and difference, kept in step."""
+def _listen_compare(view: StudioView, selections: tuple[Any, ...]) -> None:
+    """The selected result alone and against an input, kept in step with the selection, "Compare with" and
+    the slots. Only the view in sight is made (side by side and the difference when their tab is opened); the
+    viewer turns to the result alone when there is no input to compare it with, and to the slider when a new
+    result has one."""
     results = view.results
+    options: dict[str, Any] = {"concurrency_id": "compare", "concurrency_limit": 4, **PRIVATE}
+    active = gr.State(VIEW_SLIDER)
 
-    def compare(chosen: dict[str, Any] | None, k: int, i1: str | None, i2: str | None, i3: str | None):
-        source = (i1, i2, i3)[int(k) - 1]
-        if not chosen or not source:
-            return None, None, None
+    def made(chosen: dict[str, Any] | None, k: int, tab: str, sources: tuple[str | None, ...]) -> list[Any]:
+        """[slider, side, diff, result alone] for the selected result against Image k, `tab` the one in sight."""
+        source = sources[int(k or 1) - 1]
+        if not chosen:
+            return [None, None, None, None]
         result = chosen["path"]
+        if not source:
+            return [None, None, None, result]
         with Image.open(result) as opened:  # the slider's halves must match pixel for pixel, as in the others
             before = aligned_input(source, opened.size)
-        heat, _mean = difference_map(source, result)
-        return (before, result), side_by_side(source, result), heat
+        side = side_by_side(source, result) if tab == VIEW_SIDE else None
+        heat = difference_map(source, result)[0] if tab == VIEW_DIFF else None
+        return [(before, result), side, heat, result]
 
-    inputs = [results.selected, results.compare_with, *view.slots]
-    outputs = [results.slider, results.side, results.diff]
-    select.then(compare, inputs, outputs, **PRIVATE)
+    def on_change(chosen: dict[str, Any] | None, k: int, tab: str, *sources: str | None) -> list[Any]:
+        return made(chosen, k, tab, sources)
+
+    def on_selection(chosen: dict[str, Any] | None, k: int, tab: str, *sources: str | None) -> list[Any]:
+        if chosen is None:
+            return [*made(chosen, k, tab, sources), gr.skip(), gr.skip()]
+        shown = made(chosen, k, VIEW_SLIDER, sources)
+        tab = VIEW_SLIDER if shown[0] else VIEW_RESULT
+        return [*shown, gr.update(selected=tab), tab]
+
+    inputs = [results.selected, results.compare_with, active, *view.slots]
+    outputs = [results.slider, results.side, results.diff, results.shown]
+    for selection in selections:
+        selection.then(on_selection, inputs, [*outputs, results.viewer, active], **options)
     for trigger in (results.compare_with.change, *(s.change for s in view.slots)):
-        trigger(compare, inputs, outputs, **PRIVATE)
+        trigger(on_change, inputs, outputs, **options)
+    for tab_id, tab in results.tabs.items():
+        tab.select(lambda tab_id=tab_id: tab_id, None, active, queue=False, **PRIVATE).then(
+            on_change, inputs, outputs, **options
+        )

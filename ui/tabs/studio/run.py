@@ -33,7 +33,7 @@ def cost_line(n: float, price: Price | None, lang: str) -> str:
 
 
 def listen(view: StudioView, page: Page) -> None:
-    """Generate runs the form's edit and fills the gallery as results land; an example runs once loaded."""
+    """Generate runs the form's edit and fills the gallery as results land."""
     form, results, controls = view.form, view.results, view.controls
     studio, owner_state, key_state = page.studio, page.owner_state, page.key_state
 
@@ -46,7 +46,7 @@ def listen(view: StudioView, page: Page) -> None:
                     yield gr.skip(), gr.skip(), line, gr.skip(), gr.skip()
                     continue
                 seed = gr.update(value=record["seed"]) if record else gr.update()
-                yield gallery.items(entries), entries, line, seed, record
+                yield gallery.items(entries, who.lang), entries, line, seed, record
         except errors.EditError as error:  # the reason stays on the page after its message box has gone
             alert = fail(error, who.lang)
             yield gr.skip(), gr.skip(), f"⚠ {alert.message}", gr.skip(), gr.skip()
@@ -57,16 +57,11 @@ def listen(view: StudioView, page: Page) -> None:
     # Progress (and a failure's overlay) on the gallery only: the status line and details stay readable.
     options: dict[str, Any] = {"concurrency_id": "edit", "show_progress_on": results.gallery, **PRIVATE}
     run_event = view.run.generate.click(generate, inputs, outputs, **options)
-    # An example fills Images 1 to 3: images left under "More images" would join it unseen.
-    extras = list(view.inputs.extra_slots)
-    example_event = results.examples.load_input_event.then(
-        lambda: [None] * len(extras), None, extras, queue=False, **PRIVATE
-    ).then(generate, inputs, outputs, **options)
 
     def on_cancel(request: gr.Request) -> str:
         return status("cancelled", language_of(request))
 
-    view.run.cancel.click(on_cancel, None, results.status, cancels=[run_event, example_event], queue=False, **PRIVATE)
+    view.run.cancel.click(on_cancel, None, results.status, cancels=[run_event], queue=False, **PRIVATE)
 
     def on_count(count: float, request: gr.Request) -> str:
         return cost_line(count, studio.settings.price_per_image, language_of(request))

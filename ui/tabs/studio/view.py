@@ -54,6 +54,8 @@ class Controls:
     model: gr.Dropdown
     region: gr.Radio
     model_line: gr.Markdown
+    changes: gr.Markdown  # what the last model switch changed by itself, or gave back
+    kept: gr.State  # values a model switch forced away ({"n": 4, ...}), restored when a model takes them
     size_mode: gr.Radio
     custom_row: gr.Row
     width: gr.Number
@@ -79,20 +81,29 @@ class KeyFields:
 
 @dataclass(frozen=True)
 class Results:
-    """The right-hand column of the tab, and the results it shows."""
+    """The middle of the tab: the viewer, the results of this session and what to do with them."""
 
     gallery: gr.Gallery
     status: gr.Markdown
     use_buttons: tuple[gr.Button, ...]
     recall: gr.Button
-    examples: gr.Examples
+    viewer: gr.Tabs
+    tabs: dict[str, gr.Tab]  # the viewer's tabs by id
     compare_with: gr.Radio
     slider: gr.ImageSlider
     side: gr.Image
     diff: gr.Image
+    shown: gr.Image  # the selected result alone
     details: gr.JSON
     state: gr.State  # this tab's results (gallery entries), newest first: what the gallery shows
     selected: gr.State  # the entry last selected in the gallery
+
+
+@dataclass(frozen=True)
+class ExampleButtons:
+    """One button per example: a click loads it (without running it)."""
+
+    buttons: tuple[gr.Button, ...]
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class StudioView:
     controls: Controls
     key: KeyFields
     results: Results
+    examples: ExampleButtons
     undo: UndoBar
 
     @property
