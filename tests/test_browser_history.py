@@ -441,13 +441,15 @@ def test_download_as_zip_holds_the_pngs_and_edits_json(page: Page, images: list[
     archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
 
     names = set(archive.namelist())
-    assert {f"{edit_id}/result-1.png", f"{edit_id}/result-2.png", "edits.json"} <= names
+    (record,) = json.loads(archive.read("edits.json"))
+    folder = record["folder"]
+    assert {f"{folder}/result-1.png", f"{folder}/result-2.png", "edits.json"} <= names
     for name in names - {"edits.json"}:
         with Image.open(io.BytesIO(archive.read(name))) as picture:
             assert picture.format == "PNG"
-    (record,) = json.loads(archive.read("edits.json"))
     assert record["id"] == edit_id and record["prompt"] == "Turn it into a mosaic" and record["n"] == 2
-    assert record["results"] == [f"{edit_id}/result-1.png", f"{edit_id}/result-2.png"]
+    assert folder.endswith(f"_turn-it-into-a-mosaic_{edit_id[:4]}")
+    assert record["results"] == [f"{folder}/result-1.png", f"{folder}/result-2.png"]
 
 
 def test_a_zip_of_an_exact_size_edit_has_portable_names_in_a_folder_named_for_its_date_and_prompt(
