@@ -260,3 +260,41 @@ def test_simulator_runs_on_its_own_for_other_programs(tmp_path):
 
 def test_simulator_fixture_is_isolated(sim):
     assert isinstance(sim, Simulator) and sim.stats.generation_calls == 0
+
+
+def test_a_visitors_mistake_is_logged_as_one_line_without_a_traceback_or_the_key(tmp_path, image_files):
+    from queue_calls import call, fn_index
+
+    port, log = _free_port(), tmp_path / "server.log"
+    env = {**os.environ, "DASHSCOPE_API_KEY": "sk-operator-secret-4242", "QWEN_EDIT_SIMULATE": "1"}
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for_json(url + "config", process)
+        client = Client(url, verbose=False)
+        with pytest.raises(AppError, match="between 512 and 2048"):
+            edit(client, image_files[:1], size="3000*3000")
+        with pytest.raises(AppError, match="add at least 1"):
+            edit(client, [None])
+        client.close()
+        refused = call(url, fn_index(url, "history-zip"), [None, None])  # a page event: nothing selected
+        assert refused["success"] is False and "Select an edit first" in refused["output"]["error"]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+    text = log.read_text()
+    assert "Traceback" not in text and "sk-operator-secret-4242" not in text
+    for fragment in (
+        "INFO ui.alerts: SizeOutOfRangeError: Output size 3000*3000: width and height must each be between",
+        "INFO ui.alerts: NoImageError: qwen-image-edit-plus edits input images: add at least 1",
+        "INFO ui.alerts: history_pick: Select an edit first.",
+    ):
+        assert len([line for line in text.splitlines() if fragment in line]) == 1, text

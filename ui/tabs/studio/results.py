@@ -8,6 +8,7 @@ import gradio as gr
 from PIL import Image
 
 from core.compare import aligned_input, difference_map, side_by_side
+from ui.alerts import refuse
 from ui.examples import example_labels, example_rows
 from ui.forms import recall_values
 from ui.slots import InputSlot
@@ -87,7 +88,7 @@ def _listen_chain(view: StudioView) -> None:
 
     def recall(chosen: dict[str, Any] | None, request: gr.Request):
         if not chosen:
-            raise gr.Error(status("pick_result", language_of(request)))
+            raise refuse("pick_result", language_of(request))
         gr.Info(status("recalled", language_of(request)))
         return recall_values(chosen["settings"])
 
