@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -230,6 +231,33 @@ def test_python_app_py_without_a_key_serves_the_page_in_simulator_mode(tmp_path)
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_python_app_py_help_describes_every_flag():
+    done = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    usage, options = done.stdout.split("options:")
+    described = _flag_texts(options)
+    assert set(described) == {"-h", *re.findall(r"\[(--[a-z-]+)", usage)}
+    assert [flag for flag, text in described.items() if len(text.split()) < 4] == []
+    assert "GRADIO_SERVER_PORT" in described["--port"] and "QWEN_EDIT_DATA_DIR" in described["--data-dir"]
+
+
+def _flag_texts(options: str) -> dict[str, str]:
+    """{flag: its description} from argparse's "options:" section (an entry's text may wrap onto lines below)."""
+    texts: dict[str, str] = {}
+    flag = ""
+    for line in options.splitlines():
+        entry = re.match(r"^  (-[-\w]+)(?:, --[-\w]+)?(?: [A-Z_]+)?\s*(.*)$", line)
+        if entry:
+            flag = entry.group(1)
+            texts[flag] = entry.group(2)
+        elif flag and line.startswith("    "):
+            texts[flag] += " " + line.strip()
+        else:
+            flag = ""
+    return texts
 
 
 def _wait_for_json(url: str, process: subprocess.Popen) -> dict:
