@@ -96,6 +96,7 @@ def test_edit_api_needs_only_the_first_image_and_draws_a_seed(served, image_file
         ({"prompt": ""}, "Write a prompt"),
         ({"prompt": "x" * 801}, "limit is 800"),
         ({"n": 7}, "between 1 and 6"),
+        ({"n": 2, "model": "qwen-image-edit"}, "qwen-image-edit makes 1 image per run."),
         ({"size": "4096*4096"}, "between 512 and 2048"),
         ({"size": "1024*1024", "model": "qwen-image-edit"}, "custom output size"),
         ({"seed": 2_147_483_648}, "0 to 2147483647"),

@@ -157,7 +157,8 @@ def test_qwen_image_edit_limits_n_size_and_rewriting_and_says_why(page: Page):
     page.get_by_role("option", name="qwen-image-edit", exact=True).click()
 
     info = page.locator("#model-info")
-    expect(info).to_contain_text("Up to 1 image(s) per run")
+    expect(info).to_contain_text("1 image per run")
+    expect(info).not_to_contain_text("Up to 1")
     expect(info).to_contain_text("auto size only")
     expect(info).to_contain_text("no prompt rewriting")
     expect(info).to_contain_text("qwen-image-edit only follows the default size rule")

@@ -253,7 +253,7 @@ STATUS: dict[str, dict[str, str]] = {
         "cell_cancelled": "cancelled",
         "cell_starred": "Starred: it will not be evicted from your history.",
         "chars": "{count} / {limit} characters",
-        "model_info": "**{label}**: {about}  \nUp to {max_n} image(s) per run · {inputs} · {size} · {rewrite} · {rate}",
+        "model_info": "**{label}**: {about}  \n{outputs} · {inputs} · {size} · {rewrite} · {rate}",
         "inputs_range": "takes {low}-{high} input images",
         "inputs_optional": "takes up to {high} input images, or a prompt alone",
         "size_area": "custom size, {low} to {high} pixels in all",
@@ -278,6 +278,9 @@ STATUS: dict[str, dict[str, str]] = {
         "models work best from {minimum} px a side. A larger original gives them more detail.",
         "cancelled": "Cancelled. An edit not sent yet is not sent and not billed; one already at the model still "
         "finishes and is kept in History.",
+        # operator polish: a one-image model's limit in words
+        "outputs_one": "1 image per run",
+        "outputs_many": "Up to {max_n} images per run",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -319,7 +322,7 @@ STATUS: dict[str, dict[str, str]] = {
         "cell_cancelled": "已取消",
         "cell_starred": "已加星：它不会从你的历史中被清除。",
         "chars": "{count} / {limit} 字符",
-        "model_info": "**{label}**：{about}  \n每次最多 {max_n} 张 · {inputs} · {size} · {rewrite} · {rate}",
+        "model_info": "**{label}**：{about}  \n{outputs} · {inputs} · {size} · {rewrite} · {rate}",
         "inputs_range": "需 {low}-{high} 张输入图片",
         "inputs_optional": "最多 {high} 张输入图片，也可仅凭提示词",
         "size_area": "自定义尺寸，总像素 {low} 到 {high}",
@@ -342,6 +345,9 @@ STATUS: dict[str, dict[str, str]] = {
         "upscaled": "图{slot}为 {width}x{height}：将放大到 {sent_width}x{sent_height} 后发送，因为模型在边长 {minimum} "
         "像素以上效果最好。原图越大，细节越多。",
         "cancelled": "已取消。尚未发送的编辑不会发送，也不计费；已发送给模型的编辑仍会完成，并保存在历史记录中。",
+        # operator polish: a one-image model's limit in words
+        "outputs_one": "每次只生成 1 张",
+        "outputs_many": "每次最多 {max_n} 张",
     },
 }
 
