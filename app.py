@@ -21,13 +21,37 @@ log = logging.getLogger("qwen_edit")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; every flag also has an environment variable (see the README)."""
-    parser = argparse.ArgumentParser(description="Qwen Edit Studio: a web studio for Qwen image-edit models.")
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to bind")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
-    parser.add_argument("--simulate", action="store_true", help="answer with the local simulator even with a key")
-    parser.add_argument("--data-dir", help="where results, inputs and history are kept (QWEN_EDIT_DATA_DIR)")
+    parser = argparse.ArgumentParser(
+        description="Qwen Edit Studio: a web studio for Qwen image-edit models. With no DASHSCOPE_API_KEY set, "
+        "a local simulator answers (and the page says so).",
+        epilog="Every other setting is an environment variable (QWEN_EDIT_*): see the README's settings table.",
+    )
     parser.add_argument(
-        "--mcp", action="store_true", help="also serve /edit as an MCP tool (gradio[mcp]); GRADIO_MCP_SERVER=True too"
+        "--host",
+        default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        help="address to listen on; 0.0.0.0 serves other machines too (default: %(default)s, or GRADIO_SERVER_NAME)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        help="port to serve the page on (default: %(default)s, or GRADIO_SERVER_PORT)",
+    )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="answer with the local simulator even with a key: nothing is billed (QWEN_EDIT_SIMULATE=1)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where results, inputs and history are kept (default: QWEN_EDIT_DATA_DIR, else /data on a Space "
+        "with persistent storage, else the user data dir)",
+    )
+    parser.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve /edit as an MCP tool at /gradio_api/mcp/ (needs gradio[mcp]; GRADIO_MCP_SERVER=True too)",
     )
     return parser.parse_args(argv)
 

@@ -243,13 +243,23 @@ class NegativePromptNotSupportedError(InvalidRequestError):
 
 
 class CountOutOfRangeError(InvalidRequestError):
-    """n is outside 1 to the model's maximum."""
+    """n is outside 1 to the model's maximum (a model that makes one image says so, not "between 1 and 1")."""
 
     field = "n"
     messages: ClassVar[dict[str, str]] = {
-        "en": "Number of images {value!r}: {model} makes between 1 and {max_n}.",
-        "zh": "图片数量 {value!r}：{model} 每次可生成 1 到 {max_n} 张。",
+        "en": "Number of images {value!r}: {model} makes {limit}.",
+        "zh": "图片数量 {value!r}：{model} {limit_zh}。",
     }
+
+    def __init__(self, request_id: str | None = None, *, max_n: int, **params: Any) -> None:
+        one = max_n == 1
+        super().__init__(
+            request_id,
+            max_n=max_n,
+            limit="1 image per run" if one else f"between 1 and {max_n} images per run",
+            limit_zh="每次只生成 1 张" if one else f"每次可生成 1 到 {max_n} 张",
+            **params,
+        )
 
 
 class SeedOutOfRangeError(InvalidRequestError):

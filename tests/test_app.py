@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -95,6 +96,7 @@ def test_edit_api_needs_only_the_first_image_and_draws_a_seed(served, image_file
         ({"prompt": ""}, "Write a prompt"),
         ({"prompt": "x" * 801}, "limit is 800"),
         ({"n": 7}, "between 1 and 6"),
+        ({"n": 2, "model": "qwen-image-edit"}, "qwen-image-edit makes 1 image per run."),
         ({"size": "4096*4096"}, "between 512 and 2048"),
         ({"size": "1024*1024", "model": "qwen-image-edit"}, "custom output size"),
         ({"seed": 2_147_483_648}, "0 to 2147483647"),
@@ -232,6 +234,33 @@ def test_python_app_py_without_a_key_serves_the_page_in_simulator_mode(tmp_path)
         process.wait(timeout=20)
 
 
+def test_python_app_py_help_describes_every_flag():
+    done = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 0, done.stderr
+    usage, options = done.stdout.split("options:")
+    described = _flag_texts(options)
+    assert set(described) == {"-h", *re.findall(r"\[(--[a-z-]+)", usage)}
+    assert [flag for flag, text in described.items() if len(text.split()) < 4] == []
+    assert "GRADIO_SERVER_PORT" in described["--port"] and "QWEN_EDIT_DATA_DIR" in described["--data-dir"]
+
+
+def _flag_texts(options: str) -> dict[str, str]:
+    """{flag: its description} from argparse's "options:" section (an entry's text may wrap onto lines below)."""
+    texts: dict[str, str] = {}
+    flag = ""
+    for line in options.splitlines():
+        entry = re.match(r"^  (-[-\w]+)(?:, --[-\w]+)?(?: [A-Z_]+)?\s*(.*)$", line)
+        if entry:
+            flag = entry.group(1)
+            texts[flag] = entry.group(2)
+        elif flag and line.startswith("    "):
+            texts[flag] += " " + line.strip()
+        else:
+            flag = ""
+    return texts
+
+
 def _wait_for_json(url: str, process: subprocess.Popen) -> dict:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -260,3 +289,41 @@ def test_simulator_runs_on_its_own_for_other_programs(tmp_path):
 
 def test_simulator_fixture_is_isolated(sim):
     assert isinstance(sim, Simulator) and sim.stats.generation_calls == 0
+
+
+def test_a_visitors_mistake_is_logged_as_one_line_without_a_traceback_or_the_key(tmp_path, image_files):
+    from queue_calls import call, fn_index
+
+    port, log = _free_port(), tmp_path / "server.log"
+    env = {**os.environ, "DASHSCOPE_API_KEY": "sk-operator-secret-4242", "QWEN_EDIT_SIMULATE": "1"}
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for_json(url + "config", process)
+        client = Client(url, verbose=False)
+        with pytest.raises(AppError, match="between 512 and 2048"):
+            edit(client, image_files[:1], size="3000*3000")
+        with pytest.raises(AppError, match="add at least 1"):
+            edit(client, [None])
+        client.close()
+        refused = call(url, fn_index(url, "history-zip"), [None, None])  # a page event: nothing selected
+        assert refused["success"] is False and "Select an edit first" in refused["output"]["error"]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+    text = log.read_text()
+    assert "Traceback" not in text and "sk-operator-secret-4242" not in text
+    for fragment in (
+        "INFO ui.alerts: SizeOutOfRangeError: Output size 3000*3000: width and height must each be between",
+        "INFO ui.alerts: NoImageError: qwen-image-edit-plus edits input images: add at least 1",
+        "INFO ui.alerts: history_pick: Select an edit first.",
+    ):
+        assert len([line for line in text.splitlines() if fragment in line]) == 1, text

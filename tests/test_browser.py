@@ -159,7 +159,8 @@ def test_qwen_image_edit_limits_n_size_and_rewriting_says_why_and_gives_them_bac
     choose_model(page, "qwen-image-edit")
 
     info = page.locator("#model-info")
-    expect(info).to_contain_text("Up to 1 image(s) per run")
+    expect(info).to_contain_text("1 image per run")
+    expect(info).not_to_contain_text("Up to 1")
     expect(info).to_contain_text("auto size only")
     expect(info).to_contain_text("no prompt rewriting")
     changes = page.locator("#model-changes")

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import sqlite3
+import time
 import zipfile
 from pathlib import Path
 
@@ -440,13 +441,44 @@ def test_download_as_zip_holds_the_pngs_and_edits_json(page: Page, images: list[
     archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
 
     names = set(archive.namelist())
-    assert {f"{edit_id}/result-1.png", f"{edit_id}/result-2.png", "edits.json"} <= names
+    (record,) = json.loads(archive.read("edits.json"))
+    folder = record["folder"]
+    assert {f"{folder}/result-1.png", f"{folder}/result-2.png", "edits.json"} <= names
     for name in names - {"edits.json"}:
         with Image.open(io.BytesIO(archive.read(name))) as picture:
             assert picture.format == "PNG"
-    (record,) = json.loads(archive.read("edits.json"))
     assert record["id"] == edit_id and record["prompt"] == "Turn it into a mosaic" and record["n"] == 2
-    assert record["results"] == [f"{edit_id}/result-1.png", f"{edit_id}/result-2.png"]
+    assert folder.endswith(f"_turn-it-into-a-mosaic_{edit_id[:4]}")
+    assert record["results"] == [f"{folder}/result-1.png", f"{folder}/result-2.png"]
+
+
+def test_a_zip_of_an_exact_size_edit_has_portable_names_in_a_folder_named_for_its_date_and_prompt(
+    page: Page, images: list[Path]
+):
+    upload(page, 1, images[1])  # 900 x 700: the exact-size file sits beside the original
+    choose_size(page, "Match Image 1")
+    page.get_by_label("Exact input size").check()
+    run(page, "Make it a watercolour, please!")
+    items = open_history(page)
+    select_edit(page, items, 0, "Make it a watercolour")
+    details = shown_json(page, "#history-details")
+
+    page.get_by_role("button", name="Download as zip").click()
+    with page.expect_download() as download:
+        page.locator("#history-download a[download]").click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+
+    names = archive.namelist()
+    assert [name for name in names if set(name) & set('*:?"<>|\\')] == []  # every name valid on Windows too
+    when = time.strftime("%Y-%m-%d_%H%M", time.localtime(details["created"]))
+    folder = f"{when}_make-it-a-watercolour-please_{details['id'][:4]}"
+    assert sorted(names) == sorted(
+        [f"{folder}/result-1.png", f"{folder}/result-1-exact-900x700.png", f"{folder}/input-1.png", "edits.json"]
+    )
+    with Image.open(io.BytesIO(archive.read(f"{folder}/result-1-exact-900x700.png"))) as exact:
+        assert exact.size == (900, 700)
+    (record,) = json.loads(archive.read("edits.json"))
+    assert record["results"] == [f"{folder}/result-1.png", f"{folder}/result-1-exact-900x700.png"]
 
 
 def test_another_visitor_does_not_see_the_first_visitors_edits(open_page: OpenPage, images: list[Path]):

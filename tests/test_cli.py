@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from core import cli, errors
+from core import cli, errors, names
 from core.history import History
 from core.workflows import batch
 
@@ -125,6 +125,56 @@ def test_edit_writes_the_pngs_and_a_json_record_and_exits_0(env, sim, images, tm
     assert sim.stats.generation_calls == 1
     (row,) = history(tmp_path).list("local")
     assert row.id == record["edit_id"] and row.status == "done"
+
+
+def test_edit_names_its_files_for_the_date_and_prompt_and_never_overwrites_an_earlier_edit(env, images, tmp_path):
+    out = tmp_path / "out"
+    args = ["edit", "red.png", "-p", "Make it a watercolour!", "-n", "2", "--seed", "5", "--out", str(out)]
+    first = qwen_edit(*args, env=env, cwd=images)
+    second = qwen_edit(*args, env=env, cwd=images)
+
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    earlier, later = sorted(history(tmp_path).list("local"), key=lambda edit: edit.created)
+    stem = names.stamp(earlier.created) + "_make-it-a-watercolour"
+    assert first.stdout.split() == [str(out / f"{stem}_{k}.png") for k in (1, 2)] + [str(out / f"{stem}.json")]
+    again = names.stamp(later.created) + "_make-it-a-watercolour"
+    if again == stem:  # the same minute: the second edit's files carry the start of its id
+        again += "_" + later.id[:4]
+    assert second.stdout.split() == [str(out / f"{again}_{k}.png") for k in (1, 2)] + [str(out / f"{again}.json")]
+    assert json.loads((out / f"{stem}.json").read_text())["edit_id"] == earlier.id  # the first edit's record stays
+    assert len(list(out.glob("*.png"))) == 4
+
+
+def test_without_data_dir_the_cli_says_where_it_keeps_history_and_results(env, images, tmp_path):
+    default = {k: v for k, v in env.items() if k != "QWEN_EDIT_DATA_DIR"} | {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    done = qwen_edit("edit", "red.png", "-p", "add a hat", "--out", str(tmp_path / "out"), env=default, cwd=images)
+
+    assert done.returncode == 0, done.stderr
+    place = tmp_path / "xdg" / "qwen-edit-studio"
+    assert done.stderr.splitlines()[0] == (
+        f"qwen-edit: history and results are kept in {place} (--data-dir DIR to choose another)"
+    )
+    assert len(History(place / "history.sqlite3").list("local")) == 1
+    chosen = qwen_edit("history", "list", "--data-dir", str(place), env=default)
+    assert chosen.returncode == 0 and "kept in" not in chosen.stderr and "add a hat" in chosen.stdout
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "Number of images 2: qwen-image-edit makes 1 image per run."),
+        ("zh", "图片数量 2：qwen-image-edit 每次只生成 1 张。"),
+    ],
+)
+def test_a_one_image_model_says_it_makes_one_image_per_run(env, sim, images, tmp_path, lang, expected):
+    done = qwen_edit(
+        "edit", "red.png", "-p", "x", "-m", "qwen-image-edit", "-n", "2", "--lang", lang, "--out", str(tmp_path),
+        env=env, cwd=images,
+    )  # fmt: skip
+
+    assert done.returncode == 2
+    assert expected in done.stderr and "between 1 and 1" not in done.stderr and "1 到 1" not in done.stderr
+    assert sim.stats.generation_calls == 0
 
 
 def test_an_invalid_edit_is_refused_before_any_call_with_the_pages_message_and_exits_2(env, sim, images, tmp_path):

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -362,20 +363,40 @@ def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, t
         ),
         Caller("me"),
     )
-    archive = export_zip([studio.history.get("me", result.edit_id)], studio.store, tmp_path / "out.zip")
+    edit = studio.history.get("me", result.edit_id)
+    archive = export_zip([edit], studio.store, tmp_path / "out.zip")
 
+    folder = f"{time.strftime('%Y-%m-%d_%H%M', time.localtime(edit.created))}_swap_{result.edit_id[:4]}"
     with zipfile.ZipFile(archive) as z:
         names = set(z.namelist())
         manifest = json.loads(z.read("edits.json"))
-        assert {f"{result.edit_id}/result-1.png", f"{result.edit_id}/result-2.png"} <= names
-        assert {f"{result.edit_id}/input-1.png", f"{result.edit_id}/input-2.png"} <= names
-        with z.open(f"{result.edit_id}/result-1.png") as png:
+        assert {f"{folder}/result-1.png", f"{folder}/result-2.png"} <= names
+        assert {f"{folder}/input-1.png", f"{folder}/input-2.png"} <= names
+        with z.open(f"{folder}/result-1.png") as png:
             assert Image.open(png).size == (1024, 1024)
-        with z.open(f"{result.edit_id}/result-1-exact-600*800.png") as png:
+        with z.open(f"{folder}/result-1-exact-600x800.png") as png:
             assert Image.open(png).size == (600, 800)
     (entry,) = manifest
     assert entry["seed"] == 8 and entry["prompt"] == "swap" and entry["size"] == "1024*1024" and entry["n"] == 2
-    assert entry["request_id"] == result.request_id and not entry["missing"]
+    assert entry["request_id"] == result.request_id and not entry["missing"] and entry["folder"] == folder
+
+
+def test_a_zip_gives_each_edit_its_own_folder_when_date_and_prompt_are_the_same(studio, make_image, tmp_path):
+    request = EditRequest.create([make_image()], "Make it a watercolour: soft, *wet* edges?", seed=3)
+    edits = [studio.history.get("me", studio.edit(request, Caller("me")).edit_id) for _ in range(2)]
+    first = edits[0].id
+    other = first[:4] + ("1" if first[4] == "0" else "0") + edits[1].id[5:]  # the same first 4 hex, not 5
+    twin = replace(edits[1], id=other, created=edits[0].created)
+    archive = export_zip([edits[0], twin, edits[0]], studio.store, tmp_path / "out.zip")
+
+    with zipfile.ZipFile(archive) as z:
+        folders = [entry["folder"] for entry in json.loads(z.read("edits.json"))]
+        names = z.namelist()
+    stamp = time.strftime("%Y-%m-%d_%H%M", time.localtime(edits[0].created))
+    assert folders[0] == f"{stamp}_make-it-a-watercolour-soft-wet_{edits[0].id[:4]}"
+    assert folders[1] == f"{stamp}_make-it-a-watercolour-soft-wet_{twin.id[:5]}"
+    assert len(set(folders)) == 3 and all(f"{folder}/result-1.png" in names for folder in folders)
+    assert [name for name in names if set(name) & set('*:?"<>|\\')] == []
 
 
 def test_rerunning_an_edit_repeats_inputs_parameters_and_seed_or_draws_a_new_seed(studio, sim, make_image):

@@ -67,7 +67,7 @@ def test_a_prompt_alone_makes_an_image_on_qwen_image_2_0_and_the_edit_is_kept_re
     with zipfile.ZipFile(archive) as z:
         (entry,) = json.loads(z.read("edits.json"))
         assert entry["inputs"] == [] and not entry["missing"]
-        assert f"{result.edit_id}/result-1.png" in z.namelist()
+        assert f"{entry['folder']}/result-1.png" in z.namelist() and entry["folder"].endswith(result.edit_id[:4])
 
 
 def test_an_editing_model_given_no_image_is_refused_before_any_call(studio, sim):

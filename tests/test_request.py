@@ -50,7 +50,7 @@ def test_prompt_rewriting_defaults_to_the_models_ability():
         ({"n": 7}, errors.CountOutOfRangeError, "between 1 and 6"),
         ({"n": 2.5}, errors.CountOutOfRangeError, "between 1 and 6"),
         ({"n": True}, errors.CountOutOfRangeError, "between 1 and 6"),
-        ({"n": 2, "model": "qwen-image-edit"}, errors.CountOutOfRangeError, "between 1 and 1"),
+        ({"n": 2, "model": "qwen-image-edit"}, errors.CountOutOfRangeError, "qwen-image-edit makes 1 image per run."),
         ({"seed": 2_147_483_648}, errors.SeedOutOfRangeError, "0 to 2147483647"),
         ({"seed": -2}, errors.SeedOutOfRangeError, "0 to 2147483647"),
         ({"seed": "abc"}, errors.SeedOutOfRangeError, "0 to 2147483647"),

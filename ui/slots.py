@@ -8,6 +8,8 @@ from typing import Any
 import gradio as gr
 from gradio_client import utils as client_utils
 
+from ui.alerts import quiet
+
 URL_REFUSED = (
     "Image inputs must be uploaded files (or data: URIs), not web addresses: this server does not fetch URLs "
     "on anyone's behalf. Download the image and upload it. / 图片输入必须是上传的文件（或 data: URI），"
@@ -22,7 +24,7 @@ class _RefusesAddresses(gr.components.Component):
     async def async_move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
         """Gradio's input step; refused for web addresses (see the class docstring)."""
         if url_or_file_path is not None and client_utils.is_http_url_like(str(url_or_file_path)):
-            raise gr.Error(URL_REFUSED)
+            raise quiet(URL_REFUSED, "image input refused: a web address instead of a file")  # a link may hold a token
         return await super().async_move_resource_to_block_cache(url_or_file_path)
 
 

@@ -246,6 +246,9 @@ STATUS: dict[str, dict[str, str]] = {
         "recalled": "Settings recalled; the images were left as they are.",
         "undo_recall": "↶ Undo: settings recalled",
         "undo_example": "↶ Undo: example loaded",
+        "toast_error": "Error",
+        "toast_warning": "Warning",
+        "toast_info": "Note",
         "caption_seed": "seed {seed}",
         "n_fixed": "{model} makes 1 image per run.",
         "size_fixed": "{model} picks the output size itself.",
@@ -271,8 +274,7 @@ STATUS: dict[str, dict[str, str]] = {
         "cell_cancelled": "cancelled",
         "cell_starred": "Starred: it will not be evicted from your history.",
         "chars": "{count} / {limit} characters",
-        "model_info": "**{label}** (`{model}`): {about}  \n"
-        "Up to {max_n} image(s) per run · {inputs} · {size} · {rewrite} · {rate}",
+        "model_info": "**{label}** (`{model}`): {about}  \n{outputs} · {inputs} · {size} · {rewrite} · {rate}",
         "inputs_range": "takes {low}-{high} input images",
         "inputs_optional": "takes up to {high} input images, or a prompt alone",
         "size_area": "custom size, {low} to {high} pixels in all",
@@ -297,6 +299,9 @@ STATUS: dict[str, dict[str, str]] = {
         "models work best from {minimum} px a side. A larger original gives them more detail.",
         "cancelled": "Cancelled. An edit not sent yet is not sent and not billed; one already at the model still "
         "finishes and is kept in History.",
+        # operator polish: a one-image model's limit in words
+        "outputs_one": "1 image per run",
+        "outputs_many": "Up to {max_n} images per run",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -328,6 +333,9 @@ STATUS: dict[str, dict[str, str]] = {
         "recalled": "已恢复设置；图片保持不变。",
         "undo_recall": "↶ 撤销：恢复设置",
         "undo_example": "↶ 撤销：载入示例",
+        "toast_error": "出错了",
+        "toast_warning": "注意",
+        "toast_info": "提示",
         "caption_seed": "种子 {seed}",
         "n_fixed": "{model} 每次只生成 1 张图片。",
         "size_fixed": "{model} 自行决定输出尺寸。",
@@ -353,8 +361,7 @@ STATUS: dict[str, dict[str, str]] = {
         "cell_cancelled": "已取消",
         "cell_starred": "已加星：它不会从你的历史中被清除。",
         "chars": "{count} / {limit} 字符",
-        "model_info": "**{label}**（`{model}`）：{about}  \n"
-        "每次最多 {max_n} 张 · {inputs} · {size} · {rewrite} · {rate}",
+        "model_info": "**{label}**（`{model}`）：{about}  \n{outputs} · {inputs} · {size} · {rewrite} · {rate}",
         "inputs_range": "需 {low}-{high} 张输入图片",
         "inputs_optional": "最多 {high} 张输入图片，也可仅凭提示词",
         "size_area": "自定义尺寸，总像素 {low} 到 {high}",
@@ -377,6 +384,9 @@ STATUS: dict[str, dict[str, str]] = {
         "upscaled": "图{slot}为 {width}x{height}：将放大到 {sent_width}x{sent_height} 后发送，因为模型在边长 {minimum} "
         "像素以上效果最好。原图越大，细节越多。",
         "cancelled": "已取消。尚未发送的编辑不会发送，也不计费；已发送给模型的编辑仍会完成，并保存在历史记录中。",
+        # operator polish: a one-image model's limit in words
+        "outputs_one": "每次只生成 1 张",
+        "outputs_many": "每次最多 {max_n} 张",
     },
 }
 

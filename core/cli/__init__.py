@@ -40,6 +40,8 @@ def run(argv: list[str]) -> int:
         return fail(str(error), EXIT_USAGE)
     except errors.EditError as error:
         return fail(error.message(args.lang), EXIT_USAGE)
+    if args.data_dir is None:  # whoever did not choose a place should learn where their work goes
+        note(f"history and results are kept in {settings.data_dir} (--data-dir DIR to choose another)")
     studio = Studio(settings)
     try:
         if studio.simulated and args.command != "history":

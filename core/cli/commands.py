@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, TextIO
 
-from core import errors
+from core import errors, names
 from core.caller import Caller
 from core.cli.output import ProgressBar, fail, note, table
 from core.history import EditRow, NotFoundError
 from core.settings import Settings
-from core.studio import Progress, Stage, Studio
+from core.studio import EditResult, Progress, Stage, Studio
 from core.workflows import batch, entries, explore, export
 from core.workflows.plan import Cell, Plan
 
@@ -56,7 +56,9 @@ def cmd_edit(args: argparse.Namespace, studio: Studio) -> int:
         result = studio.edit(request, caller, on_progress=edit_progress(sys.stderr, args.lang)).require_images()
     except errors.EditError as error:
         return fail(error.message(args.lang), EXIT_FAILED)
-    files, record = batch.save_result(result, Path(args.out), result.edit_id[:12])
+    out = Path(args.out)
+    created = studio.history.get(caller.owner, result.edit_id).created
+    files, record = batch.save_result(result, out, output_stem(out, created, result), sep="_")
     for path in [*files, record]:
         print(path)
     for failure in result.failures:
@@ -66,6 +68,15 @@ def cmd_edit(args: argparse.Namespace, studio: Studio) -> int:
         f"{len(files)} image(s), seed {params.seed}, {result.usage.width}x{result.usage.height}, {result.seconds:.1f} s"
     )
     return EXIT_FAILED if result.failures else EXIT_OK
+
+
+def output_stem(out: Path, created: float, result: EditResult) -> str:
+    """The stem of an edit's files in `out`: "2026-12-02_1405_make-it-a-watercolour" (date, prompt start), with
+    the start of the edit's id added when an earlier edit in `out` has that name (nothing is overwritten)."""
+    stem = names.edit_name(created, result.request.params.prompt)
+    if (out / f"{stem}.json").exists() or (out / f"{stem}_1.png").exists():
+        stem = names.edit_name(created, result.request.params.prompt, result.edit_id[:4])
+    return stem
 
 
 def edit_progress(stream: TextIO, lang: str = "en") -> Callable[[Progress], None]:

@@ -40,7 +40,12 @@ explore-<time>.zip (PNGs, cells.csv, cells.json, contact-sheet.png) and the cont
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per job, each with complete --help."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", help="where results, inputs and history are kept (QWEN_EDIT_DATA_DIR)")
+    common.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where results, inputs and history are kept (default: QWEN_EDIT_DATA_DIR, else the user data dir; "
+        "said at start when not given)",
+    )
     common.add_argument("--simulate", action="store_true", help="answer with the local simulator even with a key")
     common.add_argument(
         "--owner", default=LOCAL_OWNER, help="the owner id edits are recorded under in history (default: %(default)s)"
@@ -62,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         "edit",
         parents=[common],
         help="one edit from flags",
-        description="Run one edit; write its PNGs and a JSON record (parameters, seed used, request id) to DIR.",
+        description="Run one edit; write its PNGs and a JSON record (parameters, seed used, request id) to DIR,\n"
+        "named for the date and the prompt's start: 2026-12-02_1405_make-it-a-watercolour_1.png, _2.png, ...\n"
+        "and 2026-12-02_1405_make-it-a-watercolour.json (the start of the edit's id added if DIR has that name).",
         epilog=_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

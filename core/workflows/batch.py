@@ -28,12 +28,12 @@ log = logging.getLogger(__name__)
 STATE_FILE = ".qwen-edit-batch.jsonl"
 
 
-def save_result(result: EditResult, out: Path, stem: str) -> tuple[list[Path], Path]:
-    """Copy the result PNGs to `out/<stem>-<k>.png` and write `out/<stem>.json`; return both."""
+def save_result(result: EditResult, out: Path, stem: str, sep: str = "-") -> tuple[list[Path], Path]:
+    """Copy the result PNGs to `out/<stem><sep><k>.png` and write `out/<stem>.json`; return both."""
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for image in result.images:
-        target = out / f"{stem}-{image.index}.png"
+        target = out / f"{stem}{sep}{image.index}.png"
         shutil.copyfile(image.path, target)
         files.append(target)
     record = out / f"{stem}.json"

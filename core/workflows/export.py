@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core import errors
+from core import errors, names
 from core.history import EditRow
 from core.store import ContentStore
 from core.workflows.contact_sheet import contact_sheet
@@ -25,26 +25,41 @@ def archive_name(kind: str, when: float | None = None) -> str:
 
 
 def export_zip(edits: Sequence[EditRow], store: ContentStore, destination: Path) -> Path:
-    """Write `destination` holding, per edit, `<edit id>/result-<k>.png` (and `result-<k>-exact-<W*H>.png` where an
-    exact input size was asked for), `<edit id>/input-<slot>.<ext>` and
-    one `edits.json` with every edit's parameters and file names. Missing files are listed, not fatal."""
+    """Write `destination` holding, per edit, a folder named for its date and prompt (`folder_name`) with
+    `result-<k>.png` (and `result-<k>-exact-<W>x<H>.png` where an exact input size was asked for) and
+    `input-<slot>.<ext>`, and one `edits.json` with every edit's parameters, folder and file names. Every name is
+    valid on Windows too. Missing files are listed, not fatal."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     manifest = []
+    taken: set[str] = set()
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:  # PNGs don't compress
         for edit in edits:
-            entry = {**edit.parameters(), "results": [], "inputs": [], "missing": []}
+            folder = folder_name(edit, taken)
+            entry = {**edit.parameters(), "folder": folder, "results": [], "inputs": [], "missing": []}
             for output in edit.outputs:
-                name = f"{edit.id}/result-{output.index}.png"
+                name = f"{folder}/result-{output.index}.png"
                 _add(archive, store, output.sha256, "png", name, entry, "results")
                 if output.exact_sha256:  # the resample to the input's exact size, beside the original
-                    name = f"{edit.id}/result-{output.index}-exact-{edit.exact_size}.png"
+                    exact = (edit.exact_size or "").replace("*", "x")
+                    name = f"{folder}/result-{output.index}-exact-{exact}.png"
                     _add(archive, store, output.exact_sha256, "png", name, entry, "results")
             for image in edit.inputs:
-                name = f"{edit.id}/input-{image.slot}.{image.ext}"
+                name = f"{folder}/input-{image.slot}.{image.ext}"
                 _add(archive, store, image.sha256, image.ext, name, entry, "inputs")
             manifest.append(entry)
         archive.writestr("edits.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     return destination
+
+
+def folder_name(edit: EditRow, taken: set[str]) -> str:
+    """The edit's folder in a zip: "2026-12-02_1405_make-it-a-watercolour_3f2a" (date, prompt start, the start
+    of its id), the id's start lengthened until no name in `taken` is the same; the name is added to `taken`."""
+    for length in range(4, len(edit.id) + 1):  # the whole id at the latest (an edit listed twice)
+        name = names.edit_name(edit.created, edit.prompt, edit.id[:length])
+        if name not in taken:
+            break
+    taken.add(name)
+    return name
 
 
 def _add(

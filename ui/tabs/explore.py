@@ -17,7 +17,7 @@ from core.workflows.explore import CellOutcome, CellState
 from core.workflows.export import archive_name, export_run
 from core.workflows.plan import AXES, Cell, Plan, PlanForm
 from ui import gallery
-from ui.alerts import fail
+from ui.alerts import fail, inform, refuse
 from ui.forms import Binding, ExploreForm, recall_values, settings_of
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
@@ -341,7 +341,7 @@ def _listen_cells(
     def chosen(state: dict[str, Any] | None, index: int | None, lang: str) -> CellOutcome:
         outcome = (state or {}).get("outcomes", {}).get(index) if index is not None else None
         if outcome is None or outcome.result is None:
-            raise gr.Error(status("pick_result", lang))
+            raise refuse("pick_result", lang)
         return outcome
 
     def open_cell(state: dict[str, Any] | None, index: int | None, request: gr.Request):
@@ -367,14 +367,14 @@ def _listen_cells(
     def star(state: dict[str, Any] | None, index: int | None, owners: dict[str, Any] | None, request: gr.Request):
         who = page.visitor(owners, None, request)
         page.studio.history.star(who.owner, chosen(state, index, who.lang).result.edit_id)
-        gr.Info(status("cell_starred", who.lang))
+        inform(status("cell_starred", who.lang), who.lang)
 
     panel.star.click(star, [panel.run_state, panel.selected, page.owner_state], None, **PRIVATE)
 
     def export(state: dict[str, Any] | None, owners: dict[str, Any] | None, request: gr.Request) -> str:
         lang = language_of(request)
         if not state:
-            raise gr.Error(status("pick_result", lang))
+            raise refuse("pick_result", lang)
         plan, outcomes = state["plan"], state["outcomes"]
         finished = [outcomes[index] for index in sorted(outcomes)]
         destination = page.exports.place(page.visitor(owners, None, request).owner, archive_name("explore"))

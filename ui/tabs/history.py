@@ -15,7 +15,7 @@ from core.studio import Studio
 from core.units import MEBIBYTE, megabytes
 from core.workflows.export import archive_name, export_zip
 from ui import gallery
-from ui.alerts import fail
+from ui.alerts import fail, inform, refuse
 from ui.forms import recall_values, settings_of
 from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
@@ -121,7 +121,7 @@ def listen(view: HistoryView, page: Page, studio_view: StudioView, tabs: gr.Tabs
 
 def _require(edit_id: str | None, request: gr.Request) -> str:
     if not edit_id:
-        raise gr.Error(status("history_pick", language_of(request)))
+        raise refuse("history_pick", language_of(request))
     return edit_id
 
 
@@ -250,7 +250,7 @@ def _listen_reopen_and_rerun(view: HistoryView, page: Page, reopen: _Reopen) -> 
             except errors.EditError as error:
                 raise fail(error, who.lang) from None
             except NotFoundError:
-                raise gr.Error(status("history_pick", who.lang)) from None
+                raise refuse("history_pick", who.lang) from None
             return reopen.values(who.owner, result.edit_id, status("reopened", who.lang))
 
         return run
@@ -280,7 +280,7 @@ def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> Non
 
     def delete(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
         studio.delete(page.visitor(owners, None, request).owner, _require(edit_id, request))
-        gr.Info(status("history_deleted", language_of(request)))
+        inform(status("history_deleted", language_of(request)), language_of(request))
         return None, None
 
     deleted = actions.delete.click(

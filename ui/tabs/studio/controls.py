@@ -103,7 +103,7 @@ def model_info(model_id: str, lang: str) -> str:
         label=label,
         model=spec.id,
         about=about,
-        max_n=spec.max_n,
+        outputs=status("outputs_one", lang) if spec.max_n == 1 else status("outputs_many", lang, max_n=spec.max_n),
         inputs=inputs,
         size=size,
         rewrite=status("rewrite_yes" if spec.prompt_extend else "rewrite_no", lang)

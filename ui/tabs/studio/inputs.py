@@ -12,6 +12,7 @@ from core import catalog, errors
 from core.catalog import INPUT_SIDE_MIN
 from core.images import prepare_image
 from core.request import check_image_count
+from ui.alerts import inform, warn
 from ui.slots import InputSlot
 from ui.strings import I18N, language_of, status
 from ui.tabs.studio.view import Inputs
@@ -130,10 +131,10 @@ def check_slot(path: str | None, slot: int, request: gr.Request) -> str | None:
     try:
         prepared = prepare_image(path, slot)
     except errors.EditError as error:
-        gr.Warning(html.escape(error.message(lang)))
+        warn(html.escape(error.message(lang)), lang)
         return None
     if prepared.upscaled:
-        gr.Info(
+        inform(
             status(
                 "upscaled",
                 lang,
@@ -143,7 +144,8 @@ def check_slot(path: str | None, slot: int, request: gr.Request) -> str | None:
                 sent_width=prepared.width,
                 sent_height=prepared.height,
                 minimum=INPUT_SIDE_MIN,
-            )
+            ),
+            lang,
         )
     return path
 

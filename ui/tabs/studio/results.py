@@ -9,6 +9,7 @@ import gradio as gr
 from PIL import Image
 
 from core.compare import aligned_input, difference_map, side_by_side
+from ui.alerts import inform, refuse
 from ui.forms import recall_values
 from ui.strings import I18N, language_of, status
 from ui.tabs.studio.inputs import SLOTS
@@ -138,8 +139,8 @@ def _listen_chain(view: StudioView) -> None:
 
     def recall(chosen: dict[str, Any] | None, request: gr.Request):
         if not chosen:
-            raise gr.Error(status("pick_result", language_of(request)))
-        gr.Info(status("recalled", language_of(request)))
+            raise refuse("pick_result", language_of(request))
+        inform(status("recalled", language_of(request)), language_of(request))
         return recall_values(chosen["settings"])
 
     view.undo.replacing(results.recall.click, "recall", recall, results.selected, view.settings_controls)
@@ -147,7 +148,7 @@ def _listen_chain(view: StudioView) -> None:
 
 def _chain(chosen: dict[str, Any] | None, request: gr.Request) -> Any:
     if not chosen:
-        raise gr.Error(status("pick_result", language_of(request)))
+        raise refuse("pick_result", language_of(request))
     return chosen["path"]
 
 
