@@ -109,6 +109,11 @@ EN: dict[str, str] = {
     "explore_export": "Export run (zip + contact sheet)",
     "explore_grid": "Grid",
     "undo": "↶ Undo",
+    # Explore grid (issue 15)
+    "axis_prompt": "Prompt",
+    "axis_seed": "Seed",
+    "axis_model": "Model",
+    "axis_size": "Size",
 }
 
 ZH: dict[str, str] = {
@@ -209,6 +214,11 @@ ZH: dict[str, str] = {
     "explore_export": "导出本次运行（zip + 联系表）",
     "explore_grid": "网格",
     "undo": "↶ 撤销",
+    # Explore grid (issue 15)
+    "axis_prompt": "提示词",
+    "axis_seed": "种子",
+    "axis_model": "模型",
+    "axis_size": "尺寸",
 }
 
 # Lines built on the server, with placeholders.
@@ -278,6 +288,13 @@ STATUS: dict[str, dict[str, str]] = {
         "models work best from {minimum} px a side. A larger original gives them more detail.",
         "cancelled": "Cancelled. An edit not sent yet is not sent and not billed; one already at the model still "
         "finishes and is kept in History.",
+        # Explore grid (issue 15)
+        "grid_empty": "Run the grid: its cells appear here, a row per prompt variant and a column per seed "
+        "(or the axes you pick).",
+        "grid_corner": "{rows} ↓ · {columns} →",
+        "grid_area": "Grid of {rows} row(s) by {columns} column(s)",
+        "grid_seed": "seed {seed}",
+        "grid_auto_size": "auto size",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -342,6 +359,12 @@ STATUS: dict[str, dict[str, str]] = {
         "upscaled": "图{slot}为 {width}x{height}：将放大到 {sent_width}x{sent_height} 后发送，因为模型在边长 {minimum} "
         "像素以上效果最好。原图越大，细节越多。",
         "cancelled": "已取消。尚未发送的编辑不会发送，也不计费；已发送给模型的编辑仍会完成，并保存在历史记录中。",
+        # Explore grid (issue 15)
+        "grid_empty": "运行网格后，格子会显示在这里：每个提示词变体一行，每个种子一列（或按你选的维度）。",
+        "grid_corner": "{rows} ↓ · {columns} →",
+        "grid_area": "{rows} 行 × {columns} 列的网格",
+        "grid_seed": "种子 {seed}",
+        "grid_auto_size": "自动尺寸",
     },
 }
 
@@ -360,3 +383,8 @@ def language_of(request: gr.Request | None) -> str:
 def status(key: str, lang: str, **values: object) -> str:
     """A server-built line in `lang`."""
     return STATUS.get(lang, STATUS["en"])[key].format(**values)
+
+
+def label(key: str, lang: str) -> str:
+    """A page label (EN/ZH) in `lang`, for text built on the server."""
+    return (ZH if lang == "zh" else EN)[key]
