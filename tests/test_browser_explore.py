@@ -201,6 +201,21 @@ def test_a_starred_cell_is_starred_in_history(page: Page, images: list[Path]):
     expect(page.locator("#history-gallery .caption-label").filter(has_text="★")).to_have_count(1)
 
 
+def test_a_prompt_written_as_html_shows_as_text(page: Page, images: list[Path]):
+    prompt = 'write <i onmouseover="alert(1)">A&amp;B</i> on the sign'
+    upload(page, 1, images[0])
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#explore-prompts textarea").fill(prompt)
+    page.locator("#explore-seeds textarea, #explore-seeds input").first.fill("1, 2")
+    page.locator("#explore-run").click()
+    expect(page.locator("#explore-status")).to_contain_text("2 done")
+
+    grid = page.locator("#explore-grid")
+    expect(grid.locator("th.row-head")).to_have_text(prompt)  # a lone prompt is shown whole
+    expect(grid.locator("th.row-head")).to_have_attribute("title", prompt)
+    expect(grid.locator("i")).to_have_count(0)
+
+
 def test_a_plan_over_the_cap_is_refused_before_anything_runs(page: Page, images: list[Path], sim: Simulator):
     _open_explore(page, images[0])
     page.locator("#explore-seeds textarea, #explore-seeds input").first.fill(", ".join(str(s) for s in range(1, 14)))
