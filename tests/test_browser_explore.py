@@ -67,10 +67,10 @@ def _open_explore(page: Page, image: Path) -> None:
     expect(page.locator("#explore-cost")).to_contain_text("12 edit(s), 12 image(s) billed")
 
 
-def _run_scarves(page: Page, image: Path, tab: str = "Explore") -> None:
+def _run_scarves(page: Page, image: Path, tab: str = "Explore", prompts: str = SCARVES) -> None:
     upload(page, 1, image)
     page.get_by_role("tab", name=tab).click()
-    page.locator("#explore-prompts textarea").fill(SCARVES)
+    page.locator("#explore-prompts textarea").fill(prompts)
     page.locator("#explore-seeds textarea, #explore-seeds input").first.fill(SEEDS)
     page.locator("#explore-run").click()
 
@@ -112,7 +112,7 @@ def test_the_chinese_page_shows_the_grid_its_headers_and_cell_states_in_chinese(
     sim.configure(latency=1.5)
     sim.inject("content_inspection")  # the first cell sent fails
     try:
-        _run_scarves(page, images[0], tab="探索")
+        _run_scarves(page, images[0], tab="探索", prompts="给猫戴上{红色|蓝色|绿色}围巾")
         grid = page.locator("#explore-grid")
         expect(grid.locator("button.cell").filter(has_text="等待中").first).to_be_visible()
         expect(grid.locator("button.cell").filter(has_text="失败：").first).to_be_visible()
@@ -123,7 +123,12 @@ def test_the_chinese_page_shows_the_grid_its_headers_and_cell_states_in_chinese(
         sim.configure(latency=0.0)
     expect(grid.locator("th.col-head")).to_have_text(["种子 11", "种子 22", "种子 33", "种子 44"])
     expect(grid.locator("button.cell").filter(has_text="已取消").first).to_be_visible()
+    expect(grid.locator("th.row-head")).to_have_text(["…红…", "…蓝…", "…绿…"])
     expect(grid.locator("th.corner")).to_contain_text("提示词")
+    expect(page.locator("#explore-rows input")).to_have_value("提示词")
+    expect(page.locator("#explore-prompts textarea")).to_have_attribute(
+        "placeholder", "给猫戴上{红色|蓝色}围巾\n把画面变成{夜晚|冬天}"
+    )
     words = grid.inner_text() + page.locator("#tab-explore").inner_text()
     for english in ("waiting", "cancelled", "failed", "seed", "auto size", "prompt"):
         assert english not in words.lower(), f"{english!r} left in English on the Chinese page"

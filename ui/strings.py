@@ -114,6 +114,7 @@ EN: dict[str, str] = {
     "axis_seed": "Seed",
     "axis_model": "Model",
     "axis_size": "Size",
+    "explore_prompts_placeholder": "give the cat a {red|blue} scarf\nmake it {night|winter}",
 }
 
 ZH: dict[str, str] = {
@@ -219,6 +220,7 @@ ZH: dict[str, str] = {
     "axis_seed": "种子",
     "axis_model": "模型",
     "axis_size": "尺寸",
+    "explore_prompts_placeholder": "给猫戴上{红色|蓝色}围巾\n把画面变成{夜晚|冬天}",
 }
 
 # Lines built on the server, with placeholders.
