@@ -1,5 +1,7 @@
 """The Explore tab in headless Chromium: a 4 prompts x 3 seeds grid runs from the page, fills in as cells
-finish, exports a zip with a contact sheet, and a cell opens in the Studio. Set-up as in browser_support.py."""
+finish, exports a zip with a contact sheet, and a cell opens in the Studio or is starred; a 3 x 4 grid shows
+its headers and every cell whole inside its area at laptop and phone width, in English and Chinese. Set-up as
+in browser_support.py."""
 
 from __future__ import annotations
 

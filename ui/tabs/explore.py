@@ -146,7 +146,7 @@ def _render_panel() -> GridPanel:
         open_cell = gr.Button(I18N("explore_open"), size="sm", elem_id="explore-open")
         star = gr.Button(I18N("explore_star"), size="sm", elem_id="explore-star")
         export = gr.Button(I18N("explore_export"), size="sm", elem_id="explore-export")
-    download = gr.File(label=I18N("history_file"), interactive=False, height=96, elem_id="explore-download")
+    download = gr.File(label=I18N("history_file"), interactive=False, elem_id="explore-download")
     return GridPanel(grid, progress_line, open_cell, star, export, download, gr.State(None), gr.State(None))
 
 
