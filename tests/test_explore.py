@@ -21,7 +21,7 @@ from core.studio import Stage, Studio
 from core.workflows import contact_sheet, explore, export
 from core.workflows.contact_sheet import GAP, HEADER_HEIGHT, LABEL_WIDTH
 from core.workflows.explore import CellState, run_plan
-from core.workflows.plan import Cell, Plan, PlanForm, expand_prompts
+from core.workflows.plan import Cell, Plan, PlanForm, expand_prompts, varying_parts
 
 SMALL = "512*512"  # the simulator renders what it is asked for: small results keep these tests quick
 
@@ -62,6 +62,25 @@ def test_braces_without_alternatives_stay_as_written_and_an_empty_alternative_le
         "write {name} on the sign in a bold font",
     )
     assert expand_prompts(["a sign that says\nOPEN", "  "]) == ("a sign that says\nOPEN",)
+
+
+@pytest.mark.parametrize(
+    ("prompts", "parts"),
+    [
+        (["give the cat a red scarf", "give the cat a blue scarf"], ("…red…", "…blue…")),
+        (
+            ["give the cat a red scarf", "give the cat a blue scarf", "make it night", "make it winter"],
+            ("…red…", "…blue…", "…night", "…winter"),
+        ),
+        (["make it night", "make it night, please"], ("make it night", "…please")),
+        (["给猫戴上红色围巾", "给猫戴上蓝色围巾"], ("…红…", "…蓝…")),
+        (["a red hat", "make it night"], ("a red hat", "make it night")),
+        (["a hat"], ("a hat",)),
+    ],
+    ids=["one-word-mid-prompt", "two-templates", "one-extends-another", "chinese", "nothing-shared", "alone"],
+)
+def test_captions_keep_the_part_of_each_prompt_that_differs(prompts, parts):
+    assert varying_parts(prompts) == parts
 
 
 def test_a_plan_is_prompts_x_seeds_x_models_x_sizes_and_its_cost_is_known_before_any_call(sim, make_image):
@@ -311,6 +330,8 @@ def test_the_grid_folds_every_other_varied_axis_into_the_rows(make_image):
         "make it night · qwen-image-edit-plus",
         "make it night · qwen-image-edit-max",
     )
+    assert grid.row_axes == ("prompt", "model")
+    assert grid.row_keys == ((0, 0), (0, 1), (1, 0), (1, 1))
     assert len(set(grid.positions)) == plan.count == 12
     with pytest.raises(ValueError):
         plan.grid("seed", "seed")

@@ -16,7 +16,7 @@ from core.workflows.shelf import ExportShelf
 from ui import api
 from ui.guards import RefuseRemoteFiles
 from ui.strings import I18N, language_of, status
-from ui.tabs import explore, history
+from ui.tabs import explore, explore_grid, history
 from ui.tabs import studio as studio_tab
 from ui.tabs.studio.controls import model_choices, model_info, region_choices, side_hint
 from ui.tabs.studio.run import cost_line
@@ -83,6 +83,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 gr.update(choices=model_choices(lang)),
                 gr.update(info=side_hint(catalog.DEFAULT_MODEL, lang)),
                 gr.update(info=side_hint(catalog.DEFAULT_MODEL, lang)),
+                explore_grid.empty(lang),
             )
 
         demo.load(
@@ -100,6 +101,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 studio_view.controls.model,
                 studio_view.controls.width,
                 studio_view.controls.height,
+                explore_view.panel.grid,
             ],
             api_visibility="private",
             queue=False,

@@ -111,6 +111,12 @@ EN: dict[str, str] = {
     "undo": "↶ Undo",
     "view_result": "Result",
     **{f"example_{k}": example.label for k, example in enumerate(EXAMPLES, start=1)},
+    # Explore grid (issue 15)
+    "axis_prompt": "Prompt",
+    "axis_seed": "Seed",
+    "axis_model": "Model",
+    "axis_size": "Size",
+    "explore_prompts_placeholder": "give the cat a {red|blue} scarf\nmake it {night|winter}",
 }
 
 ZH: dict[str, str] = {
@@ -212,6 +218,12 @@ ZH: dict[str, str] = {
     "undo": "↶ 撤销",
     "view_result": "结果",
     **{f"example_{k}": example.label_zh for k, example in enumerate(EXAMPLES, start=1)},
+    # Explore grid (issue 15)
+    "axis_prompt": "提示词",
+    "axis_seed": "种子",
+    "axis_model": "模型",
+    "axis_size": "尺寸",
+    "explore_prompts_placeholder": "给猫戴上{红色|蓝色}围巾\n把画面变成{夜晚|冬天}",
 }
 
 # Lines built on the server, with placeholders.
@@ -302,6 +314,13 @@ STATUS: dict[str, dict[str, str]] = {
         # operator polish: a one-image model's limit in words
         "outputs_one": "1 image per run",
         "outputs_many": "Up to {max_n} images per run",
+        # Explore grid (issue 15)
+        "grid_empty": "Run the grid: its cells appear here, a row per prompt variant and a column per seed "
+        "(or the axes you pick).",
+        "grid_corner": "{rows} ↓ · {columns} →",
+        "grid_area": "Grid of {rows} row(s) by {columns} column(s)",
+        "grid_seed": "seed {seed}",
+        "grid_auto_size": "auto size",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -387,6 +406,12 @@ STATUS: dict[str, dict[str, str]] = {
         # operator polish: a one-image model's limit in words
         "outputs_one": "每次只生成 1 张",
         "outputs_many": "每次最多 {max_n} 张",
+        # Explore grid (issue 15)
+        "grid_empty": "运行网格后，格子会显示在这里：每个提示词变体一行，每个种子一列（或按你选的维度）。",
+        "grid_corner": "{rows} ↓ · {columns} →",
+        "grid_area": "{rows} 行 × {columns} 列的网格",
+        "grid_seed": "种子 {seed}",
+        "grid_auto_size": "自动尺寸",
     },
 }
 
@@ -405,3 +430,8 @@ def language_of(request: gr.Request | None) -> str:
 def status(key: str, lang: str, **values: object) -> str:
     """A server-built line in `lang`."""
     return STATUS.get(lang, STATUS["en"])[key].format(**values)
+
+
+def label(key: str, lang: str) -> str:
+    """A page label (EN/ZH) in `lang`, for text built on the server."""
+    return (ZH if lang == "zh" else EN)[key]

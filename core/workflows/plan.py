@@ -29,6 +29,12 @@ AXES = ("prompt", "seed", "model", "size")
 
 # `{a|b|c}`: a group needs at least one `|`, so other braces in a prompt stay as written.
 _GROUP = re.compile(r"\{([^{}]*\|[^{}]*)\}")
+# Words for telling prompts apart: a CJK character (written unspaced), a run of other letters and digits, or
+# a punctuation mark.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
+_PUNCTUATION = " ,.;:!?，。；：！？、"
+ELLIPSIS = "…"
 
 Coordinates = tuple[int, int, int, int]
 
@@ -41,6 +47,41 @@ def expand_prompts(prompts: str | Sequence[str]) -> tuple[str, ...]:
     """
     variants = (variant for line in _prompt_lines(prompts) for variant in _expand_line(line))
     return tuple(dict.fromkeys(variants))
+
+
+def varying_parts(prompts: Sequence[str]) -> tuple[str, ...]:
+    """What sets each prompt apart, for captions and headers: the leading words it shares with another prompt
+    and the trailing ones, cut off and marked "…" ("give the cat a red scarf" beside "give the cat a blue
+    scarf" is "…red…"). At least one word is kept; a prompt that would read like another's part, or a lone
+    prompt, is kept whole."""
+    words = [list(_WORD.finditer(prompt)) for prompt in prompts]
+    texts = [[match.group() for match in found] for found in words]
+    parts = []
+    for index, (prompt, found) in enumerate(zip(prompts, words, strict=True)):
+        others = [other for position, other in enumerate(texts) if position != index]
+        lead = max((_shared_run(texts[index], other) for other in others), default=0)
+        trail = max((_shared_run(texts[index][::-1], other[::-1]) for other in others), default=0)
+        trail = min(trail, len(found) - lead - 1)
+        if lead >= len(found) or (lead == 0 and trail <= 0):
+            parts.append(prompt)
+            continue
+        end = len(found) - max(trail, 0)
+        middle = prompt[found[lead].start() : found[end - 1].end()]
+        middle = middle.strip(_PUNCTUATION) or middle
+        parts.append((ELLIPSIS if lead else "") + middle + (ELLIPSIS if trail > 0 else ""))
+    if len(set(parts)) < len(parts):  # two parts alike would tell nothing apart
+        return tuple(prompts)
+    return tuple(parts)
+
+
+def _shared_run(words: list[str], other: list[str]) -> int:
+    """How many words the two lists share from their start."""
+    count = 0
+    for mine, theirs in zip(words, other, strict=False):
+        if mine != theirs:
+            break
+        count += 1
+    return count
 
 
 def split_values(text: str) -> list[str]:
@@ -140,6 +181,11 @@ class _Axes:
         return {"prompt": self.prompts, "model": self.models, "size": self.sizes}[_axis(axis)]
 
     @property
+    def varied(self) -> tuple[str, ...]:
+        """The axes with more than one value, in AXES order: what differs between cells."""
+        return tuple(axis for axis in AXES if len(self.values(axis)) > 1)
+
+    @property
     def count(self) -> int:
         """Edits the plan runs (one call each)."""
         return len(self.parameters)
@@ -200,6 +246,8 @@ class Grid:
 
     rows: str
     columns: str
+    row_axes: tuple[str, ...]  # `rows`, then the axes folded into them
+    row_keys: tuple[tuple[int, ...], ...]  # each row's position on each of `row_axes`
     row_labels: tuple[str, ...]
     column_labels: tuple[str, ...]
     positions: tuple[tuple[int, int], ...]  # (row, column) of each cell, by cell index
@@ -236,6 +284,8 @@ class Plan(_Axes):
         return Grid(
             rows=rows,
             columns=columns,
+            row_axes=(rows, *folded),
+            row_keys=tuple(row_keys),
             row_labels=row_labels,
             column_labels=tuple(self.label(columns, i) for i in range(len(self.values(columns)))),
             positions=tuple((row_of[key], cell.at(columns)) for key, cell in zip(keys, self.cells, strict=True)),

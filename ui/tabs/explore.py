@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import queue
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -19,8 +21,8 @@ from core.workflows.plan import AXES, Cell, Plan, PlanForm
 from ui import gallery
 from ui.alerts import fail, inform, refuse
 from ui.forms import Binding, ExploreForm, recall_values, settings_of
-from ui.placeholders import placeholder
 from ui.strings import I18N, language_of, status
+from ui.tabs import explore_grid
 from ui.tabs.studio import StudioView
 from ui.wiring import PRIVATE, Page
 
@@ -49,14 +51,14 @@ class PlanFields:
 class GridPanel:
     """The grid as it fills in, and what can be done with a cell or the whole run."""
 
-    grid: gr.Gallery
+    grid: gr.HTML  # ui/tabs/explore_grid.py
     progress_line: gr.Markdown
     open_cell: gr.Button
     star: gr.Button
     export: gr.Button
     download: gr.File
-    run_state: gr.State  # {"plan", "run", "outcomes": {cell index: CellOutcome}, "order": [cell index per tile], ...}
-    selected: gr.State  # cell index last clicked
+    run_state: gr.State  # {"plan", "run", "outcomes": {cell index: CellOutcome}, "rows", "columns"}
+    selected: gr.State  # index in the plan of the cell last clicked
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def _render_plan() -> PlanFields:
         label=I18N("explore_prompts"),
         info=I18N("explore_prompts_info"),
         lines=4,
-        placeholder="give the cat a {red|blue} scarf\nmake it {night|winter}",
+        placeholder=I18N("explore_prompts_placeholder"),
         elem_id="explore-prompts",
     )
     with gr.Row():
@@ -126,9 +128,10 @@ def _render_plan() -> PlanFields:
         sizes = gr.Textbox(DEFAULTS.sizes, label=I18N("explore_sizes"), info=I18N("explore_sizes_info"), scale=3)
         most = max(model.max_n for model in catalog.MODELS)
         n = gr.Slider(1, most, value=DEFAULTS.n, step=1, label=I18N("n"), scale=2, elem_id="explore-n")
+    axes = [(I18N(f"axis_{axis}"), axis) for axis in AXES]
     with gr.Row():
-        rows = gr.Dropdown(list(AXES), value="prompt", label=I18N("explore_rows"))
-        columns = gr.Dropdown(list(AXES), value="seed", label=I18N("explore_columns"))
+        rows = gr.Dropdown(axes, value="prompt", label=I18N("explore_rows"), elem_id="explore-rows")
+        columns = gr.Dropdown(axes, value="seed", label=I18N("explore_columns"), elem_id="explore-columns")
     cost = gr.Markdown("", elem_id="explore-cost")
     with gr.Row(elem_classes="button-row"):
         run = gr.Button(I18N("explore_run"), variant="primary", scale=3, elem_id="explore-run")
@@ -137,16 +140,9 @@ def _render_plan() -> PlanFields:
 
 
 def _render_panel() -> GridPanel:
-    grid = gr.Gallery(
-        label=I18N("explore_grid"),
-        columns=3,
-        height=620,
-        object_fit="contain",
-        allow_preview=False,
-        elem_id="explore-grid",
-    )
+    grid = explore_grid.render()
     progress_line = gr.Markdown("", elem_id="explore-status")
-    with gr.Row(elem_classes="button-row"):
+    with gr.Row():  # wraps on a phone rather than squeezing three long labels into one line
         open_cell = gr.Button(I18N("explore_open"), size="sm", elem_id="explore-open")
         star = gr.Button(I18N("explore_star"), size="sm", elem_id="explore-star")
         export = gr.Button(I18N("explore_export"), size="sm", elem_id="explore-export")
@@ -225,15 +221,14 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
         rows = explore_form.rows
         columns = explore_form.columns if explore_form.columns != rows else next(a for a in AXES if a != rows)
         outcomes: dict[int, CellOutcome] = {}
+        tag = uuid.uuid4().hex  # tells the page's grid that a new run began (its selection goes)
+
+        def drawn() -> str:
+            return explore_grid.table(plan, outcomes, rows, columns, who.lang, _thumbnail(studio), tag)
+
         try:
-            items, order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
-            state = {"plan": plan, "run": run, "outcomes": outcomes, "order": order, "rows": rows, "columns": columns}
-            width = len(plan.values(columns))
-            yield (
-                gr.Gallery(items, columns=width),
-                status("explore_progress", who.lang, done=0, count=plan.count),
-                state,
-            )
+            state = {"plan": plan, "run": run, "outcomes": outcomes, "rows": rows, "columns": columns}
+            yield drawn(), status("explore_progress", who.lang, done=0, count=plan.count), state, None
             waits: dict[int, Waiting] = {}  # cells waiting for their turn under the rate limit
             shown = ""
             while len(outcomes) < plan.count:
@@ -242,9 +237,8 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
                     index = report.cell.index
                     outcomes[index] = report
                     waits.pop(index, None)
-                    items, _order = _tiles(studio, plan, outcomes, rows, columns, who.lang)
                     shown = _progress_line(plan, outcomes, waits, who.lang)
-                    yield gr.Gallery(items, columns=width), shown, state
+                    yield drawn(), shown, state, gr.skip()
                     continue
                 index, waiting = report
                 if waiting is None or index in outcomes:
@@ -254,8 +248,8 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
                 line = _progress_line(plan, outcomes, waits, who.lang)
                 if line != shown:  # once a second while a cell waits: a Cancel's summary comes through
                     shown = line
-                    yield gr.skip(), line, state
-            yield gr.skip(), _summary(plan, outcomes, who.lang), state
+                    yield gr.skip(), line, state, gr.skip()
+            yield gr.skip(), _summary(plan, outcomes, who.lang), state, gr.skip()
         finally:
             if len(outcomes) < plan.count:  # the visitor left: stop the cells not sent yet
                 run.cancel()
@@ -263,7 +257,7 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
     view.plan.run.click(
         run_grid,
         form.inputs | {owner_state, key_state},
-        [panel.grid, panel.progress_line, panel.run_state],
+        [panel.grid, panel.progress_line, panel.run_state, panel.selected],
         concurrency_id="edit",
         show_progress_on=panel.grid,
         **PRIVATE,
@@ -277,28 +271,14 @@ def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:
     view.plan.cancel.click(cancel, panel.run_state, None, queue=False, **PRIVATE)
 
 
-def _tiles(studio: Studio, plan: Plan, outcomes: dict[int, CellOutcome], rows: str, columns: str, lang: str):
-    """Gallery items in grid order (row by row), and the cell index of each tile."""
-    grid = plan.grid(rows, columns)
-    order = sorted(range(plan.count), key=lambda index: grid.positions[index])
-    items = []
-    for index in order:
-        row, column = grid.positions[index]
-        label = f"{grid.column_labels[column]} · {grid.row_labels[row]}"  # the short label first: captions get cut
-        outcome = outcomes.get(index)
-        if outcome is None:
-            items.append((placeholder("waiting"), f"{label} · {status('cell_pending', lang)}"))
-        elif outcome.state is CellState.DONE and outcome.result and outcome.result.images:
-            first = outcome.result.images[0]
-            thumb = studio.store.thumbnail(first.sha256, "png")
-            more = f" (+{len(outcome.result.images) - 1})" if len(outcome.result.images) > 1 else ""
-            items.append((str(thumb), label + more))
-        elif outcome.state is CellState.CANCELLED:
-            items.append((placeholder("cancelled"), f"{label} · {status('cell_cancelled', lang)}"))
-        else:
-            reason = outcome.error.message(lang) if outcome.error else ""
-            items.append((placeholder("failed"), f"{label} · {status('cell_failed', lang, reason=reason)}"))
-    return items, order
+def _thumbnail(studio: Studio) -> explore_grid.Thumbnail:
+    """A finished cell's first image as the store's thumbnail (made once, served in place)."""
+
+    def of(outcome: CellOutcome) -> Path:
+        first = outcome.result.images[0]
+        return studio.store.thumbnail(first.sha256, "png")
+
+    return of
 
 
 def _progress_line(plan: Plan, outcomes: dict[int, CellOutcome], waits: dict[int, Waiting], lang: str) -> str:
@@ -332,9 +312,10 @@ def _listen_cells(
     panel = view.panel
 
     def select(state: dict[str, Any] | None, evt: gr.SelectData) -> int | None:
-        if not state or evt.index >= len(state["order"]):
+        index = evt.index  # sent by the page: only ever an index into this page's own run
+        if not state or not isinstance(index, int) or not 0 <= index < state["plan"].count:
             return None
-        return state["order"][evt.index]
+        return index
 
     panel.grid.select(select, panel.run_state, panel.selected, queue=False, **PRIVATE)
 
