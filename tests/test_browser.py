@@ -306,6 +306,32 @@ def test_before_after_compare_shows_the_selected_result(page: Page, images: list
     assert before["centre"] == [214, 96, 77]
 
 
+def test_on_a_phone_the_result_buttons_wrap_without_overlapping(open_page: OpenPage, images: list[Path]):
+    page = open_page(viewport=PHONE)
+    upload(page, 1, images[0])
+    page.locator("#prompt textarea").fill("Add a red hat")
+    generate(page, expected=1)
+
+    buttons = [page.locator(f"#{name}") for name in ("use-as-1", "use-as-2", "use-as-3", "recall")]
+    boxes = []
+    for button in buttons:
+        button.scroll_into_view_if_needed()
+        box = button.evaluate(
+            """(el) => { const r = el.getBoundingClientRect();
+                return { x: r.left, y: r.top + window.scrollY, w: r.width, h: r.height,
+                         clipped: el.scrollWidth > el.clientWidth + 1 }; }"""
+        )
+        assert not box["clipped"], "a button's label is cut off"
+        assert box["x"] >= 0 and box["x"] + box["w"] <= PHONE["width"]
+        boxes.append(box)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"] or a["y"] + a["h"] <= b["y"]
+            assert apart or b["y"] + b["h"] <= a["y"], f"buttons overlap: {a} {b}"
+    buttons[0].click()  # and each is whole enough to be clicked
+    expect(page.locator("#undo")).to_have_text("↶ Undo: result put in Image 1")
+
+
 def test_on_a_phone_results_come_before_the_settings_and_nothing_overflows(
     open_page: OpenPage, images: list[Path], screenshots: Path
 ):

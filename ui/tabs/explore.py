@@ -332,17 +332,18 @@ def _listen_cells(
         settings_values = recall_values(settings_of(result.request.params.as_dict()))
         return (
             *settings_values,
-            gallery.items(entries),
+            gallery.items(entries, lang),
             entries,
             status("reopened", lang),
             gr.Tabs(selected=studio_tab_id),
         )
 
-    panel.open_cell.click(
+    studio_view.undo.replacing(
+        panel.open_cell.click,
+        "cell_opened",
         open_cell,
         [panel.run_state, panel.selected],
         [*studio_view.settings_controls, *studio_view.shown_results, tabs],
-        **PRIVATE,
     )
 
     def star(state: dict[str, Any] | None, index: int | None, owners: dict[str, Any] | None, request: gr.Request):
