@@ -109,7 +109,7 @@ def test_a_selected_result_can_become_image_1(page: Page, images: list[Path]):
     page.locator("#use-as-1").click()
 
     expect(page.locator("#slot-1 img")).to_have_attribute("src", result_src)
-    expect(page.locator("#details")).to_contain_text('"seed"')
+    expect(page.locator("#details-summary")).to_contain_text("Seed: ")
 
 
 def test_a_bad_file_in_slot_2_is_explained_and_nothing_else_is_lost(page: Page, images: list[Path], tmp_path: Path):

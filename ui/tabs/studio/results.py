@@ -8,6 +8,7 @@ import gradio as gr
 from PIL import Image
 
 from core.compare import aligned_input, difference_map, side_by_side
+from ui import details as details_panel
 from ui.examples import example_labels, example_rows
 from ui.forms import recall_values
 from ui.slots import InputSlot
@@ -48,7 +49,7 @@ def render(slots: tuple[InputSlot, ...], prompt: gr.Textbox, n: gr.Slider) -> Re
                 side = gr.Image(label=I18N("compare_side"), format="png", interactive=False, elem_id="side")
             with gr.Tab(I18N("compare_diff")):
                 diff = gr.Image(label=I18N("compare_diff"), format="png", interactive=False, elem_id="diff")
-    details = gr.JSON(label=I18N("record"), elem_id="details")
+    details = details_panel.render("details")
     return Results(
         gallery=gallery,
         status=run_status,
