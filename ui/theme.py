@@ -23,10 +23,10 @@ CSS = """
 /* History: a grid of small thumbnails however few edits there are. */
 #history-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important; }
 /* Each tile: the picture whole on top (wide and tall results letterboxed), its caption under it, not over it. */
-#history-gallery .grid-container > button {
+#history-gallery button.thumbnail-lg {
   height: 210px !important; aspect-ratio: auto; display: flex; flex-direction: column;
 }
-#history-gallery .grid-container > button > img { height: 118px; flex: none; }
+#history-gallery button.thumbnail-lg > img { height: 118px !important; flex: none; }
 /* Captions wrap instead of hiding the model and status; the star leads, so it always shows. */
 #history-gallery .caption-label {
   position: static; flex: 1; max-width: none; opacity: 1; border: none; border-radius: 0;
@@ -48,7 +48,7 @@ CSS = """
   #inputs > *, #outputs > * { flex: 1 1 100%; }
   #outputs > * { order: 1; }
   #settings, #key-settings { order: 2; }
-  #details { order: 3; }
+  #details-summary, #details-raw { order: 3; }
   #gallery { height: 400px !important; }
   .button-row { flex-wrap: nowrap; }
   .button-row > button { min-width: 0 !important; white-space: nowrap; padding-inline: 4px; }
