@@ -424,7 +424,8 @@ def test_rerun_with_the_same_seed_makes_a_new_edit_with_that_seed(page: Page, im
     page.get_by_role("button", name="Re-run (same seed)").click()
 
     expect(page.get_by_role("tab", name="Studio")).to_have_attribute("aria-selected", "true")
-    expect(results(page)).to_have_count(1)
+    expect(page.locator("#run-status")).to_contain_text(f"Re-ran with seed {first['parameters']['seed']}:")
+    expect(results(page)).to_have_count(2)  # the new result on top of the first run's
     assert sim.stats.generation_calls == calls + 1
     again = sim.stats.requests[-1]
     assert again["parameters"]["seed"] == first["parameters"]["seed"]
