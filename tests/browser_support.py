@@ -243,14 +243,6 @@ def expect_model(page: Page, model_id: str, lang: str = "en") -> None:
     expect(page.locator("#model input")).to_have_value(model_label(model_id, lang))
 
 
-def details(page: Page) -> Locator:
-    """The Studio's record of the selected result, its section opened."""
-    section = page.locator("#details-section")
-    if not page.locator("#details").is_visible():
-        section.get_by_role("button", name="Details").first.click()
-    return page.locator("#details")
-
-
 def toast(page: Page, kind: str) -> Locator:
     return page.locator(f'[data-testid="toast-body"].{kind}')
 

@@ -21,7 +21,6 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
     ROOT,
     OpenPage,
     choose_model,
-    details,
     expect_model,
     fixture_app_url,
     fixture_browser,
@@ -91,10 +90,19 @@ def run(page: Page, prompt: str, expected: int = 1) -> None:
     generate(page, expected)
 
 
+def raw_record(page: Page, selector: str) -> Locator:
+    """The gr.JSON of a Details view, its "Raw record" accordion opened (a closed one renders nothing)."""
+    record = page.locator(selector)
+    if not record.count():
+        page.locator(f"{selector}-raw").get_by_role("button", name="Raw record").click()
+    expect(record).to_be_visible()
+    return record
+
+
 def shown_json(page: Page, selector: str) -> dict:
     """What a gr.JSON shows, parsed back: it lays every token out on a line of its own, and writes an empty
     list or object as "Array(0)" / "Object(0)" between the brackets."""
-    text = page.locator(selector).inner_text()
+    text = raw_record(page, selector).inner_text()
     compact = "".join(text[text.index("{") :].splitlines())
     return json.loads(compact.replace("[Array(0)]", "[]").replace("{Object(0)}", "{}"))
 
@@ -117,7 +125,35 @@ def captions(page: Page) -> Locator:
 
 def select_edit(page: Page, items: Locator, index: int, prompt: str) -> None:
     items.nth(index).click()
-    expect(page.locator("#history-details")).to_contain_text(prompt)
+    expect(page.locator("#history-details-summary")).to_contain_text(prompt)
+
+
+def shows_whole(image: Locator) -> bool:
+    """Whether the picture an <img> draws fits inside its box (and the box inside its tile): nothing cut off."""
+    expect(image).to_have_js_property("complete", True)
+    return image.evaluate(
+        """(img) => {
+            const w = img.naturalWidth, h = img.naturalHeight, bw = img.clientWidth, bh = img.clientHeight;
+            const scale = {
+                contain: Math.min(bw / w, bh / h),
+                "scale-down": Math.min(1, bw / w, bh / h),
+                cover: Math.max(bw / w, bh / h),
+                none: 1,
+            }[getComputedStyle(img).objectFit];
+            const box = img.getBoundingClientRect(), tile = img.closest("button").getBoundingClientRect();
+            const inside = box.left >= tile.left - 0.5 && box.right <= tile.right + 0.5
+                && box.top >= tile.top - 0.5 && box.bottom <= tile.bottom + 0.5;
+            return scale !== undefined && w * scale <= bw + 0.5 && h * scale <= bh + 0.5 && inside;
+        }"""
+    )
+
+
+def custom_size(page: Page, width: int, height: int) -> None:
+    choose_size(page, "Custom")
+    for label, value in (("Width", width), ("Height", height)):
+        field = page.get_by_label(label, exact=True)
+        field.fill(str(value))
+        field.press("Enter")
 
 
 def two_runs(page: Page) -> None:
@@ -205,7 +241,7 @@ def test_exact_input_size_gives_results_of_the_inputs_pixels_and_keeps_the_origi
     for k in range(2):
         assert natural_size(results(page).nth(k).locator("img")) == (900, 700)
     results(page).first.click()
-    expect(details(page)).to_contain_text('"exact_size_file"')
+    expect(page.locator("#details-summary")).to_contain_text("Exact size: 900 x 700")
     record = shown_json(page, "#details")
     assert record["exact_size"] == "900*700"
     matched, _error = sizes.match_size(900, 700, EDIT)
@@ -225,7 +261,7 @@ def test_at_references_reach_the_model_as_image_n_and_a_missing_image_is_refused
     upload(page, 2, images[1])
     run(page, "Put the hat from @2 on the dog in @Image1")
     assert sim.stats.requests[-1]["text"] == "Put the hat from Image 2 on the dog in Image 1"
-    expect(details(page)).to_contain_text('"Put the hat from Image 2 on the dog in Image 1"')
+    expect(page.locator("#details-summary")).to_contain_text("Prompt: Put the hat from Image 2 on the dog in Image 1")
 
     calls = sim.stats.generation_calls
     prompt = "Blend @1, @2 and @3"
@@ -245,7 +281,7 @@ def test_compare_shows_slider_side_by_side_and_difference_for_the_selected_resul
     choose_size(page, "16:9")
     run(page, "Shift everything a little to the right")
     results(page).first.click()
-    expect(details(page)).to_contain_text('"prompt_as_sent"')  # the selected result's record
+    expect(raw_record(page, "#details")).to_contain_text('"prompt_as_sent"')  # the selected result's record
     section = page.locator("#outputs")
     page.locator("#viewer").get_by_role("tab", name="Result").click()
     expect(page.locator("#shown img")).to_have_js_property("complete", True)
@@ -320,8 +356,8 @@ def test_history_lists_edits_newest_first_and_search_and_model_filter_narrow_it(
     items = open_history(page)
 
     expect(items).to_have_count(2)
-    expect(captions(page).nth(0)).to_contain_text("qwen-image-edit-max")
-    expect(captions(page).nth(1)).to_contain_text("qwen-image-edit-plus")
+    expect(captions(page).nth(0)).to_contain_text("Qwen Image Edit Max")
+    expect(captions(page).nth(1)).to_contain_text("Qwen Image Edit Plus")
     for item in items.all():
         assert natural_size(item.locator("img"))[0] <= 320  # a thumbnail, not the full result
     expect(page.locator("#history-usage")).to_contain_text(re.compile(r"2 edit\(s\) shown · [\d.]+ MB stored of"))
@@ -331,7 +367,7 @@ def test_history_lists_edits_newest_first_and_search_and_model_filter_narrow_it(
     search.press("Enter")
     expect(items).to_have_count(1)
     expect(page.locator("#history-usage")).to_contain_text("1 edit(s) shown")
-    expect(captions(page).first).to_contain_text("qwen-image-edit-plus")
+    expect(captions(page).first).to_contain_text("Paint the sky violet")
     search.fill("")
     search.press("Enter")
     expect(items).to_have_count(2)
@@ -388,7 +424,8 @@ def test_rerun_with_the_same_seed_makes_a_new_edit_with_that_seed(page: Page, im
     page.get_by_role("button", name="Re-run (same seed)").click()
 
     expect(page.get_by_role("tab", name="Studio")).to_have_attribute("aria-selected", "true")
-    expect(results(page)).to_have_count(1)
+    expect(page.locator("#run-status")).to_contain_text(f"Re-ran with seed {first['parameters']['seed']}:")
+    expect(results(page)).to_have_count(2)  # the new result on top of the first run's
     assert sim.stats.generation_calls == calls + 1
     again = sim.stats.requests[-1]
     assert again["parameters"]["seed"] == first["parameters"]["seed"]
@@ -417,12 +454,12 @@ def test_star_marks_an_edit_and_delete_removes_it(page: Page, screenshots: Path)
     expect(captions(page).filter(has_text="★")).to_have_count(0)
 
     select_edit(page, items, 0, "The astronaut from Image 3")
-    page.get_by_role("button", name="Delete").click()
+    page.locator("#history-delete").click()
+    page.get_by_role("button", name="Delete this edit? Click again").click()
     expect(toast(page, "info")).to_contain_text("Deleted")
     expect(items).to_have_count(2)
     expect(page.locator("#history-usage")).to_contain_text("2 edit(s) shown")
-    items.first.click()
-    expect(page.locator("#history-details")).to_contain_text("Put the cat from Image 2")
+    select_edit(page, items, 0, "Put the cat from Image 2")
 
 
 def test_download_as_zip_holds_the_pngs_and_edits_json(page: Page, images: list[Path]):
@@ -514,9 +551,168 @@ def test_an_edit_whose_files_are_gone_is_still_listed(page: Page, studio: Studio
 
     items = open_history(page)
     expect(items).to_have_count(1)  # listed on a plain tile, not silently dropped
-    expect(captions(page).first).to_contain_text(edit.model)
+    expect(captions(page).first).to_contain_text(catalog.get_model(edit.model).label)
     select_edit(page, items, 0, "A card whose files will vanish")
     page.get_by_role("button", name="Reopen in Studio").click()
     expect(page.get_by_role("tab", name="Studio")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#prompt textarea")).to_have_value("A card whose files will vanish")  # settings come back
     expect(toast(page, "error")).to_have_count(0)
+
+
+def test_history_tiles_tell_prompt_date_model_and_status_and_show_a_wide_result_whole(page: Page, screenshots: Path):
+    upload(page, 1, photo("rocket.jpg"))
+    custom_size(page, 2048, 512)
+    run(page, "Paint a long banner of the launch pad at dusk, with the crowd watching from the dunes")
+    items = open_history(page)
+
+    label = catalog.get_model(catalog.DEFAULT_MODEL).label
+    expect(captions(page).first).to_have_text(
+        re.compile(rf"^Paint a long banner of the launch pad… · \d{{4}}-\d\d-\d\d \d\d:\d\d · {label} · saved$")
+    )
+    thumbnail = items.first.locator("img")
+    assert natural_size(thumbnail) == (320, 80)  # the 2048 x 512 result, shrunk whole
+    assert shows_whole(thumbnail)
+    screenshot(page, screenshots, "history-wide.png")
+
+
+def test_history_tiles_and_details_read_in_chinese(open_page: OpenPage, screenshots: Path):
+    page = open_page(locale="zh-CN")
+    upload(page, 1, photo("cat.jpg"))
+    page.locator("#prompt textarea").fill("把猫换成一只橘色的狐狸")
+    page.locator("#generate").click()
+    expect(page.locator("#run-status")).to_contain_text("已保存")
+    page.get_by_role("tab", name="历史").click()
+    expect(page.locator("#history-usage")).to_contain_text("显示 1 条编辑")
+
+    model = catalog.get_model(catalog.DEFAULT_MODEL)
+    expect(captions(page).first).to_contain_text("把猫换成一只橘色的狐狸 · ")
+    expect(captions(page).first).to_contain_text(f" · {model.label_zh} · 已保存")
+    page.locator("#history-gallery button.thumbnail-item").first.click()
+    summary = page.locator("#history-details-summary")
+    expect(summary).to_contain_text("提示词：把猫换成一只橘色的狐狸")
+    expect(summary).to_contain_text(f"模型：{model.label_zh}（{model.id}）")
+    expect(summary).to_contain_text("状态：已保存")
+    expect(summary).to_contain_text("开关：提示词改写 开 · 水印 关")
+    expect(summary).to_contain_text("文件：")
+    screenshot(page, screenshots, "history-zh.png")
+
+
+def test_details_are_a_readable_summary_with_the_raw_record_one_click_away(page: Page, screenshots: Path):
+    upload(page, 1, photo("cat.jpg"))
+    page.get_by_label("Random seed").uncheck()
+    page.get_by_label("Seed", exact=True).fill("2024")
+    set_count(page, 2)
+    run(page, "Give the cat a *tiny* crown", expected=2)
+    results(page).first.click()
+
+    summary = page.locator("#details-summary")
+    model = catalog.get_model(catalog.DEFAULT_MODEL)
+    expect(summary).to_contain_text("Prompt: Give the cat a *tiny* crown")  # as written, not as Markdown
+    expect(summary).to_contain_text(f"Model: {model.label} ({model.id})")
+    expect(summary).to_contain_text(re.compile(r"Size: \d+ x \d+ \(asked for: auto\)"))
+    expect(summary).to_contain_text("Seed: 2024 · Images: 2")
+    expect(summary).to_contain_text("Switches: prompt rewriting on · watermark off")
+    expect(summary).to_contain_text(re.compile(r"Request: \S+ · Edit: \S+"))
+    expect(summary).to_contain_text(re.compile(r"Files: [0-9a-f]{12}…\.png"))
+    expect(summary).not_to_contain_text("{")
+    expect(page.locator("#details")).to_have_count(0)  # the raw record is one click away, not in the way
+    assert shown_json(page, "#details")["seed"] == 2024
+    screenshot(page, screenshots, "details.png", top=page.locator("#details-summary"))
+
+    items = open_history(page)
+    select_edit(page, items, 0, "Give the cat a *tiny* crown")
+    history_summary = page.locator("#history-details-summary")
+    expect(history_summary).to_contain_text("Status: saved")
+    expect(history_summary).to_contain_text(re.compile(r"When: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d"))
+    expect(page.locator("#history-details")).to_have_count(0)
+
+
+def test_delete_asks_first_then_leaves_nothing_selected(page: Page):
+    two_runs(page)
+    items = open_history(page)
+    delete = page.locator("#history-delete")
+
+    select_edit(page, items, 0, "Put the cat from Image 2")
+    delete.click()
+    expect(delete).to_have_text("Delete this edit? Click again")
+    select_edit(page, items, 1, "Paint the sky violet")  # another edit: the question was about the first
+    expect(delete).to_have_text("Delete")
+    delete.click()
+    expect(delete).to_have_text("Delete this edit? Click again")
+    expect(items).to_have_count(2)  # nothing deleted yet
+    delete.click()
+
+    expect(toast(page, "info")).to_contain_text("Deleted")
+    expect(items).to_have_count(1)
+    expect(captions(page).first).to_contain_text("Put the cat from Image 2")
+    expect(delete).to_have_text("Delete")
+    expect(page.locator("#history-gallery button.thumbnail-item.selected")).to_have_count(0)
+    expect(page.locator("#history-details-summary")).not_to_contain_text("Prompt")
+    page.get_by_role("button", name="Star / unstar").click()  # nothing highlighted, nothing starred
+    expect(toast(page, "error")).to_contain_text("Select an edit first")
+    expect(captions(page).filter(has_text="★")).to_have_count(0)
+
+    select_edit(page, items, 0, "Put the cat from Image 2")
+    expect(page.locator("#history-gallery button.thumbnail-item.selected")).to_have_count(1)
+    page.get_by_role("button", name="Star / unstar").click()
+    expect(captions(page).first).to_have_text(re.compile("^★ Put the cat"))
+
+
+def test_reopen_offers_undo_that_puts_the_studio_setup_back(page: Page, images: list[Path]):
+    upload(page, 1, images[0])
+    run(page, "Frame it in gold")
+    upload(page, 2, images[1])
+    prompt = page.locator("#prompt textarea")
+    prompt.fill("Work in progress, not run yet")
+    set_count(page, 3)
+    items = open_history(page)
+    select_edit(page, items, 0, "Frame it in gold")
+    page.get_by_role("button", name="Reopen in Studio").click()
+
+    expect(page.get_by_role("tab", name="Studio")).to_have_attribute("aria-selected", "true")
+    expect(prompt).to_have_value("Frame it in gold")
+    expect(slot_image(page, 1)).to_be_visible()  # the edit's own input, from the store
+    expect(slot_image(page, 2)).to_have_count(0)
+    undo = page.locator("#undo")
+    expect(undo).to_have_text("↶ Undo: edit reopened")
+    expect(results(page)).to_have_count(1)  # the reopened edit's result, shown once
+
+    undo.click()
+    expect(prompt).to_have_value("Work in progress, not run yet")
+    expect(page.locator("#n input[type=number]")).to_have_value("3")
+    expect_slots(page, "input-1.png", "input-2.png", None)
+    expect(undo).to_be_hidden()
+
+
+def test_rerun_shows_its_progress_in_the_studio_and_ends_with_its_own_line(
+    page: Page, images: list[Path], sim: Simulator
+):
+    upload(page, 1, images[0])
+    run(page, "Add falling snow")
+    prompt = page.locator("#prompt textarea")
+    prompt.fill("A setup the re-run replaces")
+    items = open_history(page)
+    select_edit(page, items, 0, "Add falling snow")
+
+    sim.configure(latency=3.0)  # long enough to see the run in flight
+    try:
+        page.get_by_role("button", name="Re-run (new seed)").click()
+        expect(page.get_by_role("tab", name="Studio")).to_have_attribute("aria-selected", "true")
+        expect(page.locator("#run-status")).to_contain_text("Re-running this edit")
+        expect(page.locator("#gallery")).to_contain_text("Waiting for Qwen")  # while it runs, as for Generate
+        expect(prompt).to_have_value("Add falling snow")
+    finally:
+        sim.configure(latency=0.0)
+    status = page.locator("#run-status")
+    expect(status).to_contain_text(re.compile(r"Re-ran with seed \d+: a new edit, kept in History\."))
+    expect(status).to_contain_text("1 image(s) saved in")
+    expect(status).not_to_contain_text("Reopened")
+    seed = sim.stats.requests[-1]["parameters"]["seed"]
+    expect(status).to_contain_text(f"Re-ran with seed {seed}:")
+    expect(results(page)).to_have_count(2)  # the new result on top of the first one
+    expect(page.get_by_label("Seed", exact=True)).to_have_value(str(seed))
+
+    undo = page.locator("#undo")
+    expect(undo).to_have_text("↶ Undo: re-run")
+    undo.click()
+    expect(prompt).to_have_value("A setup the re-run replaces")

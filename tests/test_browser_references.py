@@ -148,7 +148,7 @@ def test_reopening_an_edit_of_five_images_brings_back_more_images_and_a_prompt_o
     items = page.locator("#history-gallery button.thumbnail-item")
     expect(items).to_have_count(2)
     items.nth(1).click()  # the older edit: five images on qwen-image-2.1-pro
-    expect(page.locator("#history-details")).to_contain_text("Image 5 beside Image 1")
+    expect(page.locator("#history-details-summary")).to_contain_text("Image 5 beside Image 1")
     page.get_by_role("button", name="Reopen in Studio").click()
     expect_model(page, "qwen-image-2.1-pro")
     for slot in range(1, 6):
@@ -158,7 +158,7 @@ def test_reopening_an_edit_of_five_images_brings_back_more_images_and_a_prompt_o
 
     page.get_by_role("tab", name="History").click()
     items.nth(0).click()  # the newer one: no input at all
-    expect(page.locator("#history-details")).to_contain_text("A red fox in the snow")
+    expect(page.locator("#history-details-summary")).to_contain_text("A red fox in the snow")
     page.get_by_role("button", name="Reopen in Studio").click()
     expect_model(page, "qwen-image-2.0")
     expect(page.locator("#run-status")).to_contain_text("Reopened")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
+from core.request import EditRequest
 from core.studio import Stage, Studio
 from ui import gallery
-from ui.forms import EditForm
 from ui.gallery import Entry
 from ui.strings import status
 from ui.visitors import Visitor
@@ -16,8 +16,16 @@ Report = Callable[..., Any]
 """gr.Progress, or anything called like it: (fraction, desc=text)."""
 
 
+class Requested(Protocol):
+    """What `run_edit` runs: an EditForm, or an edit of history to repeat."""
+
+    def to_request(self) -> EditRequest:
+        """The validated request, or the InvalidRequestError that says what is wrong."""
+        ...
+
+
 def run_edit(
-    studio: Studio, form: EditForm, who: Visitor, earlier: list[Entry], progress: Report
+    studio: Studio, form: Requested, who: Visitor, earlier: list[Entry], progress: Report
 ) -> Iterator[tuple[list[Entry] | None, dict[str, Any] | None, str]]:
     """Run one edit and yield (this session's results, record, status line) as the results land; the
     record comes with the last yield. New results go first, `earlier` ones stay below them; results are

@@ -59,9 +59,19 @@ button:disabled, .block:has(input:disabled) label, .block:has(textarea:disabled)
 fieldset:has(input:disabled) label, input:disabled, textarea:disabled { opacity: 0.5; }
 /* History: a grid of small thumbnails however few edits there are. */
 #history-gallery .grid-container { grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important; }
-#history-gallery .grid-container > button { height: 150px !important; }
+/* Each tile: the picture whole on top (wide and tall results letterboxed), its caption under it, not over it. */
+#history-gallery button.thumbnail-lg {
+  height: 210px !important; aspect-ratio: auto; display: flex; flex-direction: column;
+}
+#history-gallery button.thumbnail-lg > img { height: 118px !important; flex: none; }
 /* Captions wrap instead of hiding the model and status; the star leads, so it always shows. */
-#history-gallery .caption-label { white-space: normal; text-align: left; font-size: 12px; line-height: 1.3; }
+#history-gallery .caption-label {
+  position: static; flex: 1; max-width: none; opacity: 1; border: none; border-radius: 0;
+  border-top: 1px solid var(--border-color-primary);
+  white-space: normal; text-align: left; font-size: 12px; line-height: 1.3;
+}
+/* Details: long ids wrap inside the box. */
+.details code { overflow-wrap: anywhere; }
 /* The Refresh button as tall as a button, level with the fields' bottom edge. */
 #history-filters { align-items: flex-end; }
 /* Until a zip is made, the download box is a slim placeholder: the selected edit's details stay in view. */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,18 +12,23 @@ import gradio as gr
 
 from core import catalog, errors
 from core.history import EditRow, NotFoundError
+from core.request import EditRequest
 from core.studio import Studio
 from core.units import MEBIBYTE, megabytes
 from core.workflows.export import archive_name, export_zip
+from ui import details as details_panel
 from ui import gallery
 from ui.alerts import fail, inform, refuse
 from ui.forms import recall_values, settings_of
+from ui.gallery import Entry
 from ui.placeholders import placeholder
+from ui.runs import run_edit
 from ui.strings import I18N, language_of, status
 from ui.tabs.studio import StudioView
 from ui.wiring import PRIVATE, Page
 
 PAGE = 24
+PROMPT_START = 40  # characters of the prompt a tile shows
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Actions:
     download: gr.File
     details: gr.JSON
     selected: gr.State  # id of the edit last selected
+    armed: gr.State  # id of the edit whose Delete was clicked once: a second click deletes it
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ def render() -> HistoryView:
                 label=I18N("history_edits"),
                 columns=6,
                 height=560,
-                object_fit="cover",
+                object_fit="contain",  # a wide or tall result is shown whole, not cropped to a square
                 allow_preview=False,
                 elem_id="history-gallery",
             )
@@ -105,8 +112,10 @@ def _render_actions() -> Actions:
         zip_all = gr.Button(I18N("history_zip_all"), size="sm", elem_id="history-zip-all")
         delete = gr.Button(I18N("history_delete"), variant="stop", size="sm", elem_id="history-delete")
     download = gr.File(label=I18N("history_file"), interactive=False, elem_id="history-download")
-    details = gr.JSON(label=I18N("record"), elem_id="history-details")
-    return Actions(reopen, star, rerun, rerun_new, zip_one, zip_all, delete, download, details, gr.State(None))
+    details = details_panel.render("history-details")
+    return Actions(
+        reopen, star, rerun, rerun_new, zip_one, zip_all, delete, download, details, gr.State(None), gr.State(None)
+    )
 
 
 def listen(view: HistoryView, page: Page, studio_view: StudioView, tabs: gr.Tabs, studio_tab_id: str) -> None:
@@ -126,10 +135,27 @@ def _require(edit_id: str | None, request: gr.Request) -> str:
 
 
 def _caption(edit: EditRow, lang: str) -> str:
+    """The prompt's start, when, the model's name and how it went, in `lang`."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(edit.created))
+    model = catalog.get_model(edit.model).text(lang)[0] if edit.model in catalog.model_ids() else edit.model
     return status(
-        "history_item", lang, when=when, model=edit.model, status=edit.status, star="★ " if edit.starred else ""
+        "history_item",
+        lang,
+        prompt=_start(edit.prompt),
+        when=when,
+        model=model,
+        status=details_panel.status_word(edit.status, lang),
+        star="★ " if edit.starred else "",
     )
+
+
+def _start(prompt: str) -> str:
+    """The first PROMPT_START characters of a prompt, cut at a word where there is one."""
+    text = " ".join(prompt.split())
+    if len(text) <= PROMPT_START:
+        return text
+    cut = text[:PROMPT_START]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[PROMPT_START // 2 :] else cut) + "…"
 
 
 def _thumbnail(studio: Studio, edit: EditRow) -> str | None:
@@ -186,24 +212,34 @@ def _listen_listing(view: HistoryView, page: Page, tabs: gr.Tabs) -> _Shown:
 
 
 def _listen_selection(view: HistoryView, page: Page) -> None:
-    """A click on a thumbnail selects that edit and shows its parameters."""
+    """A click on a thumbnail selects that edit, shows its details and disarms Delete."""
     studio, owner_state = page.studio, page.owner_state
 
     def select(listed: list[str], owners: dict[str, Any] | None, evt: gr.SelectData, request: gr.Request):
         edit_id = listed[evt.index] if evt.index < len(listed) else None
+        disarmed = gr.update(value=status("history_delete_button", language_of(request)))
         if edit_id is None:
-            return None, None
-        return edit_id, studio.history.get(page.visitor(owners, None, request).owner, edit_id).parameters()
+            return None, None, None, disarmed
+        edit = studio.history.get(page.visitor(owners, None, request).owner, edit_id)
+        return edit_id, _record(studio, edit), None, disarmed
 
     actions = view.actions
     view.listing.gallery.select(
-        select, [view.listing.listed, owner_state], [actions.selected, actions.details], **PRIVATE
+        select,
+        [view.listing.listed, owner_state],
+        [actions.selected, actions.details, actions.armed, actions.delete],
+        **PRIVATE,
     )
+
+
+def _record(studio: Studio, edit: EditRow) -> dict[str, Any]:
+    """What Details shows of an edit: its parameters and outcome, and the names of its saved files."""
+    return {**edit.parameters(), "files": [Path(path).name for path in studio.output_paths(edit)]}
 
 
 @dataclass(frozen=True)
 class _Reopen:
-    """Puts an edit back in the Studio tab: its inputs, settings and results."""
+    """Puts an edit back in the Studio tab: its inputs and settings, and (for Reopen) its results."""
 
     studio: Studio
     studio_view: StudioView
@@ -211,62 +247,121 @@ class _Reopen:
     studio_tab_id: str
 
     @property
-    def outputs(self) -> list[Any]:
-        view = self.studio_view
-        return [*view.all_slots, *view.settings_controls, *view.shown_results, self.tabs]
+    def setup(self) -> list[Any]:
+        """The Studio's controls an edit's setup fills: every slot, then its settings."""
+        return [*self.studio_view.all_slots, *self.studio_view.settings_controls]
 
-    def values(self, owner: str, edit_id: str, line: str) -> list[Any]:
+    @property
+    def outputs(self) -> list[Any]:
+        return [*self.setup, *self.studio_view.shown_results, self.tabs]
+
+    def setup_values(self, owner: str, edit_id: str) -> list[Any]:
+        """The edit's inputs (those still stored) and settings, for `setup`."""
         edit = self.studio.history.get(owner, edit_id)
         self.studio.history.touch(owner, edit_id)
         inputs = [path for path in self.studio.input_paths(edit) if Path(path).is_file()]
-        entries = gallery.history_entries(self.studio, edit)
         return [
             *(inputs + [None] * (len(self.studio_view.all_slots) - len(inputs))),
             *recall_values(settings_of(edit.parameters())),
-            gallery.items(entries),
-            entries,
-            line,
-            gr.Tabs(selected=self.studio_tab_id),
         ]
+
+    def values(self, owner: str, edit_id: str, earlier: list[Entry], line: str) -> list[Any]:
+        """`setup_values`, then the edit's results on top of the Studio's `earlier` ones, and `line`."""
+        setup = self.setup_values(owner, edit_id)
+        entries = gallery.history_entries(self.studio, self.studio.history.get(owner, edit_id))
+        shown = {entry["path"] for entry in entries}
+        entries += [entry for entry in earlier if entry["path"] not in shown]  # nothing shown is lost
+        return [*setup, gallery.items(entries), entries, line, self.selected]
+
+    @property
+    def selected(self) -> gr.Tabs:
+        return gr.Tabs(selected=self.studio_tab_id)
+
+
+@dataclass(frozen=True)
+class _Again:
+    """An edit of history to repeat, read as `run_edit` reads a form."""
+
+    studio: Studio
+    owner: str
+    edit_id: str
+    new_seed: bool
+
+    def to_request(self) -> EditRequest:
+        return self.studio.rerun_request(self.owner, self.edit_id, new_seed=self.new_seed)
 
 
 def _listen_reopen_and_rerun(view: HistoryView, page: Page, reopen: _Reopen) -> None:
-    """Reopen brings the edit back; Re-run repeats it (same seed or a new one) and brings the new one back."""
+    """Reopen brings the edit back; Re-run brings its setup back and runs it again in the Studio (same seed or
+    a new one), its progress and results there as for Generate. Both offer the Studio's Undo."""
     studio, owner_state = page.studio, page.owner_state
-    actions = view.actions
+    actions, studio_view = view.actions, reopen.studio_view
+    results = studio_view.results
+    undo = studio_view.undo
 
-    def reopen_fn(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        owner = page.visitor(owners, None, request).owner
-        return reopen.values(owner, _require(edit_id, request), status("reopened", language_of(request)))
+    def reopen_fn(edit_id: str | None, owners: dict[str, Any] | None, earlier: list[Entry], request: gr.Request):
+        owner, lang = page.visitor(owners, None, request).owner, language_of(request)
+        try:
+            return reopen.values(owner, _require(edit_id, request), earlier or [], status("reopened", lang))
+        except NotFoundError:
+            raise refuse("history_pick", lang) from None
 
-    actions.reopen.click(reopen_fn, [actions.selected, owner_state], reopen.outputs, **PRIVATE)
+    inputs = [actions.selected, owner_state, results.state]
+    undo.replacing(actions.reopen.click, "reopen", reopen_fn, inputs, reopen.outputs)
+
+    def fill(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
+        owner, lang = page.visitor(owners, None, request).owner, language_of(request)
+        try:
+            setup = reopen.setup_values(owner, _require(edit_id, request))
+        except NotFoundError:
+            raise refuse("history_pick", lang) from None
+        return [*setup, status("rerunning", lang), reopen.selected]
 
     def rerun(new_seed: bool):
-        def run(edit_id: str | None, owners: dict[str, Any] | None, keys: dict[str, Any] | None, request: gr.Request):
+        def run(
+            edit_id: str | None,
+            owners: dict[str, Any] | None,
+            keys: dict[str, Any] | None,
+            earlier: list[Entry] | None,
+            request: gr.Request,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's documented way to get a progress bar
+        ):
             who = page.visitor(owners, keys, request)
+            again = _Again(studio, who.owner, _require(edit_id, request), new_seed)
             try:
-                request_again = studio.rerun_request(who.owner, _require(edit_id, request), new_seed=new_seed)
-                result = studio.submit(request_again, who.caller).result()
-            except errors.EditError as error:
-                raise fail(error, who.lang) from None
+                for entries, record, line in run_edit(studio, again, who, earlier or [], progress):
+                    if entries is None:  # still waiting: only the status line changes
+                        yield gr.skip(), gr.skip(), line, gr.skip(), gr.skip()
+                        continue
+                    if record:
+                        line = status("rerun_done", who.lang, seed=record["seed"]) + "\n\n" + line
+                    seed = gr.update(value=record["seed"]) if record else gr.update()
+                    yield gallery.items(entries), entries, line, seed, record
+            except errors.EditError as error:  # the reason stays on the page after its message box has gone
+                alert = fail(error, who.lang)
+                yield gr.skip(), gr.skip(), f"⚠ {alert.message}", gr.skip(), gr.skip()
+                raise alert from None
             except NotFoundError:
                 raise refuse("history_pick", who.lang) from None
-            return reopen.values(who.owner, result.edit_id, status("reopened", who.lang))
 
         return run
 
+    outputs = [results.gallery, results.state, results.status, studio_view.controls.seed, results.details]
+    options: dict[str, Any] = {"concurrency_id": "edit", "show_progress_on": results.gallery, **PRIVATE}
+    runs = []
     for button, new_seed in ((actions.rerun, False), (actions.rerun_new, True)):
-        button.click(
-            rerun(new_seed),
-            [actions.selected, owner_state, page.key_state],
-            reopen.outputs,
-            concurrency_id="edit",
-            **PRIVATE,
+        filled = undo.replacing(
+            button.click, "rerun", fill, [actions.selected, owner_state], [*reopen.setup, results.status, reopen.tabs]
         )
+        inputs = [actions.selected, owner_state, page.key_state, results.state]
+        runs.append(filled.success(rerun(new_seed), inputs, outputs, **options))
+    # The Studio's Cancel stops waiting for a re-run as for Generate (run.py writes the line).
+    studio_view.run.cancel.click(None, None, None, cancels=runs, queue=False, **PRIVATE)
 
 
 def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> None:
-    """Star protects an edit from eviction (a second click unstars); Delete removes it and its files."""
+    """Star protects an edit from eviction (a second click unstars); Delete asks first (a second click on the
+    same selection deletes it and its files), then leaves nothing selected."""
     studio, owner_state = page.studio, page.owner_state
     actions = view.actions
 
@@ -274,18 +369,23 @@ def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> Non
         owner = page.visitor(owners, None, request).owner
         edit = studio.history.get(owner, _require(edit_id, request))
         studio.history.star(owner, edit.id, not edit.starred)
-        return studio.history.get(owner, edit.id).parameters()
+        return _record(studio, studio.history.get(owner, edit.id))
 
     shown.after(actions.star.click(star, [actions.selected, owner_state], actions.details, **PRIVATE))
 
-    def delete(edit_id: str | None, owners: dict[str, Any] | None, request: gr.Request):
-        studio.delete(page.visitor(owners, None, request).owner, _require(edit_id, request))
-        inform(status("history_deleted", language_of(request)), language_of(request))
-        return None, None
+    def delete(edit_id: str | None, armed: str | None, owners: dict[str, Any] | None, request: gr.Request):
+        lang = language_of(request)
+        edit_id = _require(edit_id, request)
+        if armed != edit_id:
+            return edit_id, gr.skip(), gr.skip(), edit_id, gr.update(value=status("history_delete_confirm", lang))
+        with contextlib.suppress(NotFoundError):  # gone already (another tab, eviction): as the visitor wanted
+            studio.delete(page.visitor(owners, None, request).owner, edit_id)
+        inform(status("history_deleted", lang), lang)
+        disarmed = gr.update(value=status("history_delete_button", lang))
+        return None, None, gr.Gallery(selected_index=None), None, disarmed
 
-    deleted = actions.delete.click(
-        delete, [actions.selected, owner_state], [actions.selected, actions.details], **PRIVATE
-    )
+    outputs = [actions.selected, actions.details, view.listing.gallery, actions.armed, actions.delete]
+    deleted = actions.delete.click(delete, [actions.selected, actions.armed, owner_state], outputs, **PRIVATE)
     shown.after(deleted)
 
 

@@ -9,6 +9,7 @@ import gradio as gr
 from PIL import Image
 
 from core.compare import aligned_input, difference_map, side_by_side
+from ui import details as details_panel
 from ui.alerts import inform, refuse
 from ui.forms import recall_values
 from ui.strings import I18N, language_of, status
@@ -86,8 +87,7 @@ def render() -> Results:
     with gr.Row(elem_classes="button-row result-actions"):
         use_buttons = tuple(gr.Button(I18N(f"use_as_{k}"), size="sm", elem_id=f"use-as-{k}") for k in SLOTS)
         recall = gr.Button(I18N("recall"), size="sm", elem_id="recall")
-    with gr.Accordion(I18N("record"), open=False, elem_id="details-section"):
-        details = gr.JSON(label=I18N("record"), show_label=False, elem_id="details")
+    details = details_panel.render("details")
     return Results(
         gallery=gallery,
         status=run_status,
