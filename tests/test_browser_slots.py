@@ -31,7 +31,6 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
 )
 from playwright.sync_api import Locator, Page, expect
 
-from core import catalog
 from core.simulator import Simulator
 
 pytestmark = pytest.mark.browser

@@ -173,7 +173,7 @@ def test_references_go_up_to_image_10_on_a_model_that_takes_ten(make_image):
 
 
 def test_images_after_an_empty_slot_close_up_for_the_model_and_references_follow_them(make_image):
-    prompt = "Image 3 in front of @1, the sky of @图3 and 图3's light; image 3 stays lower case"
+    prompt = "Image 3 in front of @1, the sky of @图3 and 图3's light; image 3 in lower case"
     request = EditRequest.create([make_image(), None, make_image(700, 500)], prompt, seed=1)
     assert [image.slot for image in request.images] == [1, 3]  # the user's slots, for messages
     assert (
