@@ -25,8 +25,8 @@ EN: dict[str, str] = {
     "image_9": "Image 9",
     "image_10": "Image 10",
     "more_images": "More images",
-    "slots_hint": "Images in order: refer to them in the prompt as Image 1, Image 2, Image 3 and so on; how many "
-    "the model takes is on its line. The line under Output size says what the output will be.",
+    "slots_hint": "In the prompt, Image 1, Image 2, Image 3 (or @1, @2, @3) name the slots; empty slots are skipped "
+    "when sending. How many the model takes is on its line; the line under Output size says what the output will be.",
     "prompt": "Prompt",
     "prompt_placeholder": "e.g. The girl in Image 1 wears the dress from Image 2, in the pose of Image 3",
     "negative_prompt": "Negative prompt",
@@ -127,8 +127,8 @@ ZH: dict[str, str] = {
     "image_9": "图9",
     "image_10": "图10",
     "more_images": "更多图片",
-    "slots_hint": "图片按顺序在提示词中称为 图1、图2、图3 等；模型可用几张见其说明。"
-    "“输出尺寸”下方的一行说明输出的尺寸。",
+    "slots_hint": "提示词中的 图1、图2、图3（或 @1、@2、@3）指对应位置的图片；空位置发送时会跳过。"
+    "模型可用几张见其说明；“输出尺寸”下方的一行说明输出的尺寸。",
     "prompt": "提示词",
     "prompt_placeholder": "例如：图1中的女孩穿上图2中的裙子，摆出图3中的姿势",
     "negative_prompt": "反向提示词",
@@ -278,6 +278,8 @@ STATUS: dict[str, dict[str, str]] = {
         "models work best from {minimum} px a side. A larger original gives them more detail.",
         "cancelled": "Cancelled. An edit not sent yet is not sent and not billed; one already at the model still "
         "finishes and is kept in History.",
+        "undo_removed": "↶ Undo: Image {slot} removed",
+        "undo_use_as": "↶ Undo: result put in Image {slot}",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -342,6 +344,8 @@ STATUS: dict[str, dict[str, str]] = {
         "upscaled": "图{slot}为 {width}x{height}：将放大到 {sent_width}x{sent_height} 后发送，因为模型在边长 {minimum} "
         "像素以上效果最好。原图越大，细节越多。",
         "cancelled": "已取消。尚未发送的编辑不会发送，也不计费；已发送给模型的编辑仍会完成，并保存在历史记录中。",
+        "undo_removed": "↶ 撤销：已移除图{slot}",
+        "undo_use_as": "↶ 撤销：结果已放入图{slot}",
     },
 }
 

@@ -15,6 +15,8 @@ CSS = """
 .prose.banner { border: 1px solid #f59e0b; background: #fffbeb; color: #78350f; border-radius: 8px; padding: 8px 14px; }
 .hint p, #prompt-count p, #cost p, #size-preview p, #model-info p { font-size: 0.85em; opacity: 0.8; margin: 0; }
 #prompt-count { text-align: right; }
+#prompt-count[data-over] p { color: var(--error-text-color); opacity: 1; font-weight: 600; }
+#prompt-references p { color: var(--error-text-color); font-size: 0.85em; margin: 0; }
 .slot { min-width: 140px; }
 /* "More images": three to a row at every width, the last row's too. */
 #more-slots { flex-wrap: wrap; justify-content: flex-start; }

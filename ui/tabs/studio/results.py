@@ -82,8 +82,8 @@ def _on_select(entries: list[dict[str, Any]], evt: gr.SelectData):
 def _listen_chain(view: StudioView) -> None:
     """ "Use as Image k" puts the selected result in slot k; "Use these settings" recalls its settings."""
     results = view.results
-    for k, button in zip(SLOTS, results.use_buttons, strict=True):
-        button.click(_chain, [results.selected], [view.slots[k - 1]], **PRIVATE)
+    for k, button in zip(SLOTS, results.use_buttons, strict=True):  # exactly slot k, whatever the others hold
+        view.undo.replacing(button.click, "use_as", _chain, results.selected, view.slots[k - 1], says={"slot": k})
 
     def recall(chosen: dict[str, Any] | None, request: gr.Request):
         if not chosen:
@@ -94,10 +94,9 @@ def _listen_chain(view: StudioView) -> None:
     view.undo.replacing(results.recall.click, "recall", recall, results.selected, view.settings_controls)
 
 
-def _chain(chosen: dict[str, Any] | None, request: gr.Request) -> Any:
-    if not chosen:
-        gr.Warning(status("pick_result", language_of(request)))
-        return gr.update()
+def _chain(chosen: dict[str, Any] | None, request: gr.Request) -> str:
+    if not chosen:  # refused, so no Undo is offered for a change that did not happen
+        raise gr.Error(status("pick_result", language_of(request)))
     return chosen["path"]
 
 
