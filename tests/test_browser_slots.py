@@ -62,10 +62,10 @@ def choose_model(page: Page, model: str) -> None:
     expect(page.locator("#model input")).to_have_value(model)
 
 
-def look(page: Page, name: str) -> None:
+def look(page: Page, name: str, top: Locator | None = None) -> None:
     """A screenshot kept for the report (looked at by hand)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    screenshot(page, SHOTS, name)
+    screenshot(page, SHOTS, name, top=top)
 
 
 def test_use_as_image_3_with_slot_2_empty_runs_and_the_model_reads_image_2(
@@ -119,7 +119,7 @@ def test_removing_an_image_is_undone_in_one_click(page: Page, images: list[Path]
     expect_slots(page, "input-1.png", None, "input-3.png")
     undo = page.locator("#undo")
     expect(undo).to_have_text("↶ Undo: Image 2 removed")
-    look(page, "undo-removed.png")
+    look(page, "undo-removed.png", top=page.locator("#prompt"))
     undo.click()
     expect_slots(page, "input-1.png", "input-2.png", "input-3.png")
     expect(prompt).to_have_value("Image 1 and Image 3 side by side")
@@ -187,7 +187,7 @@ def test_the_counter_turns_red_past_the_models_limit(page: Page):
     expect(counter).to_have_attribute("data-over", "")
     red = counter.locator("p").evaluate("(p) => getComputedStyle(p).color")
     assert red != counter.locator("p").evaluate("(p) => getComputedStyle(document.body).color")
-    look(page, "counter-red.png")
+    look(page, "counter-red.png", top=page.locator("#prompt textarea"))
 
     choose_model(page, "qwen-image-2.0")  # a longer limit: within it again
     expect(counter).to_have_text(f"{edit_limit + 1} / {wider} characters")
