@@ -135,6 +135,11 @@ def test_removing_an_image_is_undone_in_one_click(page: Page, images: list[Path]
 def test_use_as_image_k_replaces_that_slot_only_and_is_undone(page: Page, images: list[Path]):
     upload(page, 1, images[0])
     upload(page, 2, images[1])
+    page.locator("#use-as-2").click()  # nothing selected yet: said, and nothing to undo
+    expect(page.locator('[data-testid="toast-body"].error')).to_contain_text("Select a result first.")
+    expect(page.locator("#slot-2 .error")).to_have_count(0)  # no "Error" pill over the slot
+    expect_slots(page, "input-1.png", "input-2.png", None)
+    expect(page.locator("#undo")).to_be_hidden()
     page.locator("#prompt textarea").fill("Make it night")
     generate(page, expected=1)
     results(page).first.click()

@@ -83,7 +83,15 @@ def _listen_chain(view: StudioView) -> None:
     """ "Use as Image k" puts the selected result in slot k; "Use these settings" recalls its settings."""
     results = view.results
     for k, button in zip(SLOTS, results.use_buttons, strict=True):  # exactly slot k, whatever the others hold
-        view.undo.replacing(button.click, "use_as", _chain, results.selected, view.slots[k - 1], says={"slot": k})
+        view.undo.replacing(
+            button.click,
+            "use_as",
+            _chain,
+            results.selected,
+            view.slots[k - 1],
+            says={"slot": k},
+            show_progress="hidden",
+        )
 
     def recall(chosen: dict[str, Any] | None, request: gr.Request):
         if not chosen:
