@@ -82,9 +82,9 @@ class TooManyImagesError(InvalidRequestError):
     def for_model(
         cls, model: str, maximum: int, slots: Sequence[int], takes_more: Sequence[tuple[str, int]]
     ) -> TooManyImagesError:
-        """The refusal for `model` given images in `slots` (the user's slot numbers, in order): the slots past
-        its maximum are named; `takes_more` are (model, its maximum) pairs that would take them all."""
-        count, dropped = len(slots), slots[maximum:]
+        """The refusal for `model` given images in `slots` (the user's slot numbers, in order): the slots
+        numbered past its maximum are named; `takes_more` are (model, its maximum) pairs that would take them all."""
+        count, dropped = len(slots), [slot for slot in slots if slot > maximum]
         if takes_more:
             other, most = takes_more[0]
             choice = f", or pick a model that takes {count}, such as {other} (up to {most})"
@@ -283,14 +283,35 @@ class PromptExtendNotSupportedError(InvalidRequestError):
 
 
 class ImageReferenceError(InvalidRequestError):
-    """The prompt names an input image that is not there."""
+    """The prompt names an input image (by its slot, `number`) whose slot is empty."""
 
     field = "prompt"
     messages: ClassVar[dict[str, str]] = {
-        "en": "The prompt mentions {reference!r}, but only {count} image(s) will be sent. "
-        "Add an image in slot {number} or change the prompt.",
-        "zh": "提示词中提到了 {reference!r}，但只会发送 {count} 张图片。请在第 {number} 个位置添加图片，或修改提示词。",
+        "en": "The prompt mentions {reference}, but slot {number} is empty. Add an image there or change the prompt.",
+        "zh": "提示词中提到了 {reference}，但图{number}是空的。请在图{number}中添加图片，或修改提示词。",
     }
+
+
+class ReferenceBeyondModelError(ImageReferenceError):
+    """The prompt names an input image past the most the model takes (its `max_images`)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The prompt mentions {reference}, but {model} takes at most {max} images. Change the prompt{choice}.",
+        "zh": "提示词中提到了 {reference}，但 {model} 最多接受 {max} 张图片。请修改提示词{choice_zh}。",
+    }
+
+    @classmethod
+    def for_model(
+        cls, reference: str, number: int, model: str, maximum: int, takes_more: Sequence[tuple[str, int]]
+    ) -> ReferenceBeyondModelError:
+        """The refusal of `reference` (to Image `number`) for `model`; `takes_more` are (model, its maximum)
+        pairs that take that many."""
+        choice = choice_zh = ""
+        if takes_more:
+            other, most = takes_more[0]
+            choice = f", or pick a model that takes {number}, such as {other} (up to {most})"
+            choice_zh = f"，或改用可接受 {number} 张的模型，如 {other}（最多 {most} 张）"
+        return cls(reference=reference, number=number, model=model, max=maximum, choice=choice, choice_zh=choice_zh)
 
 
 # --- input images -------------------------------------------------------------------------------
@@ -307,7 +328,7 @@ class ImageUnreadableError(ImageError):
 
     messages: ClassVar[dict[str, str]] = {
         "en": "Image {slot} cannot be read ({reason}). Use a JPG, PNG, BMP, TIFF, WEBP or GIF file.",
-        "zh": "无法读取图片 {slot}（{reason_zh}）。请使用 JPG、PNG、BMP、TIFF、WEBP 或 GIF 文件。",
+        "zh": "无法读取图{slot}（{reason_zh}）。请使用 JPG、PNG、BMP、TIFF、WEBP 或 GIF 文件。",
     }
 
 
@@ -317,7 +338,7 @@ class ImageFormatError(ImageError):
     messages: ClassVar[dict[str, str]] = {
         "en": "Image {slot} is in {format} format, which the models do not take. "
         "Convert it to JPG, PNG, BMP, TIFF, WEBP or GIF.",
-        "zh": "图片 {slot} 是 {format} 格式，模型不支持。请转换为 JPG、PNG、BMP、TIFF、WEBP 或 GIF。",
+        "zh": "图{slot} 是 {format} 格式，模型不支持。请转换为 JPG、PNG、BMP、TIFF、WEBP 或 GIF。",
     }
 
 
@@ -328,7 +349,7 @@ class ImageTooSmallError(ImageError):
         "en": "Image {slot} is {width}x{height} pixels, too small to edit: each side must be at least {minimum} "
         "pixels (images with a side from {minimum} to {recommended} are upscaled to {recommended}, the models' "
         "recommended minimum). Use a larger image.",
-        "zh": "图片 {slot} 为 {width}x{height} 像素，太小，无法编辑：宽和高都至少需要 {minimum} 像素"
+        "zh": "图{slot} 为 {width}x{height} 像素，太小，无法编辑：宽和高都至少需要 {minimum} 像素"
         "（边长在 {minimum} 到 {recommended} 像素之间的图片会被放大到 {recommended} 像素，即模型建议的最小值）。"
         "请换一张更大的图片。",
     }
@@ -340,7 +361,7 @@ class ImageTooLargeError(ImageError):
     messages: ClassVar[dict[str, str]] = {
         "en": "Image {slot} declares {width}x{height} pixels, more than the {limit} megapixels this app "
         "will open. Resize it first.",
-        "zh": "图片 {slot} 声明为 {width}x{height} 像素，超过本应用可打开的 {limit} 百万像素。请先缩小。",
+        "zh": "图{slot} 声明为 {width}x{height} 像素，超过本应用可打开的 {limit} 百万像素。请先缩小。",
     }
 
 
@@ -351,7 +372,7 @@ class ImageAspectRatioError(ImageError):
         "en": "Image {slot} is {width}x{height} pixels, too long and narrow: both sides must end up "
         "between {minimum} and {maximum} pixels, so the long side may be at most {ratio} times the short "
         "one. Crop it first.",
-        "zh": "图片 {slot} 为 {width}x{height} 像素，过于细长：宽和高都需在 {minimum} 到 {maximum} 像素之间，"
+        "zh": "图{slot} 为 {width}x{height} 像素，过于细长：宽和高都需在 {minimum} 到 {maximum} 像素之间，"
         "因此长边最多为短边的 {ratio} 倍。请先裁剪。",
     }
 
@@ -733,7 +754,7 @@ class ImageLinkRefusedError(ImageError):
     messages: ClassVar[dict[str, str]] = {
         "en": "Image {slot} is a link to {host}; only DashScope result links (and those of the configured "
         "endpoint) are fetched. Download the file and give its path instead.",
-        "zh": "图片 {slot} 是指向 {host} 的链接；只会获取 DashScope 结果链接（以及所配置服务地址的链接）。"
+        "zh": "图{slot} 是指向 {host} 的链接；只会获取 DashScope 结果链接（以及所配置服务地址的链接）。"
         "请先下载该文件，再提供本地路径。",
     }
 

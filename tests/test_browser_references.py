@@ -138,9 +138,9 @@ def test_reopening_an_edit_of_five_images_brings_back_more_images_and_a_prompt_o
     page.locator("#prompt textarea").fill("Image 5 beside Image 1")
     generate(page, expected=1)
     choose_model(page, "qwen-image-2.0")
-    for _ in range(5):  # empty every slot (they close up to the left): a prompt alone
-        page.locator("#slot-1").get_by_role("button", name="Remove Image").click()
-    expect(page.locator("#slot-1 img")).to_have_count(0)
+    for slot in range(1, 6):  # empty every slot: a prompt alone
+        page.locator(f"#slot-{slot}").get_by_role("button", name="Remove Image").click()
+        expect(page.locator(f"#slot-{slot} img")).to_have_count(0)
     page.locator("#prompt textarea").fill("A red fox in the snow")
     generate(page, expected=2)
 

@@ -180,7 +180,7 @@ def test_bad_input_is_refused_with_its_own_error_naming_the_slot(tmp_path, name,
     assert type(caught.value) is expected
     assert fragment in caught.value.message("en")
     assert caught.value.message("en").startswith("Image 2 ")
-    assert caught.value.message("zh").startswith("图片 2 ") or caught.value.message("zh").startswith("无法读取图片 2")
+    assert caught.value.message("zh").startswith(("图2 ", "无法读取图2"))  # the slot's own label: 图2
 
 
 def test_decompression_bomb_is_refused_from_its_header_without_decoding(tmp_path):

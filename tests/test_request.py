@@ -4,6 +4,7 @@ import pytest
 
 from core import catalog, errors
 from core.parameters import EditParameters, parse_size
+from core.references import reference_problems
 from core.request import EditRequest
 from core.sizes import Size
 
@@ -150,11 +151,11 @@ def test_image_references_are_normalised_before_sending(make_image, prompt, sent
 
 
 @pytest.mark.parametrize("prompt", ["move @3 to the left", "Image 3 wears a hat", "把图3放大", "@Image 3"])
-def test_a_reference_to_an_image_that_is_not_sent_is_refused(make_image, prompt):
+def test_a_reference_to_an_empty_slot_is_refused_naming_the_slot(make_image, prompt):
     with pytest.raises(errors.ImageReferenceError) as caught:
         EditRequest.create([make_image(), make_image()], prompt)
-    assert "only 2 image(s) will be sent" in caught.value.message("en")
-    assert "3" in caught.value.message("zh")
+    assert "but slot 3 is empty. Add an image there or change the prompt." in caught.value.message("en")
+    assert "但图3是空的。请在图3中添加图片" in caught.value.message("zh")
 
 
 def test_references_go_up_to_image_10_on_a_model_that_takes_ten(make_image):
@@ -166,13 +167,64 @@ def test_references_go_up_to_image_10_on_a_model_that_takes_ten(make_image):
     for prompt in ("move @10 to the left", "Image 10 wears a hat", "把图10放大"):
         with pytest.raises(errors.ImageReferenceError) as caught:
             EditRequest.create(images[:9], prompt, model="qwen-image-2.1-pro")
-        assert "only 9 image(s) will be sent" in str(caught.value)
+        assert "slot 10 is empty" in str(caught.value)
     # Not a reference to 图1: more digits make another number, as "image 2048 px" is no reference to Image 2.
     assert EditRequest.create(images[:2], "图12 and an image 2048 px wide", seed=1).params.prompt.startswith("图12")
 
 
-def test_images_after_an_empty_slot_close_up_for_the_model(make_image):
-    request = EditRequest.create([make_image(), None, make_image(700, 500)], "Image 2 in front of Image 1", seed=1)
+def test_images_after_an_empty_slot_close_up_for_the_model_and_references_follow_them(make_image):
+    prompt = "Image 3 in front of @1, the sky of @图3 and 图3's light; image 3 in lower case"
+    request = EditRequest.create([make_image(), None, make_image(700, 500)], prompt, seed=1)
     assert [image.slot for image in request.images] == [1, 3]  # the user's slots, for messages
-    with pytest.raises(errors.ImageReferenceError):
-        EditRequest.create([make_image(), None, make_image(700, 500)], "Image 3 in front of Image 1")
+    assert request.params.prompt == "Image 2 in front of Image 1, the sky of 图2 and 图2's light; image 2 in lower case"
+
+
+@pytest.mark.parametrize(
+    ("images", "prompt", "sent"),
+    [
+        ([None, "b", "c"], "@2 holds @3", "Image 1 holds Image 2"),  # slot 1 empty: every number moves
+        ([None, None, "c"], "把@图3放大，图3的天空", "把图1放大，图1的天空"),
+        (
+            ["a", None, "c"],
+            "swap @3 and @1, then Image 3 and Image 1",
+            "swap Image 2 and Image 1, then Image 2 and Image 1",
+        ),
+    ],
+)
+def test_references_name_slots_and_are_sent_as_the_place_of_their_image(make_image, images, prompt, sent):
+    sources = [make_image() if image else None for image in images]
+    assert EditRequest.create(sources, prompt, seed=1).params.prompt == sent
+
+
+def test_a_reference_to_an_empty_slot_between_images_names_that_slot(make_image):
+    with pytest.raises(errors.ImageReferenceError) as caught:
+        EditRequest.create([make_image(), None, make_image(700, 500)], "Image 2 in front of Image 1")
+    assert caught.value.message("en") == (
+        "The prompt mentions Image 2, but slot 2 is empty. Add an image there or change the prompt."
+    )
+    assert caught.value.message("zh") == "提示词中提到了 Image 2，但图2是空的。请在图2中添加图片，或修改提示词。"
+
+
+def test_a_reference_past_the_models_most_images_says_what_the_model_takes(make_image):
+    with pytest.raises(errors.ReferenceBeyondModelError) as caught:
+        EditRequest.create([make_image()], "put @4 on Image 1", model="qwen-image-edit-max")
+    message = caught.value.message("en")
+    assert message.startswith("The prompt mentions @4, but qwen-image-edit-max takes at most 3 images.")
+    assert "qwen-image-2.1-pro (up to 10)" in message
+    assert "qwen-image-edit-max 最多接受 3 张图片" in caught.value.message("zh")
+
+
+def test_reference_problems_lists_each_bad_slot_once_without_raising():
+    problems = reference_problems("@2 and Image 2, then @4 and 图3", [1, 3], "qwen-image-edit-max")
+    assert [type(problem) for problem in problems] == [errors.ImageReferenceError, errors.ReferenceBeyondModelError]
+    assert [problem.params["number"] for problem in problems] == [2, 4]
+    assert reference_problems("Image 1 and 图3", [1, 3], "qwen-image-edit-max") == []
+
+
+def test_an_image_in_a_slot_past_the_models_most_is_refused_even_with_slots_empty_before_it(make_image):
+    images = [make_image(), None, None, make_image(700, 500)]
+    with pytest.raises(errors.TooManyImagesError) as caught:
+        EditRequest.create(images, "x", model="qwen-image-edit-max")
+    assert "Image 4 will not be sent" in caught.value.message("en")
+    request = EditRequest.create(images, "Image 4 beside Image 1", model="qwen-image-2.1-pro", seed=1)
+    assert request.params.prompt == "Image 2 beside Image 1"

@@ -58,7 +58,7 @@ def register(studio: Studio, visitors: Visitors) -> None:
             image_1: the first input image (required, but for models that start from the prompt alone).
             image_2: an optional second input image.
             image_3: an optional third input image.
-            prompt: what to change, e.g. "the girl in Image 1 wears the dress of Image 2" ({prompt_limits} chars).
+            prompt: what to change, e.g. "Image 1 wears the dress of Image 3" (Image k: image_k; {prompt_limits} chars).
             negative_prompt: what to avoid (max 500 chars; refused by models without one).
             model: one of {model_images}.
             size: "auto" (about 1024*1024, aspect of the last image) or "W*H" in the model's bounds.

@@ -30,6 +30,8 @@ CSS = """
 .slot [data-testid="upload-text"] { font-size: 0; }
 .slot [data-testid="upload-icon"] { display: block; width: 36px; height: 36px; margin: 12px auto 0; }
 .slot .top-panel > button:not(:last-of-type) { display: none; }
+#prompt-count[data-over] p { color: var(--error-text-color); opacity: 1; font-weight: 600; }
+#prompt-references p { color: var(--error-text-color); font-size: 0.85em; margin: 0; }
 /* "More images": three to a row at every width, the last row's too. */
 #more-slots { flex-wrap: wrap; justify-content: flex-start; }
 #more-slots > .extra-slot { flex: 0 0 calc((100% - 2 * var(--layout-gap)) / 3) !important; min-width: 0 !important; }

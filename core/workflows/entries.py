@@ -160,5 +160,5 @@ def plan_from_spec(spec: Mapping[str, Any], studio: Studio, base_dir: Path, user
     )
     draft = form.draft(studio.settings.explore_max_cells)
     images = listed_images(spec.get("images"))
-    draft.check_image_count(len(images))  # every cell's model takes that many: checked before fetching any
+    draft.check_image_count(range(1, len(images) + 1))  # every cell's model takes them: before fetching any
     return Plan.from_draft(image_sources(images, studio, region, base_dir, user_key), draft)

@@ -199,13 +199,15 @@ class _Axes:
         """What the images cost at `price` (None when no price is configured)."""
         return None if price is None else price.amount * self.images_billed
 
-    def check_image_count(self, count: int) -> None:
-        """Refuse, before anything runs, a plan whose cells' models cannot all take `count` images:
-        PlanImageCountError names each such model and its cells (a single edit's own rule, per model)."""
+    def check_image_count(self, slots: Sequence[int]) -> None:
+        """Refuse, before anything runs, a plan whose cells' models cannot all take images in `slots` (the
+        user's slot numbers of the images given): PlanImageCountError names each such model and its cells (a
+        single edit's own rule, per model)."""
+        count = len(slots)
         refusals = []
         for model_id in self.models:
             try:
-                check_image_count(model_id, range(1, count + 1))
+                check_image_count(model_id, slots)
             except (errors.NoImageError, errors.TooManyImagesError):
                 spec = catalog.get_model(model_id)
                 cells = [index for index, params in enumerate(self.parameters, 1) if params.model == model_id]
@@ -314,13 +316,14 @@ class Plan(_Axes):
     @classmethod
     def from_draft(cls, images: Sequence[ImageSource | None], draft: Draft) -> Plan:
         """The draft's cells with their images, prepared once for every cell by the same checks as a single
-        edit; `@k` references in each prompt are checked against the images given. Every cell's model must
-        take that many images (`check_image_count`)."""
-        draft.check_image_count(sum(1 for image in images if image is not None))
+        edit; references in each prompt name the slots given and are renumbered as sent (`core.references`).
+        Every cell's model must take those images (`check_image_count`)."""
+        draft.check_image_count([slot for slot, image in enumerate(images, start=1) if image is not None])
         first = draft.parameters[0]
         base = EditRequest.create(images, first.prompt, **first.create_args())
+        slots = [image.slot for image in base.images]
         cells = tuple(
-            Cell(index, coordinates, EditRequest(base.images, _with_references(params, len(base.images))))
+            Cell(index, coordinates, EditRequest(base.images, _with_references(params, slots)))
             for index, (coordinates, params) in enumerate(zip(draft.coordinates, draft.parameters, strict=True))
         )
         return cls(prompts=draft.prompts, seeds=draft.seeds, models=draft.models, sizes=draft.sizes, cells=cells)
@@ -386,5 +389,5 @@ def _resolve_seed(value: Any) -> tuple[int, bool]:
     return params.seed, params.seed_was_random
 
 
-def _with_references(params: EditParameters, image_count: int) -> EditParameters:
-    return replace(params, prompt=normalise_references(params.prompt, image_count))
+def _with_references(params: EditParameters, slots: Sequence[int]) -> EditParameters:
+    return replace(params, prompt=normalise_references(params.prompt, slots, params.model))

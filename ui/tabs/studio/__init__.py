@@ -43,8 +43,8 @@ def render(studio: Studio) -> StudioView:
 def listen(view: StudioView, page: Page) -> None:
     """Wire the tab's events, group by group."""
     run.listen(view, page)
-    inputs.listen(view.inputs, view.controls.model)
-    prompt.listen(view.prompt, view.controls.model)
+    inputs.listen(view.inputs, view.controls.model, view.undo)
+    prompt.listen(view.prompt, view.controls.model, view.all_slots)
     controls.listen(view.controls, view.all_slots)
     results.listen(view)
     examples.listen(view)

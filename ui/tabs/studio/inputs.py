@@ -1,5 +1,6 @@
 """The image slots: three side by side, and "More images" (Image 4 onwards) for models that take more; upload,
-paste or webcam; a bad file explained on drop; swap and close up; what the chosen model will not take."""
+paste or webcam; a bad file explained on drop; swap; what the chosen model will not take. A slot keeps its
+number: an image stays where it was put, and removing one leaves its slot empty (with Undo)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from core.request import check_image_count
 from ui.alerts import inform, warn
 from ui.slots import InputSlot
 from ui.strings import I18N, language_of, status
+from ui.tabs.studio.undo import UndoBar
 from ui.tabs.studio.view import Inputs
 from ui.wiring import PRIVATE
 
@@ -56,26 +58,23 @@ def _slot(k: int, *, height: int, visible: bool = True, extra: bool = False) -> 
     )
 
 
-def listen(inputs: Inputs, model: gr.Dropdown) -> None:
-    """Check each dropped file at once; keep filled slots to the left; swap neighbours; follow the model."""
+def listen(inputs: Inputs, model: gr.Dropdown, undo: UndoBar) -> None:
+    """Check each dropped file at once; slots keep their numbers (a removed image leaves its slot empty, with
+    Undo); swap neighbours; follow the model."""
     slots = list(inputs.all_slots)
-
-    def compact(*paths: str | None):
-        closed = close_up(list(paths))
-        return [gr.skip() if new == old else new for new, old in zip(closed, paths, strict=True)]
 
     for k, slot in enumerate(slots, start=1):
 
         def check(path: str | None, request: gr.Request, k: int = k) -> Any:
-            # A good file is already in place: writing it back could undo a move made while it was checked.
+            # A good file is already in place: writing it back could undo a swap made while it was checked.
             return gr.skip() if check_slot(path, k, request) else None
 
-        # An image dropped after an empty slot moves left: "Image k" always names the k-th image sent.
-        slot.upload(check, [slot], [slot], **PRIVATE).then(compact, slots, slots, queue=False, **PRIVATE)
-        slot.clear(compact, slots, slots, queue=False, **PRIVATE)
+        slot.upload(check, [slot], [slot], **PRIVATE)
+        undo.removing(slot, k)
 
     for first, button in enumerate(inputs.swap_buttons):
-        button.click(_swap(first), slots, slots, queue=False, **PRIVATE)
+        pair = slots[first : first + 2]
+        button.click(_swap(first), pair, pair, queue=False, **PRIVATE)
 
     def follow(values: dict[Any, Any], request: gr.Request) -> list[Any]:
         paths = [values[slot] for slot in slots]
@@ -104,8 +103,8 @@ def model_view(model_id: str, paths: list[str | None], lang: str) -> list[Any]:
         return [gr.update(visible=False), gr.skip(), *(gr.skip() for _ in EXTRA_SLOTS), note]
     more = gr.update(visible=True, open=True) if extra_filled else gr.update(visible=True)
     hint = status("more_images_hint" if takes_more else "more_images_none", lang, model=spec.id, max=spec.max_images)
-    # Filled slots close up to the left: one empty slot after the last image, while the model takes more.
-    offered = min(spec.max_images, max(len(filled), len(SLOTS)) + 1)
+    # One empty slot after the last image, while the model takes more.
+    offered = min(spec.max_images, max([*filled, len(SLOTS)]) + 1)
     extra = [gr.update(visible=k <= offered or k in filled) for k in EXTRA_SLOTS]
     return [more, hint, *extra, note]
 
@@ -150,16 +149,10 @@ def check_slot(path: str | None, slot: int, request: gr.Request) -> str | None:
     return path
 
 
-def close_up(slots: list[str | None]) -> list[str | None]:
-    """Filled slots moved left, so "Image k" always names the k-th image sent."""
-    filled = [path for path in slots if path]
-    return filled + [None] * (len(slots) - len(filled))
-
-
 def _swap(first: int):
-    def run(*paths: str | None):
-        swapped = list(paths)
-        swapped[first], swapped[first + 1] = swapped[first + 1], swapped[first]
-        return close_up(swapped)
+    """Exchange slots `first` and `first + 1` (0-based), and nothing else: an empty one stays empty."""
+
+    def run(left: str | None, right: str | None) -> tuple[str | None, str | None]:
+        return right, left
 
     return run

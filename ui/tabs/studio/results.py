@@ -134,8 +134,16 @@ def _listen_chain(view: StudioView) -> None:
     """ "Use as Image k" puts the selected result in slot k; "Use these settings" recalls its settings. Both
     replace part of the setup, so Undo offers it back."""
     results = view.results
-    for k, button in zip(SLOTS, results.use_buttons, strict=True):
-        view.undo.replacing(button.click, f"use_as_{k}", _chain, [results.selected], [view.slots[k - 1]])
+    for k, button in zip(SLOTS, results.use_buttons, strict=True):  # exactly slot k, whatever the others hold
+        view.undo.replacing(
+            button.click,
+            "use_as",
+            _chain,
+            results.selected,
+            view.slots[k - 1],
+            says={"slot": k},
+            show_progress="hidden",
+        )
 
     def recall(chosen: dict[str, Any] | None, request: gr.Request):
         if not chosen:
@@ -146,8 +154,8 @@ def _listen_chain(view: StudioView) -> None:
     view.undo.replacing(results.recall.click, "recall", recall, results.selected, view.settings_controls)
 
 
-def _chain(chosen: dict[str, Any] | None, request: gr.Request) -> Any:
-    if not chosen:
+def _chain(chosen: dict[str, Any] | None, request: gr.Request) -> str:
+    if not chosen:  # refused, so no Undo is offered for a change that did not happen
         raise refuse("pick_result", language_of(request))
     return chosen["path"]
 

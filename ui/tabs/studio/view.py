@@ -31,11 +31,12 @@ class Inputs:
 
 @dataclass(frozen=True)
 class PromptFields:
-    """What to change, how long it is, and what to avoid."""
+    """What to change, how long it is, what to avoid, and what Generate would refuse in its image references."""
 
     prompt: gr.Textbox
     counter: gr.Markdown
     negative: gr.Textbox
+    references: gr.Markdown
 
 
 @dataclass(frozen=True)
