@@ -5,11 +5,14 @@ Set-up as in browser_support.py; the simulator's latency keeps a run in flight."
 
 from __future__ import annotations
 
-import re
+import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     OpenPage,
@@ -25,11 +28,15 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
     fixture_studio,
     results,
     screenshot,
+    toast,
     upload,
 )
 from playwright.sync_api import Page, expect
+from queue_calls import fn_index, page_values
+from queue_calls import upload as upload_file
 
 from core import catalog
+from core.identity import OwnerTokens
 from core.pacing import account_of
 from core.simulator import Simulator
 from core.studio import SIMULATOR_KEY, Studio
@@ -38,6 +45,14 @@ pytestmark = pytest.mark.browser
 
 SHOTS = Path("/work/shots/run")
 SAVED = "image(s) saved in"
+# Every text the status line shows, in order, into window.lines.
+RECORD_JS = """(status) => {
+    window.lines = [];
+    new MutationObserver(() => {
+        const text = status.innerText.trim();
+        if (text && window.lines.at(-1) !== text) window.lines.push(text);
+    }).observe(status, { subtree: true, childList: true, characterData: true });
+}"""
 # Ctrl+Enter pressed twice in quick succession, in the prompt.
 TWICE_JS = """(field) => {
     for (const _ of [1, 2]) {
@@ -99,6 +114,7 @@ def test_a_double_click_on_generate_runs_one_edit(
 
     finished(page)
     expect(results(page)).to_have_count(1)
+    expect(toast(page, "error")).to_have_count(0)  # the page itself sent one run: the server refused none
     time.sleep(0.5)  # a second run, had there been one, started with the first: it would be at the model now
     assert sim.stats.generation_calls == calls + 1
 
@@ -199,17 +215,75 @@ def test_the_wait_shows_its_seconds_against_the_usual_time_of_this_model(
 ):
     prepare(page, images[0])
     choose_model(page, "qwen-image-edit")  # no other test here runs it: its history starts empty
-    slow(2.5)
-    status = page.locator("#run-status")
+    slow(2.6)
+    page.locator("#run-status").evaluate(RECORD_JS)
 
     page.locator("#generate").click()
-    expect(status).to_have_text("Run 1 · Waiting for Qwen… 1 s")  # no history yet: no usual time is claimed
     finished(page)
-
+    first = page.evaluate("() => window.lines.splice(0)")
     page.locator("#generate").click()
-    expect(status).not_to_contain_text(SAVED)  # the first run's line is gone at once
-    expect(status).to_have_text("Run 2 · Waiting for Qwen… 1 s (usually about 3 s)")
+    expect(page.locator("#run-status")).to_have_text("Run 2 · Waiting for Qwen… 1 s (usually about 3 s)")
     shoot(page, "waiting-usual.png")
-    expect(status).to_have_text(re.compile(r"Run 2 · Waiting for Qwen… 2 s \(usually about 3 s\)"))
     finished(page)
-    expect(status).to_contain_text(f"Run 2 · 1 {SAVED}")
+    second = page.evaluate("() => window.lines")
+
+    # No history of the model yet: the seconds go by and no usual time is claimed.
+    assert first[0] == "Run 1 · Preparing the images…"
+    waits = [line for line in first if "Waiting for Qwen" in line]
+    assert waits == [f"Run 1 · Waiting for Qwen… {s} s" for s in (0, 1, 2)]
+    # The first run's line is gone as soon as the second starts; it waits against the first's time.
+    assert second[0] == "Run 2 · Preparing the images…"
+    waits = [line for line in second if "Waiting for Qwen" in line]
+    assert waits == [f"Run 2 · Waiting for Qwen… {s} s (usually about 3 s)" for s in (0, 1, 2)]
+    assert second[-1].startswith(f"Run 2 · 1 {SAVED}")
+
+
+def join(url: str, index: int, data: list[Any], session: str) -> str:
+    """Join the queue for dependency `index` in `session`; returns the event's id."""
+    body = {"data": data, "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None}
+    joined = httpx.post(f"{url}gradio_api/queue/join", json=body, timeout=30)
+    joined.raise_for_status()
+    return joined.json()["event_id"]
+
+
+def completions(url: str, session: str, count: int) -> list[dict[str, Any]]:
+    """The final messages of the first `count` events of `session` to complete, from its one stream."""
+    done: list[dict[str, Any]] = []
+    with httpx.stream("GET", f"{url}gradio_api/queue/data", params={"session_hash": session}, timeout=60) as stream:
+        for line in stream.iter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                done.append(message)
+                if len(done) == count:
+                    return done
+    raise AssertionError("the queue stream ended early")
+
+
+def test_the_server_refuses_a_second_run_of_a_tab_while_its_first_is_in_flight(
+    app_url: str, images: list[Path], sim: Simulator, studio: Studio, slow: Callable[[float], None]
+):
+    """What the page's own guard stops never reaches the server; a client that sends it anyway is refused."""
+    token = OwnerTokens.in_data_dir(studio.settings.data_dir).issue()
+    generate = fn_index(app_url, "generate")
+    values = page_values(
+        app_url,
+        generate,
+        {"slot-1": upload_file(app_url, str(images[0])), "prompt": "one click, one run"},
+        {"qwen-edit-owner": {"token": token}, "qwen-edit-key": {"api_key": ""}},
+    )
+    slow(2)
+    calls = sim.stats.generation_calls
+    tab, other_tab = secrets.token_hex(8), secrets.token_hex(8)
+
+    join(app_url, generate, values, tab)
+    join(app_url, generate, values, tab)  # the same tab again, while its first run is in flight
+    join(app_url, generate, values, other_tab)  # another tab of the same browser may run meanwhile
+
+    first, second = completions(app_url, tab, 2)
+    (other,) = completions(app_url, other_tab, 1)
+    assert not first["success"] and second["success"] and other["success"]
+    assert first["output"]["error"] == (
+        "Run 1 is still in progress in this tab, so this one was not started (nothing was sent). "
+        "Wait for it to finish, or press Cancel, then generate again."
+    )
+    assert sim.stats.generation_calls == calls + 2

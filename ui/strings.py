@@ -109,6 +109,8 @@ EN: dict[str, str] = {
     "explore_export": "Export run (zip + contact sheet)",
     "explore_grid": "Grid",
     "undo": "↶ Undo",
+    # run feedback
+    "running": "Running…",
 }
 
 ZH: dict[str, str] = {
@@ -209,13 +211,15 @@ ZH: dict[str, str] = {
     "explore_export": "导出本次运行（zip + 联系表）",
     "explore_grid": "网格",
     "undo": "↶ 撤销",
+    # run feedback
+    "running": "运行中…",
 }
 
 # Lines built on the server, with placeholders.
 STATUS: dict[str, dict[str, str]] = {
     "en": {
         "preparing": "Preparing the images…",
-        "calling": "Waiting for Qwen…",
+        "calling": "Waiting for Qwen… {elapsed} s",
         "retrying": "DashScope is busy ({reason}); retrying in {delay:.0f} s (attempt {attempt} of {attempts})…",
         "downloading": "Downloading results {done}/{total}…",
         "done": "{count} image(s) saved in {seconds:.1f} s · seed {seed} · {width}x{height} · request {request_id}",
@@ -276,12 +280,19 @@ STATUS: dict[str, dict[str, str]] = {
         "pick_result": "Select a result first.",
         "upscaled": "Image {slot} is {width}x{height}: it will be sent upscaled to {sent_width}x{sent_height}, as the "
         "models work best from {minimum} px a side. A larger original gives them more detail.",
-        "cancelled": "Cancelled. An edit not sent yet is not sent and not billed; one already at the model still "
-        "finishes and is kept in History.",
+        # run feedback
+        "run_line": "Run {number} · {line}",
+        "run_failed": "⚠ Run {number} failed: {reason}",
+        "calling_usual": "Waiting for Qwen… {elapsed} s (usually about {usual} s)",
+        "stopped_unsent": "Run {number} stopped; this edit was not sent and is not billed.",
+        "stopped_sent": "Run {number}: stopped waiting — this edit was already sent and will still land in History.",
+        "stopped_refused": "Run {number} stopped; DashScope had refused this edit, so it is not sent again and not "
+        "billed.",
+        "nothing_running": "Nothing is running in this tab: there is no run to stop.",
     },
     "zh": {
         "preparing": "正在准备图片…",
-        "calling": "正在等待 Qwen…",
+        "calling": "正在等待 Qwen… {elapsed} 秒",
         "retrying": "DashScope 繁忙（{reason}）；{delay:.0f} 秒后重试（第 {attempt}/{attempts} 次）…",
         "downloading": "正在下载结果 {done}/{total}…",
         "done": "已保存 {count} 张图片，用时 {seconds:.1f} 秒 · 种子 {seed} · {width}x{height} · 请求 {request_id}",
@@ -341,7 +352,14 @@ STATUS: dict[str, dict[str, str]] = {
         "pick_result": "请先选择一个结果。",
         "upscaled": "图{slot}为 {width}x{height}：将放大到 {sent_width}x{sent_height} 后发送，因为模型在边长 {minimum} "
         "像素以上效果最好。原图越大，细节越多。",
-        "cancelled": "已取消。尚未发送的编辑不会发送，也不计费；已发送给模型的编辑仍会完成，并保存在历史记录中。",
+        # run feedback
+        "run_line": "第 {number} 次运行 · {line}",
+        "run_failed": "⚠ 第 {number} 次运行失败：{reason}",
+        "calling_usual": "正在等待 Qwen… {elapsed} 秒（通常约 {usual} 秒）",
+        "stopped_unsent": "第 {number} 次运行已停止；此次编辑尚未发送，不会计费。",
+        "stopped_sent": "第 {number} 次运行：已停止等待——此次编辑已发送，结果仍会保存到历史记录中。",
+        "stopped_refused": "第 {number} 次运行已停止；DashScope 已拒绝此次编辑，不会再次发送，也不计费。",
+        "nothing_running": "本标签页没有正在进行的运行，无需停止。",
     },
 }
 
