@@ -96,6 +96,18 @@ def shoot(page: Page, name: str) -> None:
     screenshot(page, SHOTS, name)
 
 
+def runs_sent(page: Page, app_url: str) -> list[int]:
+    """A list that grows by one each time the page sends a run of Generate to the server."""
+    generate, sent = fn_index(app_url, "generate"), []
+
+    def on_request(request: Any) -> None:
+        if "/queue/join" in request.url and (request.post_data_json or {}).get("fn_index") == generate:
+            sent.append(generate)
+
+    page.on("request", on_request)
+    return sent
+
+
 def finished(page: Page) -> None:
     """Wait until the run has ended with its results, and Generate can be pressed again."""
     expect(page.locator("#run-status")).to_contain_text(SAVED)
@@ -104,29 +116,34 @@ def finished(page: Page) -> None:
 
 
 def test_a_double_click_on_generate_runs_one_edit(
-    page: Page, images: list[Path], sim: Simulator, studio: Studio, slow: Callable[[float], None]
+    page: Page, app_url: str, images: list[Path], sim: Simulator, slow: Callable[[float], None]
 ):
     prepare(page, images[0])
     slow(1.5)
-    calls = sim.stats.generation_calls
+    calls, sent = sim.stats.generation_calls, runs_sent(page, app_url)
 
     page.locator("#generate").dblclick()
 
     finished(page)
     expect(results(page)).to_have_count(1)
-    expect(toast(page, "error")).to_have_count(0)  # the page itself sent one run: the server refused none
+    expect(toast(page, "error")).to_have_count(0)
+    assert len(sent) == 1  # the page itself sent one run: the server had none to refuse
     time.sleep(0.5)  # a second run, had there been one, started with the first: it would be at the model now
     assert sim.stats.generation_calls == calls + 1
 
 
-def test_ctrl_enter_twice_runs_one_edit(page: Page, images: list[Path], sim: Simulator, slow: Callable[[float], None]):
+def test_ctrl_enter_twice_runs_one_edit(
+    page: Page, app_url: str, images: list[Path], sim: Simulator, slow: Callable[[float], None]
+):
     prepare(page, images[0])
     slow(1.5)
-    calls = sim.stats.generation_calls
+    calls, sent = sim.stats.generation_calls, runs_sent(page, app_url)
 
     page.locator("#prompt textarea").evaluate(TWICE_JS)
 
     finished(page)
+    expect(toast(page, "error")).to_have_count(0)
+    assert len(sent) == 1  # the page itself sent one run: the server had none to refuse
     time.sleep(0.5)
     assert sim.stats.generation_calls == calls + 1
 
