@@ -768,3 +768,14 @@ class ResultFileMissingError(EditError):
         "zh": "第 {cell} 格的结果已不在存储中（该编辑已被删除，或为遵守存储上限而被移除），因此无法导出本次运行。"
         "请重新运行网格；想保留的格请加星。",
     }
+
+
+class RunInFlightError(EditError):
+    """A page asked for a second run while its first is still in flight (one click, one run)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Run {number} is still in progress in this tab, so this one was not started (nothing was sent). "
+        "Wait for it to finish, or press Cancel, then generate again.",
+        "zh": "本标签页的第 {number} 次运行仍在进行，因此没有开始新的运行（未发送任何内容）。"
+        "请等它完成，或先点“取消”，再重新生成。",
+    }

@@ -7,6 +7,7 @@ import itertools
 import logging
 import math
 import queue
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +55,14 @@ class Stage(Enum):
     RETRYING = "retrying"
     DOWNLOADING = "downloading"
     SAVED = "saved"
+
+
+class Reach(Enum):
+    """How far an edit had got when it was cancelled, which says what the cancel did."""
+
+    UNSENT = "unsent"  # nothing went out: it ends unsent, nothing billed
+    SENT = "sent"  # at the model: it finishes, is billed and lands in history
+    REFUSED = "refused"  # DashScope refused it and it waited to retry: not sent again, nothing billed
 
 
 @dataclass(frozen=True)
@@ -120,28 +129,53 @@ class EditJob:
     def __init__(self) -> None:
         self._events: queue.Queue[object] = queue.Queue()
         self._cancel = threading.Event()
+        self._lock = threading.Lock()  # a cancel and a send decide in turn: the answer of `cancel` is the truth
+        self._reach = Reach.UNSENT
         self.future: Future[EditResult] = Future()
 
-    def cancel(self) -> None:
-        """Stop the edit if it has not been sent yet (e.g. while it waits for its turn under the rate limit):
-        it then ends with EditCancelledError, unbilled. Once sent, it finishes and lands on disk."""
-        self._cancel.set()
+    def cancel(self) -> Reach:
+        """Stop the edit if it has not been sent yet (e.g. while it waits for its turn under the rate limit),
+        or stop its retries: it then ends with EditCancelledError, unbilled. Once sent, it finishes and lands
+        on disk. Returns how far it had got, so a caller can say which happened."""
+        with self._lock:
+            self._cancel.set()
+            return self._reach
 
     def cancelled(self) -> bool:
         """True once `cancel` was called."""
         return self._cancel.is_set()
 
+    def sending(self) -> bool:
+        """Asked by the worker right before each attempt goes out: False once cancelled (nothing is sent);
+        else the edit counts as sent from now on."""
+        with self._lock:
+            if self._cancel.is_set():
+                return False
+            self._reach = Reach.SENT
+            return True
+
     def publish(self, progress: Progress) -> None:
         """Called by the worker for each step."""
+        if progress.stage is Stage.RETRYING:
+            with self._lock:
+                self._reach = Reach.REFUSED  # until the retry is sent
         self._events.put(progress)
 
     def finish(self, _future: Future[EditResult]) -> None:
         """Called when the worker is done, successful or not."""
         self._events.put(self._DONE)
 
-    def progress(self) -> Iterator[Progress]:
-        """Each step as it happens, until the edit is over; then `result()` answers at once."""
-        while (event := self._events.get()) is not self._DONE:
+    def progress(self, tick: float | None = None) -> Iterator[Progress | None]:
+        """Each step as it happens, until the edit is over; then `result()` answers at once. With `tick`,
+        also None whenever that many seconds pass without a step (for a clock on the page)."""
+        while True:
+            try:
+                event = self._events.get(timeout=tick)
+            except queue.Empty:
+                yield None
+                continue
+            if event is self._DONE:
+                return
             assert isinstance(event, Progress)
             yield event
 
@@ -222,6 +256,12 @@ class Studio:
         if edits > left:
             raise errors.AllowanceExceededError(count=edits, left=left)
 
+    def usual_call_seconds(self, model: str) -> float | None:
+        """How long a call of `model` usually takes here: the median of its last 20 answered calls in this
+        studio's history (simulated ones in simulator mode, real ones otherwise); None without any."""
+        seconds = self.history.call_seconds(model, simulated=self.simulated, last=20)
+        return statistics.median(seconds) if seconds else None
+
     def pin_group(self) -> PinGroup:
         """A group of edits that quota eviction leaves alone until the group is released (pass it to `edit`)."""
         return PinGroup(self._pins)
@@ -234,6 +274,7 @@ class Studio:
         on_progress: Callable[[Progress], None] | None = None,
         pin_to: PinGroup | None = None,
         cancelled: Callable[[], bool] | None = None,
+        sending: Callable[[], bool] | None = None,
     ) -> EditResult:
         """Call the model for `caller`, then download every result into the store; return what was saved.
 
@@ -247,7 +288,9 @@ class Studio:
         (`Stage.WAITING` steps tell how long, each second). `cancelled` is asked while it waits and last thing
         before the request goes out: when it answers True nothing is sent and EditCancelledError is raised;
         an edit cancelled before it had to wait is deleted again, one cancelled while waiting stays in history
-        as cancelled (PacingCancelledError); either gives back the hourly allowance it counted.
+        as cancelled (PacingCancelledError); either gives back the hourly allowance it counted. `sending`, when
+        given, is asked instead of `cancelled` right before each attempt goes out (the first and every retry),
+        and its answer is final: False sends nothing, as a cancel; True, the attempt goes out.
         """
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, caller.key)
@@ -255,7 +298,8 @@ class Studio:
         if counted:  # the host's key pays: bound what each visitor spends
             self.rate_limiter.acquire(caller.owner, caller.address)
         try:
-            return self._edit(request, caller, endpoint, started, on_progress, cancelled, pin_to)
+            go = sending or (lambda: not (cancelled is not None and cancelled()))
+            return self._edit(request, caller, endpoint, started, on_progress, cancelled, go, pin_to)
         except (errors.EditCancelledError, errors.TooManyWaitingError):
             if counted:  # ended unsent: it spent nothing of the hour's allowance
                 self.rate_limiter.release(caller.owner, caller.address)
@@ -269,6 +313,7 @@ class Studio:
         started: float,
         on_progress: Callable[[Progress], None] | None,
         cancelled: Callable[[], bool] | None,
+        sending: Callable[[], bool],
         pin_to: PinGroup | None,
     ) -> EditResult:
         notify = on_progress or (lambda _progress: None)
@@ -287,9 +332,9 @@ class Studio:
             with self._pins.pinned(edit_id):
                 turn, waited = self._wait_turn(endpoint, request, caller, edit_id, notify, cancelled)
                 notify(Progress(Stage.CALLING))
-                if cancelled is not None and cancelled():
+                if not sending():
                     self._not_sent(caller.owner, edit_id, waited)
-                answer = self._call(request, endpoint, edit_id, notify, turn, cancelled)
+                answer = self._call(request, endpoint, edit_id, notify, turn, cancelled, sending)
                 kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
                 self.enforce_quotas(caller.owner)
         return EditResult(
@@ -365,6 +410,7 @@ class Studio:
         notify: Callable[[Progress], None],
         turn: Turn,
         cancelled: Callable[[], bool] | None,
+        sending: Callable[[], bool],
     ) -> ServiceResult:
         """Send the recorded edit; a failure is recorded with its reason, and the answer's links before any
         download. A retry waits its delay and then a turn in the pacer's line, in the place of the turn the
@@ -387,9 +433,10 @@ class Studio:
                     notify(Progress(Stage.RETRYING, retry=replace(latest, delay=left)))
 
             turn = turn.again(after=seconds)
-            if not turn.take(cancelled, counting):
+            if not turn.take(cancelled, counting) or not sending():
                 raise errors.PacingCancelledError()
 
+        sent = time.monotonic()
         try:
             answer = call_edit(
                 request,
@@ -406,7 +453,8 @@ class Studio:
             self.history.fail_edit(edit_id, error.message("en"), error.request_id)
             raise
         usage = (answer.usage.width, answer.usage.height, answer.usage.image_count)
-        self.history.record_answer(edit_id, answer.request_id, answer.image_urls, usage, time.time())
+        seconds = time.monotonic() - sent
+        self.history.record_answer(edit_id, answer.request_id, answer.image_urls, usage, time.time(), seconds)
         return answer
 
     def _download(
@@ -443,7 +491,9 @@ class Studio:
     def submit(self, request: EditRequest, caller: Caller = LOCAL) -> EditJob:
         """Start an edit for `caller` in the studio's threads and return at once."""
         job = EditJob()
-        job.future = self._workers.submit(self.edit, request, caller, on_progress=job.publish, cancelled=job.cancelled)
+        job.future = self._workers.submit(
+            self.edit, request, caller, on_progress=job.publish, cancelled=job.cancelled, sending=job.sending
+        )
         job.future.add_done_callback(job.finish)
         return job
 

@@ -78,7 +78,7 @@ def test_the_page_says_how_long_an_edit_waits_and_cancel_sends_nothing(
     expect(page.locator("#run-status")).to_contain_text(WAITING)
     page.locator("#cancel").click()
 
-    expect(page.locator("#run-status")).to_contain_text("Cancelled. An edit not sent yet is not sent and not billed")
+    expect(page.locator("#run-status")).to_have_text("Run 1 stopped; this edit was not sent and is not billed.")
     wait_for(lambda: "cancelled" in statuses(studio), "the waiting edit to end as cancelled")
     assert sim.stats.generation_calls == calls and sim.stats.throttled == 0
 

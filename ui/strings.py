@@ -119,6 +119,8 @@ EN: dict[str, str] = {
     "explore_prompts_placeholder": "give the cat a {red|blue} scarf\nmake it {night|winter}",
     "details_raw": "Raw record",
     "details_none": "Nothing selected: click a picture to see what made it.",
+    # run feedback
+    "running": "Running…",
 }
 
 ZH: dict[str, str] = {
@@ -227,13 +229,15 @@ ZH: dict[str, str] = {
     "explore_prompts_placeholder": "给猫戴上{红色|蓝色}围巾\n把画面变成{夜晚|冬天}",
     "details_raw": "原始记录",
     "details_none": "尚未选择：点击一张图片，查看它是如何生成的。",
+    # run feedback
+    "running": "运行中…",
 }
 
 # Lines built on the server, with placeholders.
 STATUS: dict[str, dict[str, str]] = {
     "en": {
         "preparing": "Preparing the images…",
-        "calling": "Waiting for Qwen…",
+        "calling": "Waiting for Qwen… {elapsed} s",
         "retrying": "DashScope is busy ({reason}); retrying in {delay:.0f} s (attempt {attempt} of {attempts})…",
         "downloading": "Downloading results {done}/{total}…",
         "done": "{count} image(s) saved in {seconds:.1f} s · seed {seed} · {width}x{height} · request {request_id}",
@@ -356,10 +360,19 @@ STATUS: dict[str, dict[str, str]] = {
         "details_none": "Nothing selected: click a picture to see what made it.",
         "undo_removed": "↶ Undo: Image {slot} removed",
         "undo_use_as": "↶ Undo: result put in Image {slot}",
+        # run feedback
+        "run_line": "Run {number} · {line}",
+        "run_failed": "⚠ Run {number} failed: {reason}",
+        "calling_usual": "Waiting for Qwen… {elapsed} s (usually about {usual} s)",
+        "stopped_unsent": "Run {number} stopped; this edit was not sent and is not billed.",
+        "stopped_sent": "Run {number}: stopped waiting — this edit was already sent and will still land in History.",
+        "stopped_refused": "Run {number} stopped; DashScope had refused this edit, so it is not sent again and not "
+        "billed.",
+        "nothing_running": "Nothing is running in this tab: there is no run to stop.",
     },
     "zh": {
         "preparing": "正在准备图片…",
-        "calling": "正在等待 Qwen…",
+        "calling": "正在等待 Qwen… {elapsed} 秒",
         "retrying": "DashScope 繁忙（{reason}）；{delay:.0f} 秒后重试（第 {attempt}/{attempts} 次）…",
         "downloading": "正在下载结果 {done}/{total}…",
         "done": "已保存 {count} 张图片，用时 {seconds:.1f} 秒 · 种子 {seed} · {width}x{height} · 请求 {request_id}",
@@ -479,6 +492,14 @@ STATUS: dict[str, dict[str, str]] = {
         "details_none": "尚未选择：点击一张图片，查看它是如何生成的。",
         "undo_removed": "↶ 撤销：已移除图{slot}",
         "undo_use_as": "↶ 撤销：结果已放入图{slot}",
+        # run feedback
+        "run_line": "第 {number} 次运行 · {line}",
+        "run_failed": "⚠ 第 {number} 次运行失败：{reason}",
+        "calling_usual": "正在等待 Qwen… {elapsed} 秒（通常约 {usual} 秒）",
+        "stopped_unsent": "第 {number} 次运行已停止；此次编辑尚未发送，不会计费。",
+        "stopped_sent": "第 {number} 次运行：已停止等待——此次编辑已发送，结果仍会保存到历史记录中。",
+        "stopped_refused": "第 {number} 次运行已停止；DashScope 已拒绝此次编辑，不会再次发送，也不计费。",
+        "nothing_running": "本标签页没有正在进行的运行，无需停止。",
     },
 }
 

@@ -98,7 +98,9 @@ fieldset:has(input:disabled) label, input:disabled, textarea:disabled { opacity:
 }
 """
 
-# Ctrl+Enter / Cmd+Enter anywhere on the page runs Generate.
+# Ctrl+Enter / Cmd+Enter anywhere on the page runs Generate. One click, one run: a click on Generate while its
+# run is starting or running does nothing. The page disables Generate a moment after the click (its own event,
+# ui/tabs/studio/run.py) and enables it when the run ends; until it is disabled, `data-started` stands in.
 HEAD_JS = """
 <script>
 document.addEventListener("keydown", (event) => {
@@ -107,5 +109,19 @@ document.addEventListener("keydown", (event) => {
     if (button) { event.preventDefault(); button.click(); }
   }
 });
+window.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("#generate") : null;
+  if (!button) return;
+  if (button.disabled || button.dataset.started) {
+    event.stopImmediatePropagation();
+    event.preventDefault();
+    return;
+  }
+  button.dataset.started = "1";
+}, true);
+new MutationObserver(() => {
+  const button = document.querySelector("#generate");
+  if (button && button.disabled) delete button.dataset.started;
+}).observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ["disabled"] });
 </script>
 """

@@ -129,6 +129,17 @@ def m005_thumbnails(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m006_call_seconds(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        ALTER TABLE edits ADD COLUMN call_seconds REAL;
+        CREATE INDEX edits_answered_by_model ON edits (model, created DESC) WHERE call_seconds IS NOT NULL;
+        """,
+    )
+
+
 def apply(db: sqlite3.Connection, upto: int | None = None) -> int:
     """Apply the migrations not applied yet (only the first `upto`, for tests) inside the caller's
     transaction; return how many are applied now."""

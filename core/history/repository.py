@@ -111,14 +111,21 @@ class History:
         return edit_id
 
     def record_answer(
-        self, edit_id: str, request_id: str, urls: tuple[str, ...], usage: tuple[int, int, int], now: float
+        self,
+        edit_id: str,
+        request_id: str,
+        urls: tuple[str, ...],
+        usage: tuple[int, int, int],
+        now: float,
+        call_seconds: float | None = None,
     ) -> None:
-        """DashScope answered: keep every result link (pending) before anything is downloaded."""
+        """DashScope answered (after `call_seconds`): keep every result link (pending) before anything is
+        downloaded."""
         with self._write() as db:
             db.execute(
                 """UPDATE edits SET status = 'downloading', request_id = ?, usage_width = ?, usage_height = ?,
-                   usage_count = ? WHERE id = ?""",
-                (request_id, *usage, edit_id),
+                   usage_count = ?, call_seconds = ? WHERE id = ?""",
+                (request_id, *usage, call_seconds, edit_id),
             )
             db.executemany(
                 "INSERT INTO outputs (edit_id, idx, url, expires, state) VALUES (?, ?, ?, ?, 'pending')",
@@ -200,6 +207,16 @@ class History:
                WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
         )
         return [(row["base_url"], row["exact_size"], _output(row)) for row in rows]
+
+    def call_seconds(self, model: str, *, simulated: bool, last: int = 20) -> list[float]:
+        """How long DashScope (or the simulator) took to answer the `last` answered calls of `model`, newest
+        first, across owners: a model's speed is the service's, not anyone's data."""
+        rows = self._db().execute(
+            """SELECT call_seconds FROM edits WHERE model = ? AND simulated = ? AND call_seconds IS NOT NULL
+               ORDER BY created DESC LIMIT ?""",
+            (model, int(simulated), last),
+        )
+        return [row[0] for row in rows]
 
     def get(self, owner: str, edit_id: str) -> EditRow:
         """One edit of `owner` with its inputs and outputs; NotFoundError for anyone else's."""

@@ -66,6 +66,7 @@ class EditRow:
     last_used: float
     exact_size: str | None = None
     runner: str | None = None
+    call_seconds: float | None = None  # how long DashScope took to answer, retries included
     inputs: tuple[InputRow, ...] = ()
     outputs: tuple[OutputRow, ...] = ()
 

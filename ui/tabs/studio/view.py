@@ -41,11 +41,12 @@ class PromptFields:
 
 @dataclass(frozen=True)
 class RunButtons:
-    """Generate, Cancel and what the run bills."""
+    """Generate, Cancel and what the run bills; how many runs this tab has started (their lines name them)."""
 
     generate: gr.Button
     cancel: gr.Button
     cost: gr.Markdown
+    count: gr.State
 
 
 @dataclass(frozen=True)
