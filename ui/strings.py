@@ -13,8 +13,8 @@ from ui.examples import EXAMPLES
 EN: dict[str, str] = {
     "title": "Qwen Edit Studio",
     "subtitle": "Edit and combine images with Alibaba's Qwen image-edit models.",
-    "banner_simulated": "**Simulator mode** — no DashScope API key is configured: the images are simulated by a "
-    "local stand-in, not made by Qwen. Set `DASHSCOPE_API_KEY` (or enter your own key in Settings) for real edits.",
+    "banner_simulated": "**Simulator mode**: no DashScope API key is set, so the images are simulated here, not "
+    "made by Qwen. Set `DASHSCOPE_API_KEY` or enter your own key in Settings for real edits.",
     "image_1": "Image 1",
     "image_2": "Image 2",
     "image_3": "Image 3",

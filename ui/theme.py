@@ -78,13 +78,18 @@ fieldset:has(input:disabled) label, input:disabled, textarea:disabled { opacity:
 #history-filters { align-items: flex-end; }
 /* Until a zip is made, the download box is a slim placeholder: the selected edit's details stay in view. */
 #history-download .empty { min-height: 0; height: 64px; }
-/* Results: a strip of tiles that fit their image, however few; captions readable. */
+/* Results: a strip of tiles that fit their image, however few; each caption under its picture, not over it. */
 #gallery .grid-container {
-  grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)) !important; grid-template-rows: none !important;
-  grid-auto-rows: 104px !important;
+  grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important; grid-template-rows: none !important;
+  grid-auto-rows: 150px !important;
 }
-#gallery .grid-container > .gallery-item, #gallery .grid-container button { height: 104px !important; }
-#gallery .caption-label { white-space: normal; font-size: 11px; line-height: 1.25; text-align: left; }
+#gallery button.thumbnail-lg { height: 150px !important; aspect-ratio: auto; display: flex; flex-direction: column; }
+#gallery button.thumbnail-lg > img { height: 96px !important; flex: none; }
+#gallery .caption-label {
+  position: static; flex: 1; max-width: none; opacity: 1; border: none; border-radius: 0;
+  border-top: 1px solid var(--border-color-primary);
+  white-space: normal; overflow: hidden; text-align: left; font-size: 11px; line-height: 1.25;
+}
 /* A failed event is explained by its message box and status line: no generic "Error" pill on components. */
 [data-testid="status-tracker"]:has(> .error) { display: none !important; }
 @media (max-width: 1023px) {

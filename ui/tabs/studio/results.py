@@ -18,7 +18,7 @@ from ui.tabs.studio.view import Results, StudioView
 from ui.wiring import PRIVATE
 
 VIEW_RESULT, VIEW_SLIDER, VIEW_SIDE, VIEW_DIFF = "result", "slider", "side", "diff"
-VIEWER_HEIGHT = 360  # px: with the strip of results and the status line, the middle column fits 1440x900
+VIEWER_HEIGHT = 330  # px: with the strip of results and the status line, the middle column fits 1440x900
 
 
 def render() -> Results:
@@ -76,7 +76,7 @@ def render() -> Results:
         label=I18N("results"),
         format="png",
         columns=6,
-        height=128,
+        height=176,
         object_fit="contain",
         show_label=False,
         allow_preview=False,
