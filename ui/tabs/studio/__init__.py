@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.studio import Studio
-from ui.tabs.studio import controls, inputs, key, prompt, results, run, undo
+from ui.tabs.studio import controls, draft, inputs, key, prompt, results, run, undo
 from ui.tabs.studio.view import StudioView, setup_of, studio_form
 from ui.wiring import Page
 
@@ -31,7 +31,8 @@ def render(studio: Studio) -> StudioView:
             result_group = results.render(input_group.slots, prompt_group.prompt, control_group.n)
     with undo_place:  # the setup's controls exist only now
         undo_bar = undo.render(setup_of(studio_form(input_group, prompt_group, control_group)))
-    return StudioView(input_group, prompt_group, run_group, control_group, key_group, result_group, undo_bar)
+    keeping = draft.render()
+    return StudioView(input_group, prompt_group, run_group, control_group, key_group, result_group, undo_bar, keeping)
 
 
 def listen(view: StudioView, page: Page) -> None:
@@ -43,3 +44,4 @@ def listen(view: StudioView, page: Page) -> None:
     results.listen(view)
     key.listen(view.key, page.key_state)
     undo.listen(view.undo)
+    draft.listen(view, page)

@@ -40,6 +40,8 @@ def listen(view: StudioView, page: Page) -> None:
     def generate(values: dict[Any, Any], request: gr.Request, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's documented way to get a progress bar
         who = page.visitor(values[owner_state], values[key_state], request)
         edit = form.read(values).edit_form()
+        if who.verified:  # a reload meanwhile finds this run's edit by it (ui/tabs/studio/draft.py)
+            studio.drafts.mark_running(who.owner)
         try:
             for entries, record, line in run_edit(studio, edit, who, values[results.state] or [], progress):
                 if entries is None:  # still waiting: only the status line changes
