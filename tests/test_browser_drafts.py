@@ -57,9 +57,9 @@ STORE_IMAGE = re.compile(r"/store/objects/[0-9a-f]{2}/[0-9a-f]{64}\.png$")
 # ---- helpers -----------------------------------------------------------------------------------------
 
 
-def shot(page: Page, screenshots: Path, name: str) -> None:
+def shot(page: Page, screenshots: Path, name: str, *, full_page: bool = False) -> None:
     """A screenshot in the module's folder, and a copy under /work/shots/drafts when that folder can be made."""
-    screenshot(page, screenshots, name)
+    screenshot(page, screenshots, name, full_page=full_page)
     try:
         SHOTS.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -135,7 +135,7 @@ def test_a_reload_brings_back_the_images_prompts_settings_and_results(
     expect_setup(page)
     expect(results(page)).to_have_count(2)
     assert sim.stats.generation_calls == calls  # brought back, not run again
-    shot(page, screenshots, "reloaded-setup.png")
+    shot(page, screenshots, "reloaded-setup.png", full_page=True)
 
 
 def test_a_draft_survives_a_restart_of_the_server(browser: Browser, sim: Simulator, images: list[Path], tmp_path):

@@ -278,8 +278,7 @@ STATUS: dict[str, dict[str, str]] = {
         "models work best from {minimum} px a side. A larger original gives them more detail.",
         "cancelled": "Cancelled. An edit not sent yet is not sent and not billed; one already at the model still "
         "finishes and is kept in History.",
-        "draft_running": "⏳ An edit started before the reload is still running… its results appear here when it "
-        "lands.",
+        "draft_running": "An edit started before the reload is still running… its results appear here when it lands.",
         "draft_landed": "The edit started before the reload has landed: {count} image(s).",
         "draft_failed": "The edit started before the reload ended without results: History says why.",
     },
@@ -346,7 +345,7 @@ STATUS: dict[str, dict[str, str]] = {
         "upscaled": "图{slot}为 {width}x{height}：将放大到 {sent_width}x{sent_height} 后发送，因为模型在边长 {minimum} "
         "像素以上效果最好。原图越大，细节越多。",
         "cancelled": "已取消。尚未发送的编辑不会发送，也不计费；已发送给模型的编辑仍会完成，并保存在历史记录中。",
-        "draft_running": "⏳ 刷新页面前开始的编辑仍在进行中……结果完成后会显示在这里。",
+        "draft_running": "刷新页面前开始的编辑仍在进行中……结果完成后会显示在这里。",
         "draft_landed": "刷新页面前开始的编辑已完成：{count} 张图片。",
         "draft_failed": "刷新页面前开始的编辑没有得到结果：原因见历史记录。",
     },
