@@ -23,6 +23,7 @@ from core import catalog, errors, images
 from core.caller import LOCAL, Caller
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
+from core.drafts import Drafts
 from core.history import EditRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
 from core.pacing import Pacer, Turn, WaitCap, Waiting, account_of
@@ -197,6 +198,7 @@ class Studio:
         images.configure(settings)  # the decode budget and upload cap are the process's, as the settings say
         self.history = History(settings.data_dir / "history.sqlite3")
         self.store = ContentStore(settings.data_dir / "store", registry=self.history)
+        self.drafts = Drafts(self.history, self.store, private=settings.data_dir)  # each owner's Studio setup
         self._own_simulator = simulator is None and settings.uses_simulator
         self.simulator = Simulator().start() if self._own_simulator else simulator
         self.retry = retry or RetryPolicy()

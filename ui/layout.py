@@ -18,6 +18,7 @@ from ui.guards import RefuseRemoteFiles
 from ui.strings import I18N, language_of, status
 from ui.tabs import explore, explore_grid, history
 from ui.tabs import studio as studio_tab
+from ui.tabs.studio import draft as studio_draft
 from ui.tabs.studio.controls import model_choices, model_info, region_choices, side_hint
 from ui.tabs.studio.run import cost_line
 from ui.theme import CSS, HEAD_JS, THEME
@@ -86,7 +87,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 explore_grid.empty(lang),
             )
 
-        demo.load(
+        load = demo.load(
             on_load,
             [key_state, owner_state],
             [
@@ -106,6 +107,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
             api_visibility="private",
             queue=False,
         )
+        studio_draft.restore_on(load, studio_view, page)
     return demo
 
 

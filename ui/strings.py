@@ -369,6 +369,9 @@ STATUS: dict[str, dict[str, str]] = {
         "stopped_refused": "Run {number} stopped; DashScope had refused this edit, so it is not sent again and not "
         "billed.",
         "nothing_running": "Nothing is running in this tab: there is no run to stop.",
+        "draft_running": "An edit started before the reload is still running… its results appear here when it lands.",
+        "draft_landed": "The edit started before the reload has landed: {count} image(s).",
+        "draft_failed": "The edit started before the reload ended without results: History says why.",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -500,6 +503,9 @@ STATUS: dict[str, dict[str, str]] = {
         "stopped_sent": "第 {number} 次运行：已停止等待——此次编辑已发送，结果仍会保存到历史记录中。",
         "stopped_refused": "第 {number} 次运行已停止；DashScope 已拒绝此次编辑，不会再次发送，也不计费。",
         "nothing_running": "本标签页没有正在进行的运行，无需停止。",
+        "draft_running": "刷新页面前开始的编辑仍在进行中……结果完成后会显示在这里。",
+        "draft_landed": "刷新页面前开始的编辑已完成：{count} 张图片。",
+        "draft_failed": "刷新页面前开始的编辑没有得到结果：原因见历史记录。",
     },
 }
 

@@ -32,6 +32,11 @@ class Visitor:
     def owner(self) -> str:
         return self.caller.owner
 
+    @property
+    def verified(self) -> bool:
+        """False for a caller without a token this server signed: an owner nobody can come back as."""
+        return not self.owner.startswith(UNVERIFIED_PREFIX)
+
 
 @dataclass(frozen=True)
 class Visitors:

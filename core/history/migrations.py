@@ -140,6 +140,32 @@ def m006_call_seconds(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_drafts(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE drafts (
+            owner TEXT PRIMARY KEY,
+            settings TEXT NOT NULL DEFAULT '{}',
+            shown TEXT NOT NULL DEFAULT '[]',
+            running_since REAL,
+            updated REAL NOT NULL
+        );
+        CREATE TABLE draft_images (
+            owner TEXT NOT NULL REFERENCES drafts (owner) ON DELETE CASCADE,
+            slot INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            ext TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (owner, slot)
+        );
+        CREATE INDEX draft_images_by_hash ON draft_images (sha256);
+        """,
+    )
+
+
 def apply(db: sqlite3.Connection, upto: int | None = None) -> int:
     """Apply the migrations not applied yet (only the first `upto`, for tests) inside the caller's
     transaction; return how many are applied now."""

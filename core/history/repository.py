@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from core.history import migrations
@@ -68,6 +68,15 @@ class History:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction on the database, for the modules that keep tables of their own in it
+        (`core.drafts`): committed when the block ends, rolled back if it raises."""
+        return self._write()
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's connection, for reading those tables."""
+        return self._db()
 
     def migrate(self, upto: int | None = None) -> int:
         """Apply the migrations not applied yet (only the first `upto`, for tests); return the version."""
@@ -283,9 +292,26 @@ class History:
             return [f for f in files if not _referenced(db, f[0])]
 
     def references(self, sha256: str) -> bool:
-        """True while any edit's input or output (or exact-size version) is the file with this digest, as
-        committed now."""
+        """True while any edit's input or output (or exact-size version), or any Studio draft, is the file with
+        this digest, as committed now."""
         return _referenced(self._db(), sha256)
+
+    def owns_file(self, owner: str, sha256: str) -> bool:
+        """True while an edit of `owner` has the file with this digest as an input or an output."""
+        db = self._db()
+        return (
+            db.execute(
+                "SELECT 1 FROM inputs i JOIN edits e ON e.id = i.edit_id WHERE e.owner = ? AND i.sha256 = ? LIMIT 1",
+                (owner, sha256),
+            ).fetchone()
+            is not None
+            or db.execute(
+                """SELECT 1 FROM outputs o JOIN edits e ON e.id = o.edit_id
+                   WHERE e.owner = ? AND (o.sha256 = ? OR o.exact_sha256 = ?) LIMIT 1""",
+                (owner, sha256, sha256),
+            ).fetchone()
+            is not None
+        )
 
     def record_thumbnail(self, sha256: str, side: int, size: int) -> None:
         """A thumbnail of `size` bytes exists of that file: from now on it counts in `usage_bytes`."""
@@ -298,8 +324,8 @@ class History:
             db.execute("DELETE FROM thumbnails WHERE sha256 = ?", (sha256,))
 
     def usage_bytes(self, owner: str | None = None) -> int:
-        """Bytes referenced by the owner's edits, their files' thumbnails included (each reference counts), or
-        by everyone's."""
+        """Bytes referenced by the owner's edits, their files' thumbnails included, and by their Studio draft
+        (each reference counts), or by everyone's."""
         where, args = ("WHERE e.owner = ?", (owner,)) if owner is not None else ("", ())
         db = self._db()
         return sum(int(db.execute(query.format(where=where), args).fetchone()[0]) for query in _USAGE)
@@ -322,8 +348,9 @@ _USAGE = (
        JOIN thumbnails t ON t.sha256 = i.sha256 {where}""",
     """SELECT COALESCE(SUM(t.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id
        JOIN thumbnails t ON t.sha256 IN (o.sha256, o.exact_sha256) {where}""",
+    "SELECT COALESCE(SUM(e.bytes), 0) FROM draft_images e {where}",  # "e": the owner's column, as above
 )
-"""What `usage_bytes` adds up: the inputs' and outputs' files, then the thumbnails of each."""
+"""What `usage_bytes` adds up: the inputs' and outputs' files, the thumbnails of each, then the drafts' images."""
 
 
 def _make_private(path: Path) -> None:
@@ -368,6 +395,7 @@ def _referenced(db: sqlite3.Connection, sha256: str) -> bool:
         db.execute("SELECT 1 FROM inputs WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
         or db.execute("SELECT 1 FROM outputs WHERE sha256 = ? OR exact_sha256 = ? LIMIT 1", (sha256, sha256)).fetchone()
         is not None
+        or db.execute("SELECT 1 FROM draft_images WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
     )
 
 

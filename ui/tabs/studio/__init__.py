@@ -10,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.studio import Studio
-from ui.tabs.studio import controls, examples, inputs, key, prompt, results, run, undo
+from ui.tabs.studio import controls, draft, examples, inputs, key, prompt, results, run, undo
 from ui.tabs.studio.view import StudioView, setup_of, studio_form
 from ui.wiring import Page
 
@@ -35,8 +35,9 @@ def render(studio: Studio) -> StudioView:
             key_group = key.render(settings)
     with undo_place:  # the setup's controls exist only now
         undo_bar = undo.render(setup_of(studio_form(input_group, prompt_group, control_group)))
+    keeping = draft.render()
     return StudioView(
-        input_group, prompt_group, run_group, control_group, key_group, result_group, example_group, undo_bar
+        input_group, prompt_group, run_group, control_group, key_group, result_group, example_group, undo_bar, keeping
     )
 
 
@@ -50,3 +51,4 @@ def listen(view: StudioView, page: Page) -> None:
     examples.listen(view)
     key.listen(view.key, page.key_state)
     undo.listen(view.undo)
+    draft.listen(view, page)

@@ -65,6 +65,8 @@ def listen(view: StudioView, page: Page) -> None:
             run = runs.start(tab, (count if isinstance(count, int) else 0) + 1)
         except errors.RunInFlightError as error:
             raise fail(error, lang) from None
+        if who.verified:  # a reload meanwhile finds this run's edit by it (ui/tabs/studio/draft.py)
+            studio.drafts.mark_running(who.owner)
         try:
             yield gr.skip(), gr.skip(), run.line(status("preparing", lang), lang), gr.skip(), gr.skip(), run.number
             edit = form.read(values).edit_form()

@@ -109,6 +109,14 @@ class ExampleButtons:
 
 
 @dataclass(frozen=True)
+class DraftKeeping:
+    """What keeps the visitor's draft across reloads: the poll for edits started before the reload, and their ids."""
+
+    timer: gr.Timer  # ticks only while such an edit has not landed
+    awaited: gr.State  # ids of those edits
+
+
+@dataclass(frozen=True)
 class StudioView:
     """Every group of the tab."""
 
@@ -120,6 +128,7 @@ class StudioView:
     results: Results
     examples: ExampleButtons
     undo: UndoBar
+    draft: DraftKeeping
 
     @property
     def slots(self) -> tuple[InputSlot, ...]:
