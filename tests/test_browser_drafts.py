@@ -20,6 +20,8 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
     TIMEOUT_MS,
     OpenPage,
     _free_port,
+    choose_model,
+    expect_model,
     fixture_app_url,
     fixture_browser,
     fixture_images,
@@ -71,8 +73,7 @@ def fill_setup(page: Page, images: list[Path]) -> None:
     """Two images, both prompts, a model, a custom size, n, a fixed seed and the watermark."""
     upload(page, 1, images[0])
     upload(page, 2, images[1])
-    page.locator("#model input").click()
-    page.get_by_role("option", name="qwen-image-edit-max", exact=True).click()
+    choose_model(page, "qwen-image-edit-max")
     page.locator("#prompt textarea").fill("Put the blue card on the red table")
     page.locator("#negative textarea").fill("blurry, text")
     page.locator("#size-mode").get_by_text("Custom", exact=True).click()
@@ -94,7 +95,7 @@ def expect_setup(page: Page) -> None:
     expect(page.locator("#slot-3 img")).to_have_count(0)
     expect(page.locator("#prompt textarea")).to_have_value("Put the blue card on the red table")
     expect(page.locator("#negative textarea")).to_have_value("blurry, text")
-    expect(page.locator("#model input")).to_have_value("qwen-image-edit-max")
+    expect_model(page, "qwen-image-edit-max")
     expect(page.locator("#size-mode input[value=custom]")).to_be_checked()
     expect(page.get_by_label("Width")).to_have_value("1200")
     expect(page.get_by_label("Height")).to_have_value("896")

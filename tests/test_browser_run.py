@@ -16,6 +16,7 @@ import httpx
 import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     OpenPage,
+    choose_model,
     fixture_app_url,
     fixture_browser,
     fixture_images,
@@ -71,12 +72,6 @@ def fixture_slow(sim: Simulator) -> Iterator[Callable[[float], None]]:
 def prepare(page: Page, image: Path, prompt: str = "Make it look like a watercolour") -> None:
     upload(page, 1, image)
     page.locator("#prompt textarea").fill(prompt)
-
-
-def choose_model(page: Page, model: str) -> None:
-    page.locator("#model input").click()
-    page.get_by_role("option", name=model, exact=True).click()
-    expect(page.locator("#model input")).to_have_value(model)
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     OpenPage,
+    choose_model,
     fixture_app_url,
     fixture_browser,
     fixture_images,
@@ -56,12 +57,6 @@ def remove(page: Page, slot: int) -> None:
     page.locator(f"#slot-{slot}").get_by_role("button", name="Remove Image").click()
 
 
-def choose_model(page: Page, model: str) -> None:
-    page.locator("#model input").click()
-    page.get_by_role("option", name=model, exact=True).click()
-    expect(page.locator("#model input")).to_have_value(model)
-
-
 def look(page: Page, name: str, top: Locator | None = None) -> None:
     """A screenshot kept for the report (looked at by hand)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -87,7 +82,7 @@ def test_use_as_image_3_with_slot_2_empty_runs_and_the_model_reads_image_2(
     request = sim.stats.requests[-1]
     assert request["image_count"] == 2
     assert request["text"] == "Put the moon of Image 2 over the house in Image 1"  # slot 3 is sent second
-    expect(page.locator("#details")).to_contain_text('"Put the moon of Image 2 over the house in Image 1"')
+    expect(page.locator("#details-summary")).to_contain_text("Put the moon of Image 2 over the house in Image 1")
     look(page, "use-as-3-runs.png")
 
 

@@ -171,7 +171,7 @@ def _listen_compare(view: StudioView, selections: tuple[Any, ...]) -> None:
 
     def made(chosen: dict[str, Any] | None, k: int, tab: str, sources: tuple[str | None, ...]) -> list[Any]:
         """[slider, side, diff, result alone] for the selected result against Image k, `tab` the one in sight."""
-        source = sources[int(k or 1) - 1]
+        source = sources[k - 1] if k in SLOTS else sources[0]  # a forged "Compare with": Image 1
         if not chosen:
             return [None, None, None, None]
         result = chosen["path"]
