@@ -82,18 +82,16 @@ def shown_size(path: str) -> str:
 def result_entries(result: EditResult) -> list[Entry]:
     """Entries for a finished edit: the exact-size version where one was made."""
     params = result.request.params.as_dict()
+    record = {key: value for key, value in result.record().items() if key != "files"}
     entries = []
     for image in result.images:
-        info = {
+        info = {  # the edit's whole record (its inputs too), with this result's own file and size
+            **record,
             "file": Path(image.path).name,
             "exact_size_file": Path(image.exact_path).name if image.exact_path else None,
             "width": image.width,
             "height": image.height,
-            **params,
             "prompt_as_sent": result.request.params.prompt,
-            "request_id": result.request_id,
-            "edit_id": result.edit_id,
-            "simulated": result.simulated,
         }
         path = image.exact_path or image.path
         entries.append(entry(path, result.edit_id, image.index, params, info, shown_size(path)))
