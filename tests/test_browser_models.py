@@ -9,6 +9,7 @@ import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     PHONE,
     OpenPage,
+    choose_model,
     fixture_app_url,
     fixture_browser,
     fixture_images,
@@ -30,16 +31,11 @@ from core.simulator import Simulator
 pytestmark = pytest.mark.browser
 
 
-def pick_model(page: Page, model_id: str) -> None:
-    page.locator("#model input").click()
-    page.get_by_role("option", name=model_id, exact=True).click()
-
-
 def test_an_area_model_shows_what_it_is_and_takes_a_wide_custom_size(
     page: Page, images: list[Path], sim: Simulator, screenshots: Path
 ):
     upload(page, 1, images[0])
-    pick_model(page, "qwen-image-3.0")
+    choose_model(page, "qwen-image-3.0")
 
     info = page.locator("#model-info")
     expect(info).to_contain_text("Qwen Image 3.0")
@@ -59,7 +55,7 @@ def test_an_area_model_shows_what_it_is_and_takes_a_wide_custom_size(
     assert sim.stats.requests[-1]["parameters"]["size"] == "3072*1024"
     screenshot(page, screenshots, "model-area.png", top=page.locator("#settings"))
 
-    pick_model(page, "qwen-image-edit-plus")  # 3072 is beyond this model's 2048 per side: core says so
+    choose_model(page, "qwen-image-edit-plus")  # 3072 is beyond this model's 2048 per side: core says so
     page.locator("#generate").click()
     expect(page.locator("#run-status")).to_contain_text("between 512 and 2048")
 
@@ -68,7 +64,7 @@ def test_a_model_without_a_negative_prompt_disables_it_keeping_the_text(page: Pa
     upload(page, 1, images[0])
     negative = page.locator("#negative textarea")
     negative.fill("blurry")
-    pick_model(page, "qwen-image-2.1-pro")
+    choose_model(page, "qwen-image-2.1-pro")
 
     expect(negative).to_be_disabled()
     expect(page.locator("#negative")).to_contain_text("takes no negative prompt")
@@ -77,7 +73,7 @@ def test_a_model_without_a_negative_prompt_disables_it_keeping_the_text(page: Pa
     generate(page, expected=1)
     assert "negative_prompt" not in sim.stats.requests[-1]["parameters"]
 
-    pick_model(page, "qwen-image-edit-max")
+    choose_model(page, "qwen-image-edit-max")
     expect(negative).to_be_enabled()
     expect(negative).to_have_value("blurry")
     expect(page.locator("#negative")).not_to_contain_text("takes no negative prompt")
@@ -85,7 +81,7 @@ def test_a_model_without_a_negative_prompt_disables_it_keeping_the_text(page: Pa
 
 def test_the_model_line_reads_in_chinese_at_phone_width(open_page: OpenPage, screenshots: Path):
     page = open_page(locale="zh-CN", viewport=PHONE)
-    pick_model(page, "qwen-image-edit-max")
+    choose_model(page, "qwen-image-edit-max", lang="zh")
     info = page.locator("#model-info")
     expect(info).to_contain_text("通义千问图像编辑 Max")
     expect(info).to_contain_text("每个账号每 60 秒最多调用 2 次")
