@@ -52,21 +52,10 @@ from ui.layout import build_app, launch_options
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/work/shots/drafts")
 STORE_IMAGE = re.compile(r"/store/objects/[0-9a-f]{2}/[0-9a-f]{64}\.png$")
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
-
-
-def shot(page: Page, screenshots: Path, name: str, *, full_page: bool = False) -> None:
-    """A screenshot in the module's folder, and a copy under /work/shots/drafts when that folder can be made."""
-    screenshot(page, screenshots, name, full_page=full_page)
-    try:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    (SHOTS / name).write_bytes((screenshots / name).read_bytes())
 
 
 def fill_setup(page: Page, images: list[Path]) -> None:
@@ -136,7 +125,7 @@ def test_a_reload_brings_back_the_images_prompts_settings_and_results(
     expect_setup(page)
     expect(results(page)).to_have_count(2)
     assert sim.stats.generation_calls == calls  # brought back, not run again
-    shot(page, screenshots, "reloaded-setup.png", full_page=True)
+    screenshot(page, screenshots, "reloaded-setup.png", full_page=True)
 
 
 def test_a_draft_survives_a_restart_of_the_server(browser: Browser, sim: Simulator, images: list[Path], tmp_path):
@@ -189,12 +178,12 @@ def test_a_run_started_before_a_reload_shows_its_results_when_it_lands(
         status = page.locator("#run-status")
         expect(status).to_contain_text("started before the reload is still running")
         expect(results(page)).to_have_count(0)
-        shot(page, screenshots, "reload-mid-run.png")
+        screenshot(page, screenshots, "reload-mid-run.png")
         expect(results(page)).to_have_count(1, timeout=15_000)
         expect(status).to_contain_text("has landed")
     finally:
         sim.configure(latency=0.0)
-    shot(page, screenshots, "reload-mid-run-landed.png")
+    screenshot(page, screenshots, "reload-mid-run-landed.png")
     reload(page)  # and it is part of the draft's results from now on
     expect(results(page)).to_have_count(1)
     expect(page.locator("#run-status")).not_to_contain_text("still running")
@@ -213,7 +202,7 @@ def test_another_browser_sees_a_blank_studio(open_page: OpenPage, images: list[P
     expect(theirs.locator("#prompt textarea")).to_have_value("")
     expect(theirs.locator("#slot-1 img")).to_have_count(0)
     expect(results(theirs)).to_have_count(0)
-    shot(theirs, screenshots, "another-browser-blank.png")
+    screenshot(theirs, screenshots, "another-browser-blank.png")
 
     reload(mine)  # the first browser's draft was kept all along
     expect(mine.locator("#prompt textarea")).to_have_value("Only mine")

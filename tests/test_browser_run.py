@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,7 +45,7 @@ from core.studio import SIMULATOR_KEY, Studio
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/work/shots/run")
+SHOTS = Path(tempfile.gettempdir()) / "qwen-edit-screenshots" / "run"  # looked at by hand, never in the tree
 SAVED = "image(s) saved in"
 # Every text the status line shows, in order, into window.lines.
 RECORD_JS = """(status) => {
