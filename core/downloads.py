@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -43,6 +44,13 @@ class SavedImage:
     height: int
     size_bytes: int
     exact_path: str | None = None  # the result resampled to an input's exact size, when asked for
+    composite_path: str | None = None  # a region edit's composite: this result pasted into Image 1
+    composite: dict[str, Any] | None = None  # how the composite was lined up and blended
+
+    @property
+    def shown_path(self) -> str:
+        """The file people see of this result: the composite, else the exact-size version, else the raw output."""
+        return self.composite_path or self.exact_path or self.path
 
 
 @dataclass(frozen=True)

@@ -779,3 +779,84 @@ class RunInFlightError(EditError):
         "zh": "本标签页的第 {number} 次运行仍在进行，因此没有开始新的运行（未发送任何内容）。"
         "请等它完成，或先点“取消”，再重新生成。",
     }
+
+
+# --- region edits: the mask and the canvas ---------------------------------------------------------
+
+
+class RegionError(InvalidRequestError):
+    """The mask or the canvas expansion of a region edit cannot be used; nothing has been sent."""
+
+    field = "mask"
+
+
+class MaskUnreadableError(RegionError):
+    """The mask file is not an image this app can read."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The mask cannot be read ({reason}). Paint the region again, or give a PNG where white (or opaque) "
+        "marks what may change.",
+        "zh": "无法读取蒙版（{reason_zh}）。请重新涂抹区域，或提供白色（或不透明）部分表示可修改区域的 PNG。",
+    }
+
+
+class MaskSizeError(RegionError):
+    """The mask's shape is not Image 1's."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The mask is {width}x{height} pixels but Image 1 is {image_width}x{image_height}: they must have the "
+        "same shape. Paint the region on Image 1 again.",
+        "zh": "蒙版为 {width}x{height} 像素，而图1为 {image_width}x{image_height} 像素：两者形状必须一致。"
+        "请在图1上重新涂抹区域。",
+    }
+
+
+class MaskEmptyError(RegionError):
+    """The mask marks no pixel at all."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The mask marks nothing: paint the area of Image 1 that may change, or clear the mask to edit the "
+        "whole image.",
+        "zh": "蒙版没有标出任何区域：请在图1上涂抹允许修改的部分，或清除蒙版以编辑整张图片。",
+    }
+
+
+class MaskWithoutImageError(RegionError):
+    """A region tool (a mask, a canvas expansion, Align to Image 1) was asked for but Image 1 was not given."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "{tool} applies to Image 1, and Image 1 is empty. Add Image 1, or turn it off.",
+        "zh": "{tool_zh}作用于图1，但图1为空。请添加图1，或关闭该功能。",
+    }
+    TOOLS: ClassVar[dict[str, tuple[str, str]]] = {
+        "mask": ("A mask", "蒙版"),
+        "expand": ("Expanding the canvas", "扩展画布"),
+        "align": ("Align to Image 1", "“对齐到图1”"),
+    }
+
+    @classmethod
+    def for_tool(cls, tool: str) -> MaskWithoutImageError:
+        """The refusal for `tool` ("mask", "expand" or "align")."""
+        english, chinese = cls.TOOLS[tool]
+        return cls(tool=english, tool_zh=chinese)
+
+
+class RegionConflictError(RegionError):
+    """Two region tools were asked for at once (a mask and a canvas expansion)."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "A mask and a canvas expansion cannot be used in one edit. Clear the mask, or set the expansion "
+        "to 0 on every side.",
+        "zh": "同一次编辑不能同时使用蒙版和扩展画布。请清除蒙版，或把四边的扩展都设为 0。",
+    }
+
+
+class ExpansionError(RegionError):
+    """The canvas expansion is not a size the model can make."""
+
+    field = "expand"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The canvas cannot be expanded that way: {reason}. Each side takes 0 to {most} pixels, "
+        "and the new canvas must stay within an aspect ratio of {ratio}:1.",
+        "zh": "无法这样扩展画布：{reason_zh}。每边可扩展 0 到 {most} 像素，新画布的长宽比不能超过 {ratio}:1。",
+    }

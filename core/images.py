@@ -218,6 +218,33 @@ def prepare_image(source: ImageSource, slot: int) -> PreparedImage:
         image.close()  # frees the pixels now, not when the last reference goes
 
 
+class Decoded(NamedTuple):
+    """A file's bytes, its format and its pixels at full resolution, upright."""
+
+    data: bytes
+    format: str
+    image: Image.Image
+
+
+def decode_upright(source: str | os.PathLike[str] | bytes, slot: int) -> Decoded:
+    """The file's bytes and its pixels at full resolution, turned upright per EXIF, for region edits (which
+    paste into the original, not into what is sent). Refused as `prepare_image` refuses (same caps, from
+    the header first); the decode waits for room in the decode budget. The caller closes the image."""
+    data = _read(source, slot)
+    image = _open(data, slot)
+    fmt = image.format or ""
+    orientation, size = _header_size(image, slot)
+    _fitted_size(slot, *size)  # an image that could not be sent whole is refused the same way
+    with _limits.decoding.hold(_decode_cost(image, size)), _decoding(slot):
+        image.load()
+        orientation = _orientation(image, slot, header_only=False)
+        if orientation != 1:
+            turned = image.transpose(_TRANSPOSES[orientation])
+            image.close()
+            image = turned
+    return Decoded(data, fmt, image)
+
+
 def read_dimensions(source: ImageSource) -> tuple[int, int] | None:
     """The upright width and height, from the header alone; None when unreadable or over a cap.
 

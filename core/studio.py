@@ -24,13 +24,15 @@ from core.caller import LOCAL, Caller
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.drafts import Drafts
-from core.history import EditRow, History, InputRow, NotFoundError
+from core.history import EditRow, FileRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
 from core.pacing import Pacer, Turn, WaitCap, Waiting, account_of
 from core.pins import PinGroup, Pins
 from core.processes import port_open
 from core.ratelimit import RateLimiter
-from core.request import EditRequest
+from core.regions.expand import Expansion
+from core.regions.plan import RegionPlan, RegionSettings
+from core.request import EditRequest, Tool
 from core.settings import Settings
 from core.simulator import Simulator
 from core.sizes import Size
@@ -114,10 +116,22 @@ class EditResult:
                 {"slot": image.slot, "width": image.width, "height": image.height, "notes": list(image.notes)}
                 for image in self.request.images
             ],
-            "files": [image.path for image in self.images],
+            "files": [image.shown_path for image in self.images],
+            **self._region_record(),
             "failed": [error.message("en") for error in self.failures],
             "simulated": self.simulated,
             "seconds": round(self.seconds, 3),
+        }
+
+
+    def _region_record(self) -> dict[str, Any]:
+        """A region edit's plan and, per result, the raw model output and how its composite was made."""
+        if self.request.tool is None:
+            return {}
+        return {
+            "region": self.request.tool.describe(),
+            "raw_files": [image.path for image in self.images],
+            "composites": [image.composite for image in self.images],
         }
 
 
@@ -320,12 +334,15 @@ class Studio:
     ) -> EditResult:
         notify = on_progress or (lambda _progress: None)
         with self.store.hold() as hold:
+            region, files = self._keep_region(request, hold)
             edit_id = self.history.start_edit(
                 caller.owner,
                 request.params,
-                [self._keep_input(image, hold) for image in request.images],
+                self._keep_inputs(request, hold),
                 simulated=endpoint.simulated,
                 base_url=endpoint.base_url,
+                region=region,
+                files=files,
             )
             if pin_to is not None:
                 pin_to.add(edit_id)
@@ -476,7 +493,7 @@ class Studio:
         kept: list[SavedImage] = []
 
         def saved(image: SavedImage) -> None:
-            image = self._finish_output(edit_id, image, request.params.exact_size, hold)
+            image = self._finish_output(edit_id, image, request.params.exact_size, hold, request.tool)
             kept.append(image)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
             self._workers.submit(self._thumbnail, image.sha256)  # History's first page then finds it made
@@ -504,7 +521,7 @@ class Studio:
         were saved. Links of a simulator that has since stopped, and expired links, are marked failed."""
         saved = 0
         now = time.time()
-        for base_url, exact_size, output in self.history.pending_outputs():
+        for owner, base_url, exact_size, regional, output in self.history.pending_outputs():
             if output.expires <= now:
                 self.history.mark_output(output.edit_id, output.index, failed=True, reason=EXPIRED)
                 continue
@@ -515,7 +532,8 @@ class Studio:
                 (outcome,) = download_all([output.url], self.store, DownloadPolicy(base_url=base_url), hold=hold)
                 if isinstance(outcome, SavedImage):
                     exact = Size.from_text(exact_size) if exact_size else None
-                    self._finish_output(output.edit_id, replace(outcome, index=output.index), exact, hold)
+                    tool = self.region_request(self.history.get(owner, output.edit_id)).tool if regional else None
+                    self._finish_output(output.edit_id, replace(outcome, index=output.index), exact, hold, tool)
                     saved += 1
                 else:
                     self._record_failure(output.edit_id, outcome, index=output.index)
@@ -528,9 +546,9 @@ class Studio:
     def output_paths(self, edit: EditRow) -> list[str]:
         """The saved result files of an edit, in order (exact-size versions where they exist)."""
         return [
-            str(self.store.path_for(output.exact_sha256 or output.sha256, "png"))
+            str(self.store.path_for(output.shown_sha256, "png"))
             for output in edit.outputs
-            if output.state == "saved" and output.sha256
+            if output.state == "saved" and output.shown_sha256
         ]
 
     def rerun_request(self, owner: str, edit_id: str, *, new_seed: bool = False) -> EditRequest:
@@ -538,9 +556,7 @@ class Studio:
         fresh random seed."""
         edit = self.history.get(owner, edit_id)
         self.history.touch(owner, edit_id)
-        params = edit.params
-        fresh = {"seed": None} if new_seed else {}
-        return EditRequest.create(self.input_paths(edit), params.prompt, **(params.create_args() | fresh))
+        return self.region_request(edit, **({"seed": None} if new_seed else {}))
 
     def delete(self, owner: str, edit_id: str) -> None:
         """Delete an edit of `owner` and every file of it that no other edit refers to or is storing."""
@@ -579,10 +595,15 @@ class Studio:
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()
 
-    def _finish_output(self, edit_id: str, image: SavedImage, exact_size: Size | None, hold: Hold) -> SavedImage:
+    def _finish_output(
+        self, edit_id: str, image: SavedImage, exact_size: Size | None, hold: Hold, tool: Tool | None = None
+    ) -> SavedImage:
         """Record a landed result (stored under `hold`); when an exact size was asked for, also keep a Lanczos
-        resample of it at that size (the original stays untouched beside it)."""
+        resample of it at that size (the original stays untouched beside it); for a region edit, its composite
+        (the raw output stays beside it)."""
         self.history.mark_saved(edit_id, image.index, image.sha256, image.width, image.height, image.size_bytes)
+        if tool is not None:
+            return self._composite(edit_id, image, tool, hold)
         if exact_size is None or (image.width, image.height) == (exact_size.width, exact_size.height):
             return image
         with Image.open(image.path) as original:
@@ -592,6 +613,55 @@ class Studio:
         stored = self.store.put_bytes(buffer.getvalue(), "png", hold)
         self.history.mark_exact(edit_id, image.index, stored.sha256)
         return replace(image, exact_path=str(stored.path))
+
+    def _composite(self, edit_id: str, image: SavedImage, tool: Tool, hold: Hold) -> SavedImage:
+        """Make, keep and record the composite of a landed result of a region edit."""
+        with Image.open(image.path) as raw:
+            composite = tool.compose(raw)
+        stored = self.store.put_bytes(composite.png, "png", hold)
+        details = {**composite.details, "size": f"{composite.width}*{composite.height}"}
+        self.history.mark_composite(edit_id, image.index, stored.sha256, stored.size, details)
+        return replace(image, composite_path=str(stored.path), composite=details)
+
+    def _keep_inputs(self, request: EditRequest, hold: Hold) -> list[InputRow]:
+        """The inputs to keep: as sent, but for a mask's or an expansion's Image 1, which is kept as given (its
+        crop is made again from it and the plan)."""
+        rows = [self._keep_input(image, hold) for image in request.images]
+        original = request.original
+        if original is None:
+            return rows
+        stored = self.store.put_bytes(original.data, original.ext, hold)
+        first = InputRow(1, stored.sha256, original.ext, original.width, original.height, stored.size, ())
+        return [first, *rows[1:]]
+
+    def _keep_region(self, request: EditRequest, hold: Hold) -> tuple[dict[str, Any] | None, list[FileRow]]:
+        """A region edit's plan as history keeps it, and its mask's file (under `hold`)."""
+        tool = request.tool
+        if tool is None:
+            return None, []
+        files = []
+        if isinstance(tool, RegionPlan):
+            stored = self.store.put_bytes(tool.mask_png, "png", hold)
+            files.append(FileRow("mask", stored.sha256, "png", stored.size))
+        return tool.describe(), files
+
+    def region_request(self, edit: EditRow, **changes: Any) -> EditRequest:
+        """The request that repeats `edit` (a region edit's plan made again from its stored Image 1 and mask),
+        with `changes` to its parameters."""
+        params = edit.params.create_args() | changes
+        region = edit.region or {}
+        kind = region.get("kind")
+        if kind == "mask":
+            mask = region["files"]["mask"]
+            params["mask"] = str(self.store.path_for(mask["sha256"], mask["ext"]))
+            params["region_settings"] = RegionSettings(region["margin"], region["feather"])
+        elif kind == "expand":
+            params["expand"] = Expansion.from_dict(region["expand"])
+        elif kind == "align":
+            params |= {"align": True, "keep_unchanged": bool(region.get("keep_unchanged"))}
+        if kind in ("mask", "expand"):
+            params |= {"size": None, "exact_size": None}
+        return EditRequest.create(self.input_paths(edit), edit.params.prompt, **params)
 
     def _thumbnail(self, sha256: str) -> None:
         try:

@@ -1,6 +1,6 @@
 """Edit history: the repository (SQLite), its rows and its migrations."""
 
 from core.history.repository import History
-from core.history.rows import EditRow, InputRow, NotFoundError, OutputRow
+from core.history.rows import EditRow, FileRow, InputRow, NotFoundError, OutputRow
 
-__all__ = ["EditRow", "History", "InputRow", "NotFoundError", "OutputRow"]
+__all__ = ["EditRow", "FileRow", "History", "InputRow", "NotFoundError", "OutputRow"]

@@ -166,6 +166,31 @@ def m007_drafts(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m008_region_edits(db: sqlite3.Connection) -> None:
+    """Region edits: the edit's plan (mask, canvas expansion or alignment) and its files, each output's
+    composite beside the raw model output, and how it was lined up and blended."""
+    _run(
+        db,
+        """
+        ALTER TABLE edits ADD COLUMN region TEXT;
+        CREATE TABLE edit_files (
+            edit_id TEXT NOT NULL REFERENCES edits (id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            ext TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            PRIMARY KEY (edit_id, role)
+        );
+        CREATE INDEX edit_files_by_hash ON edit_files (sha256);
+        ALTER TABLE outputs ADD COLUMN composite_sha256 TEXT;
+        ALTER TABLE outputs ADD COLUMN composite_bytes INTEGER;
+        ALTER TABLE outputs ADD COLUMN composite TEXT;
+        CREATE INDEX outputs_by_composite_hash ON outputs (composite_sha256);
+        """,
+    )
+
+
 def apply(db: sqlite3.Connection, upto: int | None = None) -> int:
     """Apply the migrations not applied yet (only the first `upto`, for tests) inside the caller's
     transaction; return how many are applied now."""

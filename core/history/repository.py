@@ -12,12 +12,13 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from core.history import migrations
-from core.history.rows import EditRow, InputRow, NotFoundError, OutputRow
+from core.history.rows import EditRow, FileRow, InputRow, NotFoundError, OutputRow
 from core.links import link_expiry
 from core.parameters import EditParameters
 from core.processes import RUNNER, runner_alive
@@ -86,9 +87,18 @@ class History:
     # ---- writing, as an edit goes -------------------------------------------------------------
 
     def start_edit(
-        self, owner: str, params: EditParameters, inputs: list[InputRow], *, simulated: bool, base_url: str
+        self,
+        owner: str,
+        params: EditParameters,
+        inputs: list[InputRow],
+        *,
+        simulated: bool,
+        base_url: str,
+        region: dict[str, Any] | None = None,
+        files: Sequence[FileRow] = (),
     ) -> str:
-        """Record an edit about to be sent to `base_url` (status "calling"); return its id."""
+        """Record an edit about to be sent to `base_url` (status "calling"); return its id. A region edit keeps
+        its plan and its own files (the mask)."""
         edit_id = uuid.uuid4().hex
         now = time.time()
         values = params.as_dict()
@@ -96,8 +106,8 @@ class History:
             db.execute(
                 """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
                    seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used, exact_size,
-                   runner)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?, ?)""",
+                   runner, region)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?, ?, ?)""",
                 (
                     edit_id,
                     owner,
@@ -108,7 +118,12 @@ class History:
                     now,
                     values["exact_size"],
                     RUNNER,
+                    json.dumps(region) if region is not None else None,
                 ),
+            )
+            db.executemany(
+                "INSERT INTO edit_files VALUES (?, ?, ?, ?, ?)",
+                [(edit_id, f.role, f.sha256, f.ext, f.bytes) for f in files],
             )
             db.executemany(
                 "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -155,6 +170,15 @@ class History:
         """The exact-size version of an output is saved too."""
         with self._write() as db:
             db.execute("UPDATE outputs SET exact_sha256 = ? WHERE edit_id = ? AND idx = ?", (sha256, edit_id, index))
+
+    def mark_composite(self, edit_id: str, index: int, sha256: str, size: int, details: dict[str, Any]) -> None:
+        """A region edit's composite of an output is saved too, with how it was made."""
+        with self._write() as db:
+            db.execute(
+                """UPDATE outputs SET composite_sha256 = ?, composite_bytes = ?, composite = ?
+                   WHERE edit_id = ? AND idx = ?""",
+                (sha256, size, json.dumps(details), edit_id, index),
+            )
 
     def mark_output(self, edit_id: str, index: int, *, failed: bool, reason: str) -> None:
         """An output could not be saved: failed for good, or still pending (retried while its link lives)."""
@@ -208,14 +232,13 @@ class History:
 
     # ---- reading ---------------------------------------------------------------------------------
 
-    def pending_outputs(self) -> list[tuple[str, str | None, OutputRow]]:
-        """(base URL of its edit, exact size asked for, output) for every output not saved yet, across owners
-        (for resuming)."""
+    def pending_outputs(self) -> list[Pending]:
+        """Every output not saved yet, across owners, with what resuming it needs."""
         rows = self._db().execute(
-            """SELECT e.base_url, e.exact_size, o.* FROM outputs o JOIN edits e ON e.id = o.edit_id
-               WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
+            """SELECT e.owner, e.base_url, e.exact_size, e.region IS NOT NULL AS regional, o.*
+               FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
         )
-        return [(row["base_url"], row["exact_size"], _output(row)) for row in rows]
+        return [Pending(row["owner"], row["base_url"], row["exact_size"], bool(row["regional"]), _output(row)) for row in rows]
 
     def call_seconds(self, model: str, *, simulated: bool, last: int = 20) -> list[float]:
         """How long DashScope (or the simulator) took to answer the `last` answered calls of `model`, newest
@@ -265,6 +288,10 @@ class History:
         for flag in ("seed_was_random", "prompt_extend", "watermark", "simulated", "starred"):
             values[flag] = bool(values[flag])
         values["last_used"] = values["last_used"] or values["created"]
+        values["region"] = json.loads(values["region"]) if values["region"] else None
+        if values["region"] is not None:
+            files = db.execute("SELECT role, sha256, ext FROM edit_files WHERE edit_id = ?", (row["id"],))
+            values["region"]["files"] = {f["role"]: {"sha256": f["sha256"], "ext": f["ext"]} for f in files}
         return EditRow(**values, inputs=inputs, outputs=outputs)
 
     # ---- owner actions -----------------------------------------------------------------------------
@@ -307,8 +334,13 @@ class History:
             is not None
             or db.execute(
                 """SELECT 1 FROM outputs o JOIN edits e ON e.id = o.edit_id
-                   WHERE e.owner = ? AND (o.sha256 = ? OR o.exact_sha256 = ?) LIMIT 1""",
-                (owner, sha256, sha256),
+                   WHERE e.owner = ? AND ? IN (o.sha256, o.exact_sha256, o.composite_sha256) LIMIT 1""",
+                (owner, sha256),
+            ).fetchone()
+            is not None
+            or db.execute(
+                "SELECT 1 FROM edit_files f JOIN edits e ON e.id = f.edit_id WHERE e.owner = ? AND f.sha256 = ? LIMIT 1",
+                (owner, sha256),
             ).fetchone()
             is not None
         )
@@ -347,10 +379,24 @@ _USAGE = (
     """SELECT COALESCE(SUM(t.bytes), 0) FROM inputs i JOIN edits e ON e.id = i.edit_id
        JOIN thumbnails t ON t.sha256 = i.sha256 {where}""",
     """SELECT COALESCE(SUM(t.bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id
-       JOIN thumbnails t ON t.sha256 IN (o.sha256, o.exact_sha256) {where}""",
+       JOIN thumbnails t ON t.sha256 IN (o.sha256, o.exact_sha256, o.composite_sha256) {where}""",
+    "SELECT COALESCE(SUM(o.composite_bytes), 0) FROM outputs o JOIN edits e ON e.id = o.edit_id {where}",
+    "SELECT COALESCE(SUM(f.bytes), 0) FROM edit_files f JOIN edits e ON e.id = f.edit_id {where}",
     "SELECT COALESCE(SUM(e.bytes), 0) FROM draft_images e {where}",  # "e": the owner's column, as above
 )
-"""What `usage_bytes` adds up: the inputs' and outputs' files, the thumbnails of each, then the drafts' images."""
+"""What `usage_bytes` adds up: the inputs' and outputs' files, the thumbnails of each, region edits' composites
+and masks, then the drafts' images."""
+
+
+class Pending(NamedTuple):
+    """An output still to download: its edit's owner, base URL, exact size asked for, whether it is a region
+    edit (whose composite is made when the output lands), and the output."""
+
+    owner: str
+    base_url: str
+    exact_size: str | None
+    regional: bool
+    output: OutputRow
 
 
 def _make_private(path: Path) -> None:
@@ -377,6 +423,8 @@ def _output(row: sqlite3.Row) -> OutputRow:
         row["bytes"],
         row["reason"],
         row["exact_sha256"],
+        row["composite_sha256"],
+        json.loads(row["composite"]) if row["composite"] else None,
     )
 
 
@@ -384,8 +432,10 @@ def _files_of(db: sqlite3.Connection, edit_id: str) -> list[tuple[str, str]]:
     inputs = db.execute("SELECT sha256, ext FROM inputs WHERE edit_id = ?", (edit_id,)).fetchall()
     outputs = db.execute(
         """SELECT sha256, 'png' FROM outputs WHERE edit_id = ? AND sha256 IS NOT NULL
-           UNION ALL SELECT exact_sha256, 'png' FROM outputs WHERE edit_id = ? AND exact_sha256 IS NOT NULL""",
-        (edit_id, edit_id),
+           UNION ALL SELECT exact_sha256, 'png' FROM outputs WHERE edit_id = ? AND exact_sha256 IS NOT NULL
+           UNION ALL SELECT composite_sha256, 'png' FROM outputs WHERE edit_id = ? AND composite_sha256 IS NOT NULL
+           UNION ALL SELECT sha256, ext FROM edit_files WHERE edit_id = ?""",
+        (edit_id, edit_id, edit_id, edit_id),
     ).fetchall()
     return [(row[0], row[1]) for row in [*inputs, *outputs]]
 
@@ -393,8 +443,11 @@ def _files_of(db: sqlite3.Connection, edit_id: str) -> list[tuple[str, str]]:
 def _referenced(db: sqlite3.Connection, sha256: str) -> bool:
     return (
         db.execute("SELECT 1 FROM inputs WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
-        or db.execute("SELECT 1 FROM outputs WHERE sha256 = ? OR exact_sha256 = ? LIMIT 1", (sha256, sha256)).fetchone()
+        or db.execute(
+            "SELECT 1 FROM outputs WHERE ? IN (sha256, exact_sha256, composite_sha256) LIMIT 1", (sha256,)
+        ).fetchone()
         is not None
+        or db.execute("SELECT 1 FROM edit_files WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
         or db.execute("SELECT 1 FROM draft_images WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.parameters import EditParameters
 
@@ -21,6 +22,16 @@ class InputRow:
 
 
 @dataclass(frozen=True)
+class FileRow:
+    """A file an edit keeps besides its inputs and outputs (a region edit's mask), in the content store."""
+
+    role: str
+    sha256: str
+    ext: str
+    bytes: int
+
+
+@dataclass(frozen=True)
 class OutputRow:
     """A result of an edit: pending (link known, file not yet saved), saved, or failed (with the reason)."""
 
@@ -35,6 +46,13 @@ class OutputRow:
     bytes: int | None
     reason: str | None
     exact_sha256: str | None = None
+    composite_sha256: str | None = None  # a region edit's composite: the raw output pasted into Image 1
+    composite: dict[str, Any] | None = None  # how it was lined up and blended
+
+    @property
+    def shown_sha256(self) -> str | None:
+        """The file people see of this result: the composite, else the exact-size version, else the raw output."""
+        return self.composite_sha256 or self.exact_sha256 or self.sha256
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,7 @@ class EditRow:
     exact_size: str | None = None
     runner: str | None = None
     call_seconds: float | None = None  # how long DashScope took to answer, retries included
+    region: dict[str, Any] | None = None  # a region edit's plan (`core.regions`), its files' digests included
     inputs: tuple[InputRow, ...] = ()
     outputs: tuple[OutputRow, ...] = ()
 
