@@ -1,0 +1,1 @@
+"""Region edits: crop, register, colour-match, blend and paste; pure image work."""

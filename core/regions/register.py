@@ -1,0 +1,343 @@
+"""Registration: the model's shift, zoom and small turn of an output against the crop it was sent, and undoing it.
+
+DOCSTRING_RESULTS
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+COARSE_SIDE = 512  # long side (px) the initial guess works at
+FINE_SIDE = 1024  # long side (px) the sub-pixel refinement works at
+MIN_INLIERS = 12  # feature matches that must agree before their transform is believed
+RATIO = 0.75  # Lowe's ratio test for a feature match
+RANSAC_PX = 1.5  # inlier distance at the coarse scale
+ECC_ITERATIONS = 60
+ECC_EPSILON = 1e-5
+OUTLIER_SIGMAS = 3.5  # residuals beyond this many robust sigmas (text drawn over, changed content) are ignored
+SCALE_STEPS = np.linspace(0.96, 1.04, 17)  # the phase-correlation method's coarse zoom search
+PHASE_MIN_RESPONSE = 0.05
+MIN_VALID_SHARE = 0.05  # below this share of valid pixels nothing is estimated
+
+Matrix = np.ndarray  # 2x3 float64: a point p of the reference lies at matrix @ (p, 1) in the moving image
+
+
+@dataclass(frozen=True)
+class Transform:
+    """The drift of `moving` from `reference`: the content at point p of the reference appears in the moving
+    image at c + scale R(rotation) (p - c) + (dx, dy), c the centre and y down (OpenCV pixel centres). dx > 0:
+    moved right; dy > 0: down; scale > 1: enlarged; rotation > 0: turned counter-clockwise on screen (degrees).
+    `method` says how it was found (or why it is the identity); `residual` is the mean absolute difference of
+    the normalised grey levels over the valid pixels once undone (lower is better; 0 means identical)."""
+
+    dx: float = 0.0
+    dy: float = 0.0
+    scale: float = 1.0
+    rotation: float = 0.0
+    method: str = "identity"
+    residual: float = 0.0
+
+    IDENTITY: ClassVar[Transform]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dx": round(self.dx, 3),
+            "dy": round(self.dy, 3),
+            "scale": round(self.scale, 6),
+            "rotation": round(self.rotation, 4),
+            "method": self.method,
+            "residual": round(self.residual, 4),
+        }
+
+    def matrix(self, size: tuple[int, int]) -> Matrix:
+        """The 2x3 map from reference to moving coordinates for an image of `size` (width, height)."""
+        width, height = size
+        matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), self.rotation, self.scale)
+        matrix[:, 2] += (self.dx, self.dy)
+        return matrix
+
+    @classmethod
+    def from_matrix(cls, matrix: Matrix, size: tuple[int, int], method: str, residual: float) -> Transform:
+        """The similarity nearest to the 2x3 `matrix` (reference to moving), for an image of `size`."""
+        alpha = (matrix[0, 0] + matrix[1, 1]) / 2
+        beta = (matrix[0, 1] - matrix[1, 0]) / 2
+        scale, rotation = math.hypot(alpha, beta), math.degrees(math.atan2(beta, alpha))
+        centred = cls(scale=scale, rotation=rotation).matrix(size)
+        dx, dy = matrix[:, 2] + matrix[:, :2] @ _centre(size) - centred[:, 2] - centred[:, :2] @ _centre(size)
+        return cls(float(dx), float(dy), float(scale), float(rotation), method, residual)
+
+
+Transform.IDENTITY = Transform()
+
+
+def warp(image: np.ndarray, transform: Transform) -> np.ndarray:
+    """`image` (the moving one) resampled so its content lines up with the reference; same size and dtype."""
+    if transform == Transform.IDENTITY or _is_identity(transform):
+        return image.copy()
+    height, width = image.shape[:2]
+    return cv2.warpAffine(
+        image,
+        transform.matrix((width, height)),
+        (width, height),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def estimate(reference: np.ndarray, moving: np.ndarray, valid: np.ndarray | None = None) -> Transform:
+    """How `moving` drifted from `reference` (both HxWx3 uint8 of one size), judged only where `valid` (HxW
+    bool) is True; the identity, with the reason in `method`, when no estimate can be trusted."""
+    return estimate_with(ESTIMATORS[CHOSEN], reference, moving, valid)
+
+
+# --- the methods measured ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Level:
+    """One working resolution: standardised grey images, the valid mask, and the factor from full size."""
+
+    reference: np.ndarray  # float32
+    moving: np.ndarray  # float32
+    valid: np.ndarray  # uint8 0/255
+    factor: float  # working px per full-size px
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.reference.shape[1], self.reference.shape[0]
+
+
+Estimator = Callable[[_Level, _Level], "tuple[Matrix | None, str]"]  # (coarse, fine) -> full-size matrix, method
+
+
+def estimate_with(
+    estimator: Estimator, reference: np.ndarray, moving: np.ndarray, valid: np.ndarray | None = None
+) -> Transform:
+    """`estimate` by the given method (one of ESTIMATORS), with its checks and fallback to the identity."""
+    if reference.shape != moving.shape or reference.ndim != 3 or reference.shape[2] != 3:
+        raise ValueError(f"reference and moving must be HxWx3 of one size, not {reference.shape} and {moving.shape}")
+    height, width = reference.shape[:2]
+    valid = np.ones((height, width), bool) if valid is None else valid
+    if valid.shape != (height, width):
+        raise ValueError(f"valid must be {height}x{width}, not {valid.shape}")
+    if valid.mean() < MIN_VALID_SHARE:
+        return Transform(method="identity: too little of the image is outside the mask")
+    coarse, fine = _level(reference, moving, valid, COARSE_SIDE), _level(reference, moving, valid, FINE_SIDE)
+    baseline = _residual(fine, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (width, height))
+    matrix, method = estimator(coarse, fine)
+    if matrix is None:
+        return Transform(method=f"identity: {method}", residual=baseline)
+    residual = _residual(fine, matrix, (width, height))
+    if residual >= baseline:
+        return Transform(method=f"identity: {method} did not improve on it", residual=baseline)
+    return Transform.from_matrix(matrix, (width, height), method, residual)
+
+
+def _features(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
+    """SIFT matches, ratio-tested, and a RANSAC similarity (estimateAffinePartial2D)."""
+    found = _feature_matrix(coarse)
+    return (None, found[1]) if found[0] is None else (_to_full(found[0], coarse.factor), "features")
+
+
+def _features_ecc(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
+    """Features for the initial guess, then ECC (affine, reduced to a similarity) to refine it to sub-pixel,
+    ignoring pixels whose residual after the guess is an outlier (text drawn over, content changed)."""
+    guess, reason = _feature_matrix(coarse)
+    if guess is None:
+        return None, reason
+    refined = _ecc_refine(fine, _to_level(_to_full(guess, coarse.factor), fine.factor))
+    if refined is None:
+        return _to_full(guess, coarse.factor), "features (ECC did not converge)"
+    return _to_full(refined, fine.factor), "features+ECC"
+
+
+def _ecc(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
+    """ECC alone from the identity, coarse then fine."""
+    start = _ecc_refine(coarse, np.eye(2, 3), robust=False)
+    if start is None:
+        return None, "ECC did not converge"
+    refined = _ecc_refine(fine, _to_level(_to_full(start, coarse.factor), fine.factor), robust=False)
+    return (None, "ECC did not converge") if refined is None else (_to_full(refined, fine.factor), "ECC")
+
+
+def _phase(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
+    """Phase correlation over a coarse zoom search (the zoom with the strongest peak, refined by a parabola),
+    then the shift by phase correlation at the fine level."""
+    responses = []
+    for scale in SCALE_STEPS:
+        _, response = _phase_shift(coarse, scale)
+        responses.append(response)
+    best = int(np.argmax(responses))
+    scale = float(SCALE_STEPS[best])
+    if 0 < best < len(SCALE_STEPS) - 1:
+        left, mid, right = responses[best - 1 : best + 2]
+        denominator = left - 2 * mid + right
+        if denominator < 0:
+            scale += 0.5 * (left - right) / denominator * float(SCALE_STEPS[1] - SCALE_STEPS[0])
+    shift, response = _phase_shift(fine, scale)
+    if response < PHASE_MIN_RESPONSE:
+        return None, f"phase correlation peak too weak ({response:.3f})"
+    matrix = cv2.getRotationMatrix2D(tuple(_centre(fine.size)), 0.0, scale)
+    matrix[:, 2] += shift
+    return _to_full(matrix, fine.factor), "phase correlation"
+
+
+def _phase_ecc(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
+    """Phase correlation for the initial guess, then the robust ECC refinement."""
+    guess, reason = _phase(coarse, fine)
+    if guess is None:
+        return None, reason
+    refined = _ecc_refine(fine, _to_level(guess, fine.factor))
+    return (guess, "phase correlation (ECC did not converge)") if refined is None else (
+        _to_full(refined, fine.factor),
+        "phase correlation+ECC",
+    )
+
+
+ESTIMATORS: dict[str, Estimator] = {
+    "phase correlation": _phase,
+    "ECC": _ecc,
+    "features": _features,
+    "phase correlation+ECC": _phase_ecc,
+    "features+ECC": _features_ecc,
+}
+CHOSEN = "features+ECC"
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _level(reference: np.ndarray, moving: np.ndarray, valid: np.ndarray, side: int) -> _Level:
+    """Both images as standardised grey at long side `side` (never enlarged)."""
+    height, width = reference.shape[:2]
+    factor = min(1.0, side / max(width, height))
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    factor = size[0] / width
+
+    def shrink(image: np.ndarray, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
+        return image if factor == 1.0 else cv2.resize(image, size, interpolation=interpolation)
+
+    small_valid = shrink(valid.astype(np.uint8) * 255, cv2.INTER_NEAREST)
+    return _Level(_grey(shrink(reference), small_valid), _grey(shrink(moving), small_valid), small_valid, factor)
+
+
+def _grey(image: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Grey levels with each channel standardised over the valid pixels first, so a per-channel gain and offset
+    (a tint, a colour cast) between the two images cancels out."""
+    pixels = image.astype(np.float32)
+    chosen = pixels[valid > 0]
+    mean, std = chosen.mean(axis=0), chosen.std(axis=0)
+    standardised = (pixels - mean) / np.maximum(std, 1.0)
+    return standardised.mean(axis=2)
+
+
+def _centre(size: tuple[int, int]) -> np.ndarray:
+    return np.array([(size[0] - 1) / 2, (size[1] - 1) / 2])
+
+
+def _to_full(matrix: Matrix, factor: float) -> Matrix:
+    """A map found at a level of `factor` as the map at full size (pixel centres kept in place)."""
+    return _rescaled(matrix, 1 / factor)
+
+
+def _to_level(matrix: Matrix, factor: float) -> Matrix:
+    return _rescaled(matrix, factor)
+
+
+def _rescaled(matrix: Matrix, k: float) -> Matrix:
+    # x_k = k (x + 0.5) - 0.5 between pixel-centre coordinates of two resolutions.
+    to_k = np.array([[k, 0, 0.5 * k - 0.5], [0, k, 0.5 * k - 0.5], [0, 0, 1]])
+    from_k = np.linalg.inv(to_k)
+    full = np.vstack([matrix, [0, 0, 1]])
+    return (to_k @ full @ from_k)[:2]
+
+
+def _feature_matrix(level: _Level) -> tuple[Matrix | None, str]:
+    sift = cv2.SIFT_create()
+    ref8 = _to_uint8(level.reference)
+    mov8 = _to_uint8(level.moving)
+    ref_points, ref_desc = sift.detectAndCompute(ref8, level.valid)
+    mov_points, mov_desc = sift.detectAndCompute(mov8, cv2.dilate(level.valid, np.ones((9, 9), np.uint8)))
+    if ref_desc is None or mov_desc is None or len(ref_points) < MIN_INLIERS or len(mov_points) < MIN_INLIERS:
+        return None, "too few features"
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(ref_desc, mov_desc, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < MIN_INLIERS:
+        return None, f"too few feature matches ({len(good)})"
+    source = np.float32([ref_points[m.queryIdx].pt for m in good])
+    target = np.float32([mov_points[m.trainIdx].pt for m in good])
+    matrix, inliers = cv2.estimateAffinePartial2D(
+        source, target, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX, maxIters=2000, confidence=0.999
+    )
+    count = 0 if inliers is None else int(inliers.sum())
+    if matrix is None or count < MIN_INLIERS:
+        return None, f"too few feature inliers ({count})"
+    return matrix.astype(np.float64), "features"
+
+
+def _to_uint8(grey: np.ndarray) -> np.ndarray:
+    return np.clip(grey * 48 + 128, 0, 255).astype(np.uint8)
+
+
+def _ecc_refine(level: _Level, guess: Matrix, robust: bool = True) -> Matrix | None:
+    """ECC from `guess` (a level's own map), on the valid pixels whose residual under the guess is not an
+    outlier; None when it does not converge."""
+    mask = level.valid
+    if robust:
+        warped = _warped(level.moving, guess)
+        error = np.abs(level.reference - warped)
+        chosen = error[mask > 0]
+        sigma = 1.4826 * np.median(np.abs(chosen - np.median(chosen))) + 1e-3
+        keep = (error < np.median(chosen) + OUTLIER_SIGMAS * sigma).astype(np.uint8) * 255
+        keep = cv2.erode(keep, np.ones((5, 5), np.uint8))  # drop the rims of outlying shapes too
+        mask = cv2.bitwise_and(mask, keep)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPSILON)
+    try:
+        _, matrix = cv2.findTransformECCWithMask(
+            level.reference,
+            level.moving,
+            mask,
+            np.full(level.moving.shape, 255, np.uint8),
+            guess.astype(np.float32),
+            cv2.MOTION_AFFINE,
+            criteria,
+            5,
+        )
+    except cv2.error:
+        return None
+    if not np.all(np.isfinite(matrix)):
+        return None
+    return matrix.astype(np.float64)
+
+
+def _warped(image: np.ndarray, matrix: Matrix) -> np.ndarray:
+    height, width = image.shape[:2]
+    return cv2.warpAffine(
+        image, matrix, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def _phase_shift(level: _Level, scale: float) -> tuple[np.ndarray, float]:
+    """The shift of the moving image once its zoom `scale` is undone, and the phase correlation's peak."""
+    unzoom = cv2.getRotationMatrix2D(tuple(_centre(level.size)), 0.0, scale)
+    moving = _warped(level.moving, unzoom)
+    window = cv2.createHanningWindow(level.size, cv2.CV_32F)
+    keep = (level.valid > 0).astype(np.float32)
+    (dx, dy), response = cv2.phaseCorrelate(level.reference * keep, moving * keep, window)
+    return np.array([dx, dy]) * scale, response
+
+
+def _residual(level: _Level, matrix: Matrix, size: tuple[int, int]) -> float:
+    """Mean absolute grey difference over the valid pixels once the full-size `matrix` is undone."""
+    warped = _warped(level.moving, _to_level(matrix, level.factor))
+    return float(np.abs(level.reference - warped)[level.valid > 0].mean())
+
+
+def _is_identity(transform: Transform) -> bool:
+    return transform.dx == transform.dy == transform.rotation == 0 and transform.scale == 1
