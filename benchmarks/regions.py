@@ -13,7 +13,6 @@ out; the error is against the drift injected.
 from __future__ import annotations
 
 import argparse
-import itertools
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor

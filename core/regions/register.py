@@ -14,12 +14,13 @@ import cv2
 import numpy as np
 
 COARSE_SIDE = 512  # long side (px) the initial guess works at
-FINE_SIDE = 1024  # long side (px) the sub-pixel refinement works at
+FINE_SIDE = 512  # long side (px) the sub-pixel refinement works at
+ORB_FEATURES = 2000
 MIN_INLIERS = 12  # feature matches that must agree before their transform is believed
 RATIO = 0.75  # Lowe's ratio test for a feature match
 RANSAC_PX = 1.5  # inlier distance at the coarse scale
-ECC_ITERATIONS = 60
-ECC_EPSILON = 1e-5
+ECC_ITERATIONS = 20  # from a feature guess it converges in a few; more iterations changed nothing measured
+ECC_EPSILON = 1e-4
 OUTLIER_SIGMAS = 3.5  # residuals beyond this many robust sigmas (text drawn over, changed content) are ignored
 SCALE_STEPS = np.linspace(0.96, 1.04, 17)  # the phase-correlation method's coarse zoom search
 PHASE_MIN_RESPONSE = 0.05
@@ -113,7 +114,8 @@ class _Level:
         return self.reference.shape[1], self.reference.shape[0]
 
 
-Estimator = Callable[[_Level, _Level], "tuple[Matrix | None, str]"]  # (coarse, fine) -> full-size matrix, method
+Guess = tuple["Matrix | None", str]  # a full-size map (None: no estimate) and the method, or why not
+Estimator = Callable[[_Level, _Level], Guess]  # from the coarse and fine levels
 
 
 def estimate_with(
@@ -128,7 +130,8 @@ def estimate_with(
         raise ValueError(f"valid must be {height}x{width}, not {valid.shape}")
     if valid.mean() < MIN_VALID_SHARE:
         return Transform(method="identity: too little of the image is outside the mask")
-    coarse, fine = _level(reference, moving, valid, COARSE_SIDE), _level(reference, moving, valid, FINE_SIDE)
+    coarse = _level(reference, moving, valid, COARSE_SIDE)
+    fine = coarse if FINE_SIDE == COARSE_SIDE else _level(reference, moving, valid, FINE_SIDE)
     baseline = _residual(fine, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (width, height))
     matrix, method = estimator(coarse, fine)
     if matrix is None:
@@ -139,75 +142,79 @@ def estimate_with(
     return Transform.from_matrix(matrix, (width, height), method, residual)
 
 
-def _features(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
+def _sift(coarse: _Level, fine: _Level) -> Guess:
     """SIFT matches, ratio-tested, and a RANSAC similarity (estimateAffinePartial2D)."""
-    found = _feature_matrix(coarse)
-    return (None, found[1]) if found[0] is None else (_to_full(found[0], coarse.factor), "features")
+    return _features(coarse, "SIFT")
 
 
-def _features_ecc(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
-    """Features for the initial guess, then ECC (affine, reduced to a similarity) to refine it to sub-pixel,
-    ignoring pixels whose residual after the guess is an outlier (text drawn over, content changed)."""
-    guess, reason = _feature_matrix(coarse)
-    if guess is None:
-        return None, reason
-    refined = _ecc_refine(fine, _to_level(_to_full(guess, coarse.factor), fine.factor))
-    if refined is None:
-        return _to_full(guess, coarse.factor), "features (ECC did not converge)"
-    return _to_full(refined, fine.factor), "features+ECC"
+def _orb(coarse: _Level, fine: _Level) -> Guess:
+    """ORB matches, ratio-tested, and a RANSAC similarity."""
+    return _features(coarse, "ORB")
 
 
-def _ecc(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
-    """ECC alone from the identity, coarse then fine."""
-    start = _ecc_refine(coarse, np.eye(2, 3), robust=False)
-    if start is None:
-        return None, "ECC did not converge"
-    refined = _ecc_refine(fine, _to_level(_to_full(start, coarse.factor), fine.factor), robust=False)
+def _ecc(coarse: _Level, fine: _Level) -> Guess:
+    """ECC alone on every valid pixel: from the identity at a quarter of the fine level's size, then there."""
+    small = _shrunk(fine, 4)
+    start = _ecc_refine(small, np.eye(2, 3), robust=False, iterations=100)
+    refined = None if start is None else _ecc_refine(fine, _to_level(_to_full(start, small.factor), fine.factor))
     return (None, "ECC did not converge") if refined is None else (_to_full(refined, fine.factor), "ECC")
 
 
-def _phase(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
+def _phase(coarse: _Level, fine: _Level) -> Guess:
     """Phase correlation over a coarse zoom search (the zoom with the strongest peak, refined by a parabola),
     then the shift by phase correlation at the fine level."""
-    responses = []
-    for scale in SCALE_STEPS:
-        _, response = _phase_shift(coarse, scale)
-        responses.append(response)
+    responses = [_phase_shift(coarse, scale)[1] for scale in SCALE_STEPS]
     best = int(np.argmax(responses))
     scale = float(SCALE_STEPS[best])
     if 0 < best < len(SCALE_STEPS) - 1:
         left, mid, right = responses[best - 1 : best + 2]
-        denominator = left - 2 * mid + right
-        if denominator < 0:
-            scale += 0.5 * (left - right) / denominator * float(SCALE_STEPS[1] - SCALE_STEPS[0])
+        curvature = left - 2 * mid + right
+        if curvature < 0:
+            scale += 0.5 * (left - right) / curvature * float(SCALE_STEPS[1] - SCALE_STEPS[0])
     shift, response = _phase_shift(fine, scale)
-    if response < PHASE_MIN_RESPONSE:
+    if not response >= PHASE_MIN_RESPONSE:  # also NaN, as on a flat picture
         return None, f"phase correlation peak too weak ({response:.3f})"
     matrix = cv2.getRotationMatrix2D(tuple(_centre(fine.size)), 0.0, scale)
     matrix[:, 2] += shift
     return _to_full(matrix, fine.factor), "phase correlation"
 
 
-def _phase_ecc(coarse: _Level, fine: _Level) -> tuple[Matrix | None, str]:
-    """Phase correlation for the initial guess, then the robust ECC refinement."""
-    guess, reason = _phase(coarse, fine)
-    if guess is None:
-        return None, reason
-    refined = _ecc_refine(fine, _to_level(guess, fine.factor))
-    return (guess, "phase correlation (ECC did not converge)") if refined is None else (
-        _to_full(refined, fine.factor),
-        "phase correlation+ECC",
-    )
+def _orb_or_phase(coarse: _Level, fine: _Level) -> Guess:
+    """ORB, or phase correlation when too few features agree (flat pictures, repeated patterns)."""
+    matrix, reason = _orb(coarse, fine)
+    if matrix is not None:
+        return matrix, reason
+    matrix, why = _phase(coarse, fine)
+    return matrix, (why if matrix is not None else f"{reason}; {why}")
+
+
+def _then_ecc(first: Estimator) -> Estimator:
+    """`first` for the initial guess, then ECC (affine, reduced to a similarity) to refine it to sub-pixel,
+    ignoring pixels whose residual after the guess is an outlier (text drawn over, content changed)."""
+
+    def refine(coarse: _Level, fine: _Level) -> Guess:
+        guess, name = first(coarse, fine)
+        if guess is None:
+            return None, name
+        refined = _ecc_refine(fine, _to_level(guess, fine.factor))
+        if refined is None:
+            return guess, f"{name} (ECC did not converge)"
+        return _to_full(refined, fine.factor), f"{name}+ECC"
+
+    return refine
 
 
 ESTIMATORS: dict[str, Estimator] = {
     "phase correlation": _phase,
     "ECC": _ecc,
-    "features": _features,
-    "phase correlation+ECC": _phase_ecc,
-    "features+ECC": _features_ecc,
+    "SIFT": _sift,
+    "ORB": _orb,
+    "phase correlation+ECC": _then_ecc(_phase),
+    "SIFT+ECC": _then_ecc(_sift),
+    "ORB+ECC": _then_ecc(_orb),
+    "ORB or phase correlation, +ECC": _then_ecc(_orb_or_phase),
 }
-CHOSEN = "features+ECC"
+CHOSEN = "ORB or phase correlation, +ECC"
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -227,14 +234,23 @@ def _level(reference: np.ndarray, moving: np.ndarray, valid: np.ndarray, side: i
     return _Level(_grey(shrink(reference), small_valid), _grey(shrink(moving), small_valid), small_valid, factor)
 
 
+def _shrunk(level: _Level, k: int) -> _Level:
+    size = (max(1, level.size[0] // k), max(1, level.size[1] // k))
+    factor = level.factor * size[0] / level.size[0]
+
+    def shrink(image: np.ndarray, interpolation: int = cv2.INTER_AREA) -> np.ndarray:
+        return cv2.resize(image, size, interpolation=interpolation)
+
+    return _Level(shrink(level.reference), shrink(level.moving), shrink(level.valid, cv2.INTER_NEAREST), factor)
+
+
 def _grey(image: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Grey levels with each channel standardised over the valid pixels first, so a per-channel gain and offset
     (a tint, a colour cast) between the two images cancels out."""
-    pixels = image.astype(np.float32)
-    chosen = pixels[valid > 0]
-    mean, std = chosen.mean(axis=0), chosen.std(axis=0)
-    standardised = (pixels - mean) / np.maximum(std, 1.0)
-    return standardised.mean(axis=2)
+    mean, std = cv2.meanStdDev(image, mask=valid)
+    weights = 1 / (3 * np.maximum(std.ravel(), 1.0))
+    mix = np.append(weights, -(weights * mean.ravel()).sum())[None, :]
+    return cv2.transform(image.astype(np.float32), mix)
 
 
 def _centre(size: tuple[int, int]) -> np.ndarray:
@@ -258,15 +274,17 @@ def _rescaled(matrix: Matrix, k: float) -> Matrix:
     return (to_k @ full @ from_k)[:2]
 
 
-def _feature_matrix(level: _Level) -> tuple[Matrix | None, str]:
-    sift = cv2.SIFT_create()
+def _features(level: _Level, detector: str) -> Guess:
+    """Matches of `detector` ("SIFT" or "ORB") features, ratio-tested, and a RANSAC similarity."""
+    finder = cv2.SIFT_create() if detector == "SIFT" else cv2.ORB_create(ORB_FEATURES)
+    norm = cv2.NORM_L2 if detector == "SIFT" else cv2.NORM_HAMMING
     ref8 = _to_uint8(level.reference)
     mov8 = _to_uint8(level.moving)
-    ref_points, ref_desc = sift.detectAndCompute(ref8, level.valid)
-    mov_points, mov_desc = sift.detectAndCompute(mov8, cv2.dilate(level.valid, np.ones((9, 9), np.uint8)))
+    ref_points, ref_desc = finder.detectAndCompute(ref8, level.valid)
+    mov_points, mov_desc = finder.detectAndCompute(mov8, cv2.dilate(level.valid, np.ones((9, 9), np.uint8)))
     if ref_desc is None or mov_desc is None or len(ref_points) < MIN_INLIERS or len(mov_points) < MIN_INLIERS:
         return None, "too few features"
-    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(ref_desc, mov_desc, k=2)
+    pairs = cv2.BFMatcher(norm).knnMatch(ref_desc, mov_desc, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
     if len(good) < MIN_INLIERS:
         return None, f"too few feature matches ({len(good)})"
@@ -278,14 +296,14 @@ def _feature_matrix(level: _Level) -> tuple[Matrix | None, str]:
     count = 0 if inliers is None else int(inliers.sum())
     if matrix is None or count < MIN_INLIERS:
         return None, f"too few feature inliers ({count})"
-    return matrix.astype(np.float64), "features"
+    return _to_full(matrix.astype(np.float64), level.factor), detector
 
 
 def _to_uint8(grey: np.ndarray) -> np.ndarray:
     return np.clip(grey * 48 + 128, 0, 255).astype(np.uint8)
 
 
-def _ecc_refine(level: _Level, guess: Matrix, robust: bool = True) -> Matrix | None:
+def _ecc_refine(level: _Level, guess: Matrix, robust: bool = True, iterations: int = ECC_ITERATIONS) -> Matrix | None:
     """ECC from `guess` (a level's own map), on the valid pixels whose residual under the guess is not an
     outlier; None when it does not converge."""
     mask = level.valid
@@ -297,7 +315,7 @@ def _ecc_refine(level: _Level, guess: Matrix, robust: bool = True) -> Matrix | N
         keep = (error < np.median(chosen) + OUTLIER_SIGMAS * sigma).astype(np.uint8) * 255
         keep = cv2.erode(keep, np.ones((5, 5), np.uint8))  # drop the rims of outlying shapes too
         mask = cv2.bitwise_and(mask, keep)
-    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_ITERATIONS, ECC_EPSILON)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iterations, ECC_EPSILON)
     try:
         _, matrix = cv2.findTransformECCWithMask(
             level.reference,
