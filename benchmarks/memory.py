@@ -223,18 +223,19 @@ def _wall_times(runs: list[Run], baseline: str | None) -> list[str]:
     ]
 
 
-def with_section(page: str, text: str) -> str:
-    """`page` with its memory section replaced by `text` (appended when it has none)."""
-    kept = kept_section(page)
+def with_section(page: str, text: str, heading: str = SECTION) -> str:
+    """`page` with its section under `heading` (the memory one by default) replaced by `text` (appended when
+    it has none)."""
+    kept = kept_section(page, heading)
     return page.replace(kept, text) if kept else page.rstrip("\n") + "\n\n" + text
 
 
-def kept_section(page: str) -> str:
-    """The memory section of `page` (up to the next heading of its level), or "" when it has none."""
-    start = page.find(SECTION)
+def kept_section(page: str, heading: str = SECTION) -> str:
+    """The section of `page` under `heading` (up to the next heading of its level), or "" when it has none."""
+    start = page.find(heading)
     if start < 0:
         return ""
-    end = page.find("\n## ", start + len(SECTION))
+    end = page.find("\n## ", start + len(heading))
     return page[start:] if end < 0 else page[start : end + 1]
 
 

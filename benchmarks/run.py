@@ -27,7 +27,7 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 from gradio_client import handle_file
 
-from benchmarks import memory, one_edit, prep, reopen, startup, visitors
+from benchmarks import memory, one_edit, prep, regions, reopen, startup, visitors
 from benchmarks.figures import Figure, Report, Row, Target, percentile, ratios, table
 from benchmarks.inputs import photo_file
 from benchmarks.note import markdown
@@ -426,9 +426,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     plot(report, out / "benchmarks.png")
     page, previous = markdown(report, image="benchmarks.png"), out / "benchmarks.md"
-    # The memory section comes from its own command (benchmarks/memory.py): kept from the page it replaces.
-    kept = memory.kept_section(previous.read_text()) if previous.exists() else ""
-    previous.write_text(memory.with_section(page, kept) if kept else page)
+    # The memory and registration sections come from their own commands (benchmarks/memory.py, regions.py):
+    # kept from the page it replaces.
+    old = previous.read_text() if previous.exists() else ""
+    for heading in (memory.SECTION, regions.SECTION):
+        kept = memory.kept_section(old, heading)
+        page = memory.with_section(page, kept, heading) if kept else page
+    previous.write_text(page)
     print(f"\nwrote {out / 'benchmarks.md'} and {out / 'benchmarks.png'} in {elapsed / 60:.1f} min", file=sys.stderr)
     missed = [row for row in report.rows if row.met is False]
     return 1 if missed and not args.quick else 0

@@ -678,6 +678,7 @@ def test_the_control_api_queues_and_clears_faults_changes_settings_and_reports_s
         "link_ttl": 86400.0,
         "enforce_rate_limits": False,
         "rate_limits": {},
+        "drift": None,
     }
     assert sim.config.latency == 0.1
     assert requests.post(f"{control}/config", json={"speed": 1}, timeout=10).status_code == 400

@@ -110,10 +110,12 @@ class GenerationService:
     def _generate(self, generation: Generation, request_id: str, arrived: float, fault: Fault | None) -> Reply:
         # A seedless call gets a fresh seed, as the service picks one at random.
         seed = generation.seed if generation.seed is not None else secrets.randbelow(SEED_MAX + 1)
-        job = RenderJob(generation.images, generation.prompt, seed, generation.size, generation.inputs_digest)
+        config = self.config()
+        job = RenderJob(
+            generation.images, generation.prompt, seed, generation.size, generation.inputs_digest, config.drift
+        )
         # Rendering runs inside the latency: the answer comes after max(latency, render time).
         images = render_all(job, generation.count, self.pool, self.cache)
-        config = self.config()
         remaining = arrived + config.latency - time.monotonic()
         if remaining > 0 and self.stopping.wait(remaining):
             return RESET

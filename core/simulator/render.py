@@ -1,10 +1,11 @@
 """The simulator's stand-in for the model: deterministic, plausible-looking "edits" of the inputs.
 
-An output is the last input scaled to cover the canvas, the other inputs as insets, a tint whose hue
+An output is the last input scaled to cover the canvas, the other inputs as insets, drifted when the
+runtime config asks (shifted, zoomed and colour-shifted like the real model's outputs), a tint whose hue
 comes from the seed and the output's index, a light film grain, the prompt written along the bottom and a
 "SIMULATED" mark.
-It is a pure function of (inputs, prompt, seed, index, size), so tests can compare bytes, and an identical
-request can be answered from a cache of earlier renders instead of spending the CPU again.
+It is a pure function of (inputs, prompt, seed, index, size, drift), so tests can compare bytes, and an
+identical request can be answered from a cache of earlier renders instead of spending the CPU again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from core.simulator.config import Drift
 
 TINT_STRENGTH = 0.22
 GRAIN_STRENGTH = 0.06
@@ -31,7 +36,7 @@ INSET_HEIGHT_SHARE = 0.7
 MAX_PROMPT_LINES = 4
 CACHE_CAPACITY = 256 * 1024 * 1024  # bytes of rendered PNGs kept for identical requests
 
-RenderKey = tuple[str, str, int, tuple[int, int], int]  # inputs digest, prompt, seed, size, index
+RenderKey = tuple[str, str, int, tuple[int, int], Drift | None, int]  # inputs digest, prompt, seed, size, drift, index
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,13 @@ class RenderJob:
     seed: int
     size: tuple[int, int]
     inputs_digest: str = ""  # identifies the inputs' bytes; "" means the outputs are never cached
+    drift: Drift | None = None
 
     def key(self, index: int) -> RenderKey | None:
         """What output `index` depends on, or None when it must not be cached."""
-        return (self.inputs_digest, self.prompt, self.seed, self.size, index) if self.inputs_digest else None
+        if not self.inputs_digest:
+            return None
+        return (self.inputs_digest, self.prompt, self.seed, self.size, self.drift, index)
 
 
 class RenderCache:
@@ -112,7 +120,7 @@ def render_all(job: RenderJob, count: int, pool: Executor, cache: RenderCache | 
         future = cache.lookup(key) if cache is not None and key is not None else None
         if future is None:
             if base is None:  # composed only when something is rendered
-                base = _compose_base(job.inputs, job.size)
+                base = drifted(_compose_base(job.inputs, job.size), job.drift)
             start = _starter(pool, job, base, index)
             future = cache.claim(key, start) if cache is not None and key is not None else start()
         futures.append(future)
@@ -160,6 +168,21 @@ def _compose_base(inputs: tuple[Image.Image, ...], size: tuple[int, int]) -> Ima
         base.paste(frame, (width - frame.width - margin, top))
         top += frame.height + margin
     return base
+
+
+def drifted(image: Image.Image, drift: Drift | None) -> Image.Image:
+    """`image` with its content moved, zoomed and turned about the centre and its colours changed as `drift`
+    says (see Drift for the directions); `image` itself when there is no drift."""
+    if drift is None:
+        return image
+    pixels = np.asarray(image)
+    height, width = pixels.shape[:2]
+    # OpenCV puts pixel centres on integers, so the canvas centre is ((w - 1) / 2, (h - 1) / 2).
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), drift.rotation, 1.0 + drift.zoom)
+    matrix[:, 2] += (drift.dx, drift.dy)
+    moved = cv2.warpAffine(pixels, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    coloured = moved * np.float32(drift.gain) + np.float32(drift.offset)
+    return Image.fromarray(np.clip(np.rint(coloured), 0, 255).astype(np.uint8), "RGB")
 
 
 def _cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.catalog import INPUT_MAX_BYTES, MODELS, RateLimit
-from core.simulator.config import RuntimeConfig, parse_limits
+from core.simulator.config import Drift, RuntimeConfig, parse_limits
 from core.simulator.control import PREFIX as CONTROL_PREFIX
 from core.simulator.control import handle_control
 from core.simulator.faults import FaultQueue, make_fault
@@ -65,6 +65,7 @@ class Simulator:
         link_ttl: float = 86400.0,
         enforce_rate_limits: bool = False,
         rate_limits: Mapping[str, RateLimit | str | None] | None = None,
+        drift: Drift | Mapping[str, Any] | None = None,
         valid_keys: Collection[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -75,6 +76,7 @@ class Simulator:
             link_ttl=link_ttl,
             enforce_rate_limits=enforce_rate_limits,
             rate_limits=parse_limits(rate_limits or {}),
+            drift=Drift.parse(drift),
         )
         self._valid_keys = frozenset(valid_keys) if valid_keys is not None else None
         self._faults = FaultQueue()
@@ -162,16 +164,19 @@ class Simulator:
         link_ttl: float | EllipsisType = ...,
         enforce_rate_limits: bool | EllipsisType = ...,
         rate_limits: Mapping[str, RateLimit | str | None] | EllipsisType = ...,
+        drift: Drift | Mapping[str, Any] | EllipsisType | None = ...,
     ) -> None:
         """Change the given settings (omitted ones stay); ValueError for a bad value. `rate_limits` are
         account limits by model id (RateLimit, None or "2/60" / "off"), over the catalog's, enforced while
-        `enforce_rate_limits` is on."""
+        `enforce_rate_limits` is on. `drift` (a Drift, a mapping of its fields, or None for none) shifts, zooms
+        and colour-shifts every output from then on."""
         changes: dict[str, Any] = {
             "latency": latency,
             "bandwidth": bandwidth,
             "link_ttl": link_ttl,
             "enforce_rate_limits": enforce_rate_limits,
             "rate_limits": ... if rate_limits is ... else parse_limits(rate_limits),
+            "drift": ... if drift is ... else Drift.parse(drift),
         }
         self._config = replace(self._config, **{k: v for k, v in changes.items() if v is not ...})
 
