@@ -123,7 +123,8 @@ def _mask_of(source: ImageSource, size: tuple[int, int]) -> Any:
         image = decode_upright(source, 1).image
     except errors.ImageError as error:
         reason = error.params.get("reason") or error.message("en")
-        raise errors.MaskUnreadableError(reason=reason, reason_zh=error.params.get("reason_zh") or error.message("zh"))
+        chinese = error.params.get("reason_zh") or error.message("zh")
+        raise errors.MaskUnreadableError(reason=reason, reason_zh=chinese) from None
     with image:
         return read_mask(image, size)
 

@@ -123,7 +123,6 @@ class EditResult:
             "seconds": round(self.seconds, 3),
         }
 
-
     def _region_record(self) -> dict[str, Any]:
         """A region edit's plan and, per result, the raw model output and how its composite was made."""
         if self.request.tool is None:

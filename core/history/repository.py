@@ -238,7 +238,10 @@ class History:
             """SELECT e.owner, e.base_url, e.exact_size, e.region IS NOT NULL AS regional, o.*
                FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
         )
-        return [Pending(row["owner"], row["base_url"], row["exact_size"], bool(row["regional"]), _output(row)) for row in rows]
+        return [
+            Pending(row["owner"], row["base_url"], row["exact_size"], bool(row["regional"]), _output(row))
+            for row in rows
+        ]
 
     def call_seconds(self, model: str, *, simulated: bool, last: int = 20) -> list[float]:
         """How long DashScope (or the simulator) took to answer the `last` answered calls of `model`, newest
@@ -339,7 +342,8 @@ class History:
             ).fetchone()
             is not None
             or db.execute(
-                "SELECT 1 FROM edit_files f JOIN edits e ON e.id = f.edit_id WHERE e.owner = ? AND f.sha256 = ? LIMIT 1",
+                """SELECT 1 FROM edit_files f JOIN edits e ON e.id = f.edit_id
+                   WHERE e.owner = ? AND f.sha256 = ? LIMIT 1""",
                 (owner, sha256),
             ).fetchone()
             is not None

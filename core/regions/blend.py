@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-
 PASTE_MODES = {"RGB": "RGB", "RGBA": "RGBA", "L": "L", "LA": "LA"}  # kept as they are; any other becomes RGB(A)
 
 

@@ -144,7 +144,11 @@ class ExpansionPlan:
         canvas.paste(self.original, (left, top))
         if "icc_profile" in self.original.info:
             canvas.info["icc_profile"] = self.original.info["icc_profile"]
-        details = {"raw_size": f"{raw.width}*{raw.height}", "transform": transform.as_dict(), "colour": correction.as_dict()}
+        details = {
+            "raw_size": f"{raw.width}*{raw.height}",
+            "transform": transform.as_dict(),
+            "colour": correction.as_dict(),
+        }
         return Composite(StripEncoder(canvas).encode(), width, height, details)
 
 

@@ -22,9 +22,7 @@ def read_mask(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     width, height = size
     if marks.size != size:
         if abs((marks.width / marks.height) / (width / height) - 1) > ASPECT_TOLERANCE:
-            raise errors.MaskSizeError(
-                width=marks.width, height=marks.height, image_width=width, image_height=height
-            )
+            raise errors.MaskSizeError(width=marks.width, height=marks.height, image_width=width, image_height=height)
         marks = marks.resize(size, Image.Resampling.BILINEAR)
     mask = np.asarray(marks) >= THRESHOLD
     if not mask.any():
