@@ -65,6 +65,10 @@ class EditForm:
     prompt_extend: bool = True
     watermark: bool = False
     exact_size: Size | None = None
+    mask: str | None = None
+    align: bool = False
+    keep_unchanged: bool = False
+    expand: Expansion | None = None
 
     def to_request(self) -> EditRequest:
         """The EditRequest, or the InvalidRequestError that says what is wrong. Prompt rewriting is left to
@@ -82,6 +86,10 @@ class EditForm:
             prompt_extend=self.prompt_extend if spec.prompt_extend else None,
             watermark=self.watermark,
             exact_size=self.exact_size,
+            mask=self.mask,
+            align=self.align,
+            keep_unchanged=self.keep_unchanged,
+            expand=self.expand,
         )
 
 
