@@ -36,12 +36,17 @@ class RegionEditor(gr.ImageEditor):
     is_template = True  # rendered by the front end's own ImageEditor component
 
     def preprocess(self, payload: Any) -> LayerValue | None:
-        """The painted layers: the blobs the page uploaded for this value, taken out of the editor's store as
-        Gradio's own step does. Layers named by a path are not read (only a forged call sends them)."""
+        """The painted layers: the files the page uploaded for this value (a layer anywhere but Gradio's upload
+        folder is not read: only a forged call names one), or the blobs of its store, taken out as Gradio's own
+        step does."""
         if payload is None:
             return None
-        cached = self.blob_storage.pop(payload.id, None) if payload.id is not None else None
-        return {"layers": [_open(layer) for layer in (cached.layers if cached else []) if layer]}
+        if payload.id is not None:
+            cached = self.blob_storage.pop(payload.id, None)
+            return {"layers": [_open(layer) for layer in (cached.layers if cached else []) if layer]}
+        uploads = Path(get_upload_folder()).resolve()
+        paths = [Path(layer.path).resolve() for layer in payload.layers if layer.path]
+        return {"layers": [_open(path.read_bytes()) for path in paths if path.is_relative_to(uploads)]}
 
 
 def _open(data: bytes) -> Image.Image:

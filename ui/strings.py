@@ -120,7 +120,7 @@ EN: dict[str, str] = {
     "details_raw": "Raw record",
     "details_none": "Nothing selected: click a picture to see what made it.",
     # the edit area (ui/tabs/studio/region.py)
-    "area_panel": "Edit area: whole image, painted region or larger canvas",
+    "area_panel": "Edit area: whole, painted region or larger canvas",
     "area": "What may change",
     "area_info": "Paint a region to change only it (every other pixel of Image 1 is kept), or add canvas around "
     "Image 1 for the model to fill.",
@@ -262,7 +262,7 @@ ZH: dict[str, str] = {
     # run feedback
     "running": "运行中…",
     # the edit area (ui/tabs/studio/region.py)
-    "area_panel": "编辑范围：整张图、涂抹区域或扩展画布",
+    "area_panel": "编辑范围：整张、涂抹区域或扩展画布",
     "area": "允许改动的部分",
     "area_info": "涂抹一个区域就只改动该区域（图1的其余像素保持不变），或在图1四周扩展画布，由模型补全。",
     "area_whole": "整张图",

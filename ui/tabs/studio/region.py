@@ -51,6 +51,7 @@ def render() -> RegionPanel:
             needs_image = gr.Markdown(I18N("paint_needs_image"), elem_classes="hint", elem_id="paint-needs-image")
             editor = RegionEditor(
                 label=I18N("paint_label"),
+                show_label=False,
                 type="pil",
                 image_mode="RGBA",
                 sources=[],
