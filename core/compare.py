@@ -16,9 +16,9 @@ def aligned_input(input_path: str | Path, output_size: tuple[int, int]) -> Image
     return upright.resize(output_size, Image.Resampling.LANCZOS)
 
 
-def raw_pair(raw_path: str | Path, composite_path: str | Path, box: tuple[int, int, int, int] | None) -> tuple[
-    Image.Image, Image.Image
-]:
+def raw_pair(
+    raw_path: str | Path, composite_path: str | Path, box: tuple[int, int, int, int] | None
+) -> tuple[Image.Image, Image.Image]:
     """(raw output, composite) at one size: the composite's `box` (left, top, right, bottom: where the raw output
     went; None for all of it) and the raw output resampled to it."""
     with Image.open(composite_path) as opened:

@@ -111,7 +111,9 @@ def shows(page: Page, at: tuple[float, float], colour: np.ndarray, same: bool) -
         close = bool(np.abs(pixel(page, at) - colour).max() <= 12)
         if close == same:
             return
-        assert time.monotonic() < deadline, f"the canvas at {at} shows {pixel(page, at)}, expected {'' if same else 'not '}{colour}"
+        assert time.monotonic() < deadline, (
+            f"the canvas at {at} shows {pixel(page, at)}, expected {'' if same else 'not '}{colour}"
+        )
         page.wait_for_timeout(200)
 
 

@@ -114,7 +114,9 @@ def result_entries(result: EditResult) -> list[Entry]:
         }
         path = image.exact_path or image.path
         entries.append(
-            entry(path, result.edit_id, image.index, params, info, shown_size(path), region=whole.get("region"), raw=raw)
+            entry(
+                path, result.edit_id, image.index, params, info, shown_size(path), region=whole.get("region"), raw=raw
+            )
         )
     return entries
 

@@ -120,7 +120,7 @@ EN: dict[str, str] = {
     "details_raw": "Raw record",
     "details_none": "Nothing selected: click a picture to see what made it.",
     # the edit area (ui/tabs/studio/region.py)
-    "area_panel": "Edit area: whole, painted region or larger canvas",
+    "area_panel": "Edit area: whole, region or larger canvas",
     "area": "What may change",
     "area_info": "Paint a region to change only it (every other pixel of Image 1 is kept), or add canvas around "
     "Image 1 for the model to fill.",

@@ -41,7 +41,13 @@ def render(studio: Studio) -> StudioView:
         input_group,
         region_group,
         prompt_group,
-        run_group, control_group, key_group, result_group, example_group, undo_bar, keeping
+        run_group,
+        control_group,
+        key_group,
+        result_group,
+        example_group,
+        undo_bar,
+        keeping,
     )
 
 

@@ -80,7 +80,9 @@ def render() -> RegionPanel:
             )
             with gr.Row(elem_id="expand-sides"):
                 sides = tuple(
-                    gr.Number(0, label=I18N(f"expand_{side}"), minimum=0, precision=0, min_width=70, elem_id=f"expand-{side}")
+                    gr.Number(
+                        0, label=I18N(f"expand_{side}"), minimum=0, precision=0, min_width=70, elem_id=f"expand-{side}"
+                    )
                     for side in SIDES
                 )
             gr.Markdown(I18N("expand_hint"), elem_classes="hint")

@@ -188,13 +188,13 @@ class StudioView:
 def setup_of(form: Binding[StudioForm]) -> list[gr.components.Component]:
     """The controls of `form`, slots first, in a fixed order; not the paint editor (Undo and drafts keep values
     a control takes back as it gave them, and the editor hands over its layers only)."""
-    controls = [c for control in form.controls.values() for c in (control if isinstance(control, tuple) else (control,))]
+    controls = [
+        c for control in form.controls.values() for c in (control if isinstance(control, tuple) else (control,))
+    ]
     return [c for c in controls if not isinstance(c, RegionEditor)]
 
 
-def studio_form(
-    inputs: Inputs, region: RegionPanel, prompt: PromptFields, controls: Controls
-) -> Binding[StudioForm]:
+def studio_form(inputs: Inputs, region: RegionPanel, prompt: PromptFields, controls: Controls) -> Binding[StudioForm]:
     """Which control holds each StudioForm field."""
     return Binding(
         StudioForm,
