@@ -124,7 +124,9 @@ def listen(panel: RegionPanel, image_1: InputSlot) -> None:
         return [gr.update(value=value, visible=value is not None), gr.update(visible=value is None)]
 
     # Image 1 changed (or removed): the paint referred to the old picture, so it goes with it.
-    image_1.change(follow, image_1, [panel.editor, panel.needs_image], concurrency_id="region", **PRIVATE)
+    image_1.change(
+        follow, image_1, [panel.editor, panel.needs_image], concurrency_id="region", concurrency_limit=4, **PRIVATE
+    )
 
     def repaint(tool: str):
         def run(value: Any, path: str | None) -> Any:
@@ -145,7 +147,14 @@ def listen(panel: RegionPanel, image_1: InputSlot) -> None:
         return run
 
     for button, tool in ((panel.clear, "clear"), (panel.invert, "invert"), (panel.rectangle, "rectangle")):
-        button.click(repaint(tool), [panel.editor, image_1], panel.editor, concurrency_id="region", **PRIVATE)
+        button.click(
+            repaint(tool),
+            [panel.editor, image_1],
+            panel.editor,
+            concurrency_id="region",
+            concurrency_limit=4,
+            **PRIVATE,
+        )
 
     def to_aspect(aspect: str, path: str | None) -> list[Any]:
         dims = read_dimensions(path) if path and aspect in ASPECTS else None
