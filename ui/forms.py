@@ -13,9 +13,11 @@ from typing import Any, Generic, TypeVar
 from gradio.components import Component
 
 from core import catalog
+from core.regions.expand import Expansion
 from core.request import EditRequest
 from core.sizes import Size
 from core.workflows.plan import PlanForm
+from ui.regions import mask_file
 from ui.sizing import SIZE_AUTO, SIZE_CUSTOM, exact_target, size_value
 
 Form = TypeVar("Form")
@@ -63,6 +65,10 @@ class EditForm:
     prompt_extend: bool = True
     watermark: bool = False
     exact_size: Size | None = None
+    mask: str | None = None
+    align: bool = False
+    keep_unchanged: bool = False
+    expand: Expansion | None = None
 
     def to_request(self) -> EditRequest:
         """The EditRequest, or the InvalidRequestError that says what is wrong. Prompt rewriting is left to
@@ -80,6 +86,10 @@ class EditForm:
             prompt_extend=self.prompt_extend if spec.prompt_extend else None,
             watermark=self.watermark,
             exact_size=self.exact_size,
+            mask=self.mask,
+            align=self.align,
+            keep_unchanged=self.keep_unchanged,
+            expand=self.expand,
         )
 
 
@@ -101,11 +111,23 @@ class StudioForm:
     prompt_extend: bool
     watermark: bool
     exact: bool
+    area: str  # the edit area: "whole", "paint" or "expand" (ui/tabs/studio/region.py)
+    paint: Any  # the paint editor's layers
+    align: bool
+    keep_unchanged: bool
+    expand_left: float | None
+    expand_top: float | None
+    expand_right: float | None
+    expand_bottom: float | None
 
     def edit_form(self) -> EditForm:
         """The edit these controls ask for: the size mode resolved against the slots, the seed drawn when
-        "random" is ticked."""
+        "random" is ticked, and only the chosen edit area's tool: the painted region as a mask file (nothing
+        painted: an ordinary edit), the canvas expansion, or Align (with Keep unchanged)."""
         slots = list(self.images)
+        whole = self.area not in (AREA_PAINT, AREA_EXPAND)
+        align = whole and self.align is True
+        sides = (self.expand_left, self.expand_top, self.expand_right, self.expand_bottom)
         return EditForm(
             images=self.images,
             prompt=self.prompt,
@@ -118,6 +140,12 @@ class StudioForm:
             prompt_extend=self.prompt_extend,
             watermark=self.watermark,
             exact_size=exact_target(self.size_mode, slots) if self.exact else None,
+            mask=mask_file(self.paint, slots[0] if slots else None) if self.area == AREA_PAINT else None,
+            align=align,
+            keep_unchanged=align and self.keep_unchanged is True,
+            expand=Expansion.from_dict(dict(zip(SIDES, [s or 0 for s in sides], strict=True)))
+            if self.area == AREA_EXPAND
+            else None,
         )
 
 
@@ -139,15 +167,25 @@ RECALLED = (
     "random_seed",
     "prompt_extend",
     "watermark",
+    "area",
+    "align",
+    "keep_unchanged",
+    "expand_left",
+    "expand_top",
+    "expand_right",
+    "expand_bottom",
 )
 """The StudioForm fields that "use these settings" fills, in the order of `recall_values`."""
 
 _SETTINGS = ("prompt", "negative_prompt", "model", "size", "n", "seed", "prompt_extend", "watermark")
+AREA_WHOLE, AREA_PAINT, AREA_EXPAND = "whole", "paint", "expand"
+SIDES = ("left", "top", "right", "bottom")
 
 
-def settings_of(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of an edit's parameter dict (EditParameters.as_dict's fields) that the page can recall."""
-    return {key: params[key] for key in _SETTINGS}
+def settings_of(params: Mapping[str, Any], region: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The settings of an edit's parameter dict (EditParameters.as_dict's fields) that the page can recall,
+    with its region tool (the record's `region`: a mask, an expansion or the alignment; None for none)."""
+    return {**{key: params[key] for key in _SETTINGS}, "region": dict(region) if region else None}
 
 
 def recall_values(settings: Mapping[str, Any]) -> list[Any]:
@@ -163,8 +201,24 @@ def recall_values(settings: Mapping[str, Any]) -> list[Any]:
         "random_seed": False,
         "prompt_extend": settings["prompt_extend"],
         "watermark": settings["watermark"],
+        **_area_values(settings.get("region")),
     }
     return [values[name] for name in RECALLED]
+
+
+def _area_values(region: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The edit-area controls for an edit's region tool: the area, Align and Keep unchanged, the sides. A mask's
+    region is not painted back (its file is in the edit's record): the area turns to Paint, to paint again."""
+    kind = (region or {}).get("kind")
+    sides = dict.fromkeys(SIDES, 0)
+    if kind == "expand":
+        sides |= {side: int(region["expand"].get(side, 0)) for side in SIDES}  # type: ignore[index]
+    return {
+        "area": {"mask": AREA_PAINT, "expand": AREA_EXPAND}.get(kind, AREA_WHOLE),
+        "align": kind == "align",
+        "keep_unchanged": kind == "align" and bool(region.get("keep_unchanged")),  # type: ignore[union-attr]
+        **{f"expand_{side}": value for side, value in sides.items()},
+    }
 
 
 @dataclass(frozen=True)

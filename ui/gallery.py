@@ -19,16 +19,33 @@ PART_MAX = 40  # characters of the differing part of a prompt shown in a caption
 
 
 def entry(
-    path: str, edit_id: str, index: int, params: Mapping[str, Any], info: Mapping[str, Any], size: str = ""
+    path: str,
+    edit_id: str,
+    index: int,
+    params: Mapping[str, Any],
+    info: Mapping[str, Any],
+    size: str = "",
+    *,
+    region: Mapping[str, Any] | None = None,
+    raw: str | None = None,
+    original: str | None = None,
 ) -> Entry:
-    """One result: its file, edit, recallable settings, details and (when known) its size as W×H."""
+    """One result: its file, edit, recallable settings, details and (when known) its size as W×H. A region
+    edit's result (`path` its composite) also has its `region` tool, its `raw` model output, Image 1 as given
+    (`original`, for a mask or an alignment: an expansion's canvas is another size) and, for a mask, the `box`
+    of Image 1 the raw output was pasted into."""
+    kind = (region or {}).get("kind")
+    box = (region or {}).get("box") if kind == "mask" else None
     return {
         "path": path,
         "index": index,
         "size": size,
         "edit_id": edit_id,
-        "settings": settings_of(params),
+        "settings": settings_of(params, region),
         "details": dict(info),
+        "raw": raw if region and raw and raw != path else None,
+        "original": original if kind in ("mask", "align") else None,
+        "box": list(box) if box else None,
     }
 
 
@@ -82,9 +99,11 @@ def shown_size(path: str) -> str:
 def result_entries(result: EditResult) -> list[Entry]:
     """Entries for a finished edit: the exact-size version where one was made."""
     params = result.request.params.as_dict()
-    record = {key: value for key, value in result.record().items() if key != "files"}
+    whole = result.record()
+    record = {key: value for key, value in whole.items() if key != "files"}
+    raws = whole.get("raw_files") or [None] * len(result.images)
     entries = []
-    for image in result.images:
+    for image, raw in zip(result.images, raws, strict=True):
         info = {  # the edit's whole record (its inputs too), with this result's own file and size
             **record,
             "file": Path(image.path).name,
@@ -94,7 +113,11 @@ def result_entries(result: EditResult) -> list[Entry]:
             "prompt_as_sent": result.request.params.prompt,
         }
         path = image.exact_path or image.path
-        entries.append(entry(path, result.edit_id, image.index, params, info, shown_size(path)))
+        entries.append(
+            entry(
+                path, result.edit_id, image.index, params, info, shown_size(path), region=whole.get("region"), raw=raw
+            )
+        )
     return entries
 
 

@@ -119,6 +119,36 @@ EN: dict[str, str] = {
     "explore_prompts_placeholder": "give the cat a {red|blue} scarf\nmake it {night|winter}",
     "details_raw": "Raw record",
     "details_none": "Nothing selected: click a picture to see what made it.",
+    # the edit area (ui/tabs/studio/region.py)
+    "area_panel": "Edit area: whole, region or larger canvas",
+    "area": "What may change",
+    "area_info": "Paint a region to change only it (every other pixel of Image 1 is kept), or add canvas around "
+    "Image 1 for the model to fill.",
+    "area_whole": "Whole image",
+    "area_paint": "Painted region",
+    "area_expand": "Expand canvas",
+    "align": "Align to Image 1",
+    "align_info": "Undo the model's slight shift and zoom, so the comparison shows only real changes.",
+    "keep_unchanged": "Keep unchanged areas",
+    "keep_unchanged_info": "With Align: where the result barely differs from Image 1, Image 1's own pixels are kept.",
+    "paint_label": "Paint the region on Image 1",
+    "paint_needs_image": "Put an image in Image 1 to paint on it.",
+    "paint_rectangle": "▭ Rectangle",
+    "paint_invert": "◐ Invert",
+    "paint_clear": "✕ Clear",
+    "paint_hint": "Red marks what may change; the rest stays pixel for pixel. Brush and eraser (with their size) are "
+    "in the editor's toolbar. Rectangle turns your strokes into the box around them: drag one diagonal stroke "
+    "for a box. Nothing painted: the whole image is edited.",
+    "expand_aspect": "Target aspect",
+    "expand_aspect_info": "Image 1 stays centred; the sides below are set for you.",
+    "expand_by_sides": "Pixels per side",
+    "expand_left": "Left",
+    "expand_top": "Top",
+    "expand_right": "Right",
+    "expand_bottom": "Bottom",
+    "expand_hint": "Pixels of Image 1 to add on each side; the model fills them and Image 1 is pasted back exactly.",
+    "compare_original": "Original",
+    "compare_raw": "Raw output",
     # run feedback
     "running": "Running…",
 }
@@ -231,6 +261,34 @@ ZH: dict[str, str] = {
     "details_none": "尚未选择：点击一张图片，查看它是如何生成的。",
     # run feedback
     "running": "运行中…",
+    # the edit area (ui/tabs/studio/region.py)
+    "area_panel": "编辑范围：整张、涂抹区域或扩展画布",
+    "area": "允许改动的部分",
+    "area_info": "涂抹一个区域就只改动该区域（图1的其余像素保持不变），或在图1四周扩展画布，由模型补全。",
+    "area_whole": "整张图",
+    "area_paint": "涂抹区域",
+    "area_expand": "扩展画布",
+    "align": "对齐到图1",
+    "align_info": "抵消模型造成的轻微平移和缩放，让对比只显示真正的改动。",
+    "keep_unchanged": "保留未改动区域",
+    "keep_unchanged_info": "配合“对齐”：结果与图1几乎相同的地方，保留图1自己的像素。",
+    "paint_label": "在图1上涂抹区域",
+    "paint_needs_image": "先在图1中放入图片，才能在上面涂抹。",
+    "paint_rectangle": "▭ 矩形",
+    "paint_invert": "◐ 反选",
+    "paint_clear": "✕ 清除",
+    "paint_hint": "红色标记允许改动的部分，其余像素保持不变。画笔和橡皮擦（及其大小）在编辑器的工具栏中。"
+    "“矩形”会把笔画变成包住它们的矩形：沿对角线拖一笔即得一个矩形。未涂抹时编辑整张图。",
+    "expand_aspect": "目标宽高比",
+    "expand_aspect_info": "图1保持居中，下面的四边会自动填好。",
+    "expand_by_sides": "按边设置像素",
+    "expand_left": "左",
+    "expand_top": "上",
+    "expand_right": "右",
+    "expand_bottom": "下",
+    "expand_hint": "在图1每一边增加的像素（按图1的分辨率）；由模型补全，图1会原样贴回原位。",
+    "compare_original": "原图",
+    "compare_raw": "原始输出",
 }
 
 # Lines built on the server, with placeholders.

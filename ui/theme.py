@@ -50,6 +50,13 @@ CSS = """
     flex-wrap: nowrap; position: sticky; top: 8px; max-height: calc(100vh - 16px); overflow-y: auto;
   }
 }
+/* The side columns' parts keep their height (the column scrolls) instead of being squeezed. */
+#workspace > .pane > * { flex-shrink: 0; }
+/* The edit area: the paint tools in one row under the editor, the four sides in one row. */
+#region-editor button[aria-label="Clear canvas"] { display: none; }  /* it would drop Image 1: our Clear keeps it */
+#paint-tools > button { flex: 1 1 0; min-width: 0 !important; }
+#expand-sides { flex-wrap: nowrap; }
+#expand-sides > * { min-width: 0 !important; flex: 1 1 0 !important; }
 /* "Compare with" on one line above the viewer. */
 #compare-with { display: flex; flex-direction: row; align-items: center; gap: 10px; padding: 4px 10px; }
 #compare-with > * { margin: 0; }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.studio import Studio
-from ui.tabs.studio import controls, draft, examples, inputs, key, prompt, results, run, undo
+from ui.tabs.studio import controls, draft, examples, inputs, key, prompt, region, results, run, undo
 from ui.tabs.studio.view import StudioView, setup_of, studio_form
 from ui.wiring import Page
 
@@ -24,6 +24,7 @@ def render(studio: Studio) -> StudioView:
     with gr.Row(equal_height=False, elem_id="workspace"):
         with gr.Column(scale=4, min_width=340, elem_id="inputs", elem_classes="pane"):
             input_group = inputs.render()
+            region_group = region.render()
             prompt_group = prompt.render()
             run_group = run.render(settings)
             undo_place = gr.Row(elem_id="undo-row")
@@ -34,10 +35,19 @@ def render(studio: Studio) -> StudioView:
             control_group = controls.render(settings)
             key_group = key.render(settings)
     with undo_place:  # the setup's controls exist only now
-        undo_bar = undo.render(setup_of(studio_form(input_group, prompt_group, control_group)))
+        undo_bar = undo.render(setup_of(studio_form(input_group, region_group, prompt_group, control_group)))
     keeping = draft.render()
     return StudioView(
-        input_group, prompt_group, run_group, control_group, key_group, result_group, example_group, undo_bar, keeping
+        input_group,
+        region_group,
+        prompt_group,
+        run_group,
+        control_group,
+        key_group,
+        result_group,
+        example_group,
+        undo_bar,
+        keeping,
     )
 
 
@@ -45,6 +55,7 @@ def listen(view: StudioView, page: Page) -> None:
     """Wire the tab's events, group by group."""
     run.listen(view, page)
     inputs.listen(view.inputs, view.controls.model, view.undo)
+    region.listen(view.region, view.slots[0])
     prompt.listen(view.prompt, view.controls.model, view.all_slots)
     controls.listen(view.controls, view.all_slots)
     results.listen(view)

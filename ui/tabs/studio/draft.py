@@ -121,8 +121,10 @@ def restore_on(load: Any, view: StudioView, page: Page) -> None:
 
 
 def _settings_controls(view: StudioView) -> dict[str, Component]:
-    """The draft's text and settings: every control of the form but the slots, by the form's field names."""
-    return {name: c for name, c in view.form.controls.items() if name != "images" and isinstance(c, Component)}
+    """The draft's text and settings: every control of the form but the slots and the paint editor (the painted
+    region is not kept: it belongs to the picture in Image 1), by the form's field names."""
+    setup = set(view.setup)
+    return {name: c for name, c in view.form.controls.items() if isinstance(c, Component) and c in setup}
 
 
 def _readable(path: Any, objects: Path) -> str | None:

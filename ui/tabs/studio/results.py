@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from core.compare import aligned_input, difference_map, side_by_side
+from core.compare import aligned_input, difference_map, pair_difference, pair_side_by_side, raw_pair, side_by_side
 from ui import details as details_panel
 from ui.alerts import inform, refuse
 from ui.forms import recall_values
@@ -18,6 +18,7 @@ from ui.tabs.studio.view import Results, StudioView
 from ui.wiring import PRIVATE
 
 VIEW_RESULT, VIEW_SLIDER, VIEW_SIDE, VIEW_DIFF = "result", "slider", "side", "diff"
+WITH_ORIGINAL, WITH_RAW = "original", "raw"  # "Compare with" for a region edit: Image 1 as given, its raw output
 VIEWER_HEIGHT = 330  # px: with the strip of results and the status line, the middle column fits 1440x900
 
 
@@ -27,7 +28,7 @@ def render() -> Results:
     with gr.Group(elem_id="viewer-group"):
         with gr.Row(elem_id="viewer-bar"):
             compare_with = gr.Radio(
-                [(I18N(f"image_{k}"), k) for k in SLOTS],
+                compare_choices(None),
                 value=1,
                 label=I18N("compare_with"),
                 elem_id="compare-with",
@@ -106,6 +107,18 @@ def render() -> Results:
     )
 
 
+def compare_choices(chosen: dict[str, Any] | None) -> list[tuple[Any, Any]]:
+    """What "Compare with" offers for the selected result: the slots, and for a region edit its original (the
+    composite against Image 1 as it was given: no difference outside the mask) and its raw output (against the
+    composite, where it was pasted)."""
+    choices: list[tuple[Any, Any]] = [(I18N(f"image_{k}"), k) for k in SLOTS]
+    if chosen and chosen.get("original"):
+        choices.append((I18N("compare_original"), WITH_ORIGINAL))
+    if chosen and chosen.get("raw"):
+        choices.append((I18N("compare_raw"), WITH_RAW))
+    return choices
+
+
 def listen(view: StudioView) -> None:
     results = view.results
     select = results.gallery.select(
@@ -169,12 +182,22 @@ def _listen_compare(view: StudioView, selections: tuple[Any, ...]) -> None:
     options: dict[str, Any] = {"concurrency_id": "compare", "concurrency_limit": 4, **PRIVATE}
     active = gr.State(VIEW_SLIDER)
 
-    def made(chosen: dict[str, Any] | None, k: int, tab: str, sources: tuple[str | None, ...]) -> list[Any]:
-        """[slider, side, diff, result alone] for the selected result against Image k, `tab` the one in sight."""
-        source = sources[k - 1] if k in SLOTS else sources[0]  # a forged "Compare with": Image 1
+    def made(chosen: dict[str, Any] | None, k: Any, tab: str, sources: tuple[str | None, ...]) -> list[Any]:
+        """[slider, side, diff, result alone] for the selected result against Image k (or its original, or its
+        raw output), `tab` the one in sight."""
         if not chosen:
             return [None, None, None, None]
         result = chosen["path"]
+        if k == WITH_RAW and chosen.get("raw"):
+            box = chosen.get("box")
+            before, after = raw_pair(chosen["raw"], result, tuple(box) if box else None)
+            side = pair_side_by_side(before, after) if tab == VIEW_SIDE else None
+            heat = pair_difference(before, after)[0] if tab == VIEW_DIFF else None
+            return [(before, after), side, heat, result]
+        if k == WITH_ORIGINAL and chosen.get("original"):
+            source = chosen["original"]
+        else:
+            source = sources[k - 1] if k in SLOTS else sources[0]  # a forged "Compare with": Image 1
         if not source:
             return [None, None, None, result]
         with Image.open(result) as opened:  # the slider's halves must match pixel for pixel, as in the others
@@ -183,20 +206,24 @@ def _listen_compare(view: StudioView, selections: tuple[Any, ...]) -> None:
         heat = difference_map(source, result)[0] if tab == VIEW_DIFF else None
         return [(before, result), side, heat, result]
 
-    def on_change(chosen: dict[str, Any] | None, k: int, tab: str, *sources: str | None) -> list[Any]:
+    def on_change(chosen: dict[str, Any] | None, k: Any, tab: str, *sources: str | None) -> list[Any]:
         return made(chosen, k, tab, sources)
 
-    def on_selection(chosen: dict[str, Any] | None, k: int, tab: str, *sources: str | None) -> list[Any]:
+    def on_selection(chosen: dict[str, Any] | None, k: Any, tab: str, *sources: str | None) -> list[Any]:
         if chosen is None:
-            return [*made(chosen, k, tab, sources), gr.skip(), gr.skip()]
+            return [*made(chosen, k, tab, sources), gr.skip(), gr.skip(), gr.skip()]
+        choices = compare_choices(chosen)
+        offered = [value for _label, value in choices]
+        # A region edit opens on its original; another result on the slot it was compared with.
+        k = WITH_ORIGINAL if WITH_ORIGINAL in offered else k if k in offered else 1
         shown = made(chosen, k, VIEW_SLIDER, sources)
         tab = VIEW_SLIDER if shown[0] else VIEW_RESULT
-        return [*shown, gr.update(selected=tab), tab]
+        return [*shown, gr.update(selected=tab), tab, gr.update(choices=choices, value=k)]
 
     inputs = [results.selected, results.compare_with, active, *view.slots]
     outputs = [results.slider, results.side, results.diff, results.shown]
     for selection in selections:
-        selection.then(on_selection, inputs, [*outputs, results.viewer, active], **options)
+        selection.then(on_selection, inputs, [*outputs, results.viewer, active, results.compare_with], **options)
     for trigger in (results.compare_with.change, *(s.change for s in view.slots)):
         trigger(on_change, inputs, outputs, **options)
     for tab_id, tab in results.tabs.items():

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ui.forms import RECALLED, Binding, StudioForm
+from ui.regions import RegionEditor
 from ui.slots import InputSlot
 from ui.tabs.studio.undo import UndoBar
 
@@ -27,6 +28,27 @@ class Inputs:
     def all_slots(self) -> tuple[InputSlot, ...]:
         """Image 1 onwards: the three slots, then "More images"."""
         return self.slots + self.extra_slots
+
+
+@dataclass(frozen=True)
+class RegionPanel:
+    """The edit area under the slots: the whole image (with Align and Keep unchanged), a region painted on Image
+    1 (the editor and its tools), or the canvas expanded (a target aspect, or pixels per side)."""
+
+    panel: gr.Accordion
+    area: gr.Radio
+    whole: gr.Column
+    paint: gr.Column
+    expand: gr.Column
+    align: gr.Checkbox
+    keep_unchanged: gr.Checkbox
+    needs_image: gr.Markdown  # shown instead of the editor while Image 1 is empty
+    editor: RegionEditor
+    rectangle: gr.Button
+    invert: gr.Button
+    clear: gr.Button
+    aspect: gr.Dropdown
+    sides: tuple[gr.Number, gr.Number, gr.Number, gr.Number]  # left, top, right, bottom
 
 
 @dataclass(frozen=True)
@@ -121,6 +143,7 @@ class StudioView:
     """Every group of the tab."""
 
     inputs: Inputs
+    region: RegionPanel
     prompt: PromptFields
     run: RunButtons
     controls: Controls
@@ -143,7 +166,7 @@ class StudioView:
     @property
     def form(self) -> Binding[StudioForm]:
         """Where each StudioForm field lives on the page."""
-        return studio_form(self.inputs, self.prompt, self.controls)
+        return studio_form(self.inputs, self.region, self.prompt, self.controls)
 
     @property
     def setup(self) -> list[gr.components.Component]:
@@ -163,11 +186,15 @@ class StudioView:
 
 
 def setup_of(form: Binding[StudioForm]) -> list[gr.components.Component]:
-    """The controls of `form`, slots first, in a fixed order."""
-    return [c for control in form.controls.values() for c in (control if isinstance(control, tuple) else (control,))]
+    """The controls of `form`, slots first, in a fixed order; not the paint editor (Undo and drafts keep values
+    a control takes back as it gave them, and the editor hands over its layers only)."""
+    controls = [
+        c for control in form.controls.values() for c in (control if isinstance(control, tuple) else (control,))
+    ]
+    return [c for c in controls if not isinstance(c, RegionEditor)]
 
 
-def studio_form(inputs: Inputs, prompt: PromptFields, controls: Controls) -> Binding[StudioForm]:
+def studio_form(inputs: Inputs, region: RegionPanel, prompt: PromptFields, controls: Controls) -> Binding[StudioForm]:
     """Which control holds each StudioForm field."""
     return Binding(
         StudioForm,
@@ -186,5 +213,13 @@ def studio_form(inputs: Inputs, prompt: PromptFields, controls: Controls) -> Bin
             "prompt_extend": controls.prompt_extend,
             "watermark": controls.watermark,
             "exact": controls.exact,
+            "area": region.area,
+            "paint": region.editor,
+            "align": region.align,
+            "keep_unchanged": region.keep_unchanged,
+            "expand_left": region.sides[0],
+            "expand_top": region.sides[1],
+            "expand_right": region.sides[2],
+            "expand_bottom": region.sides[3],
         },
     )
