@@ -78,7 +78,7 @@ class EditRequest:
         if wanted is not None and (not slots or slots[0] != 1):
             raise errors.MaskWithoutImageError.for_tool(wanted)
         if wanted in ("mask", "expand"):
-            return cls._regional(given, parameters, mask, expand, region_settings or RegionSettings())
+            return cls._regional(given, parameters, mask, expand, region_settings or RegionSettings.current())
         prepared = tuple(prepare_image(source, slot) for slot, source in given)
         tool = AlignPlan(prepared[0].data, keep_unchanged) if align else None
         return cls(images=prepared, params=parameters, tool=tool)

@@ -49,6 +49,8 @@ class Settings:
     explore_concurrency: int = 4
     explore_global_concurrency: int = 8
     max_waiting: int = 4  # edits one address may have waiting for DashScope's rate limit at once
+    region_margin: int = 30  # % of the mask's box added around it as context for a region edit
+    region_feather: int = 16  # pixels of Image 1 over which a region edit fades out around the mask
     price_per_image: Price | None = None
     request_timeout: float = 180.0
     trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For (1 on Spaces)
@@ -99,6 +101,8 @@ class Settings:
             explore_concurrency=_int(env, "QWEN_EDIT_EXPLORE_CONCURRENCY", 4),
             explore_global_concurrency=_int(env, "QWEN_EDIT_EXPLORE_GLOBAL_CONCURRENCY", 8),
             max_waiting=_int(env, "QWEN_EDIT_MAX_WAITING", 4),
+            region_margin=_int(env, "QWEN_EDIT_REGION_MARGIN", 30),
+            region_feather=_int(env, "QWEN_EDIT_REGION_FEATHER", 16),
             price_per_image=_price(env.get("QWEN_EDIT_PRICE_PER_IMAGE")),
             request_timeout=float(_int(env, "QWEN_EDIT_REQUEST_TIMEOUT", 180)),
             trusted_proxies=_count(env, "QWEN_EDIT_TRUSTED_PROXIES", 1 if env.get("SPACE_ID") else 0),

@@ -32,6 +32,7 @@ from core.processes import port_open
 from core.ratelimit import RateLimiter
 from core.regions.expand import Expansion
 from core.regions.plan import RegionPlan, RegionSettings
+from core.regions.plan import configure as configure_regions
 from core.request import EditRequest, Tool
 from core.settings import Settings
 from core.simulator import Simulator
@@ -93,6 +94,7 @@ class EditResult:
     simulated: bool
     seconds: float
     attempts: int = 1
+    original_path: str | None = None  # a region edit's Image 1 as kept: as given (mask, expansion) or as sent
 
     def require_images(self) -> EditResult:
         """This result, when at least one image was saved (the failures of a partial result are in `failures`);
@@ -128,7 +130,8 @@ class EditResult:
         if self.request.tool is None:
             return {}
         return {
-            "region": self.request.tool.describe(),
+            "region_edit": self.request.tool.describe(),
+            "original_file": self.original_path,
             "raw_files": [image.path for image in self.images],
             "composites": [image.composite for image in self.images],
         }
@@ -209,6 +212,7 @@ class Studio:
     ) -> None:
         self.settings = settings
         images.configure(settings)  # the decode budget and upload cap are the process's, as the settings say
+        configure_regions(settings.region_margin, settings.region_feather)
         self.history = History(settings.data_dir / "history.sqlite3")
         self.store = ContentStore(settings.data_dir / "store", registry=self.history)
         self.drafts = Drafts(self.history, self.store, private=settings.data_dir)  # each owner's Studio setup
@@ -334,10 +338,11 @@ class Studio:
         notify = on_progress or (lambda _progress: None)
         with self.store.hold() as hold:
             region, files = self._keep_region(request, hold)
+            inputs = self._keep_inputs(request, hold)
             edit_id = self.history.start_edit(
                 caller.owner,
                 request.params,
-                self._keep_inputs(request, hold),
+                inputs,
                 simulated=endpoint.simulated,
                 base_url=endpoint.base_url,
                 region=region,
@@ -365,6 +370,7 @@ class Studio:
             simulated=endpoint.simulated,
             seconds=time.monotonic() - started,
             attempts=answer.attempts,
+            original_path=str(self.store.path_for(inputs[0].sha256, inputs[0].ext)) if request.tool else None,
         )
 
     def _wait_turn(
@@ -648,7 +654,7 @@ class Studio:
         """The request that repeats `edit` (a region edit's plan made again from its stored Image 1 and mask),
         with `changes` to its parameters."""
         params = edit.params.create_args() | changes
-        region = edit.region or {}
+        region = edit.plan or {}
         kind = region.get("kind")
         if kind == "mask":
             mask = region["files"]["mask"]

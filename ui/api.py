@@ -32,6 +32,8 @@ def register(studio: Studio, visitors: Visitors) -> None:
             gr.Textbox("", label="api_key"),
             # Appended after api_key, as every new input is: callers pass them by name.
             InputFiles(file_count="multiple", type="filepath", label="extra_images"),
+            InputSlot(type="filepath", image_mode=None, label="mask"),
+            gr.Checkbox(False, label="align"),
         ]
         outputs = [gr.Gallery(format="png", label="images"), gr.JSON(label="record")]
         trigger = gr.Button()
@@ -50,6 +52,8 @@ def register(studio: Studio, visitors: Visitors) -> None:
         watermark: bool = False,
         api_key: str = "",
         extra_images: list[str] | None = None,
+        mask: str | None = None,
+        align: bool = False,
         request: gr.Request = None,  # type: ignore[assignment]
     ) -> tuple[list[str], dict[str, Any] | None]:
         """Edit images with a Qwen image model, or make one from the prompt alone; results are saved PNGs.
@@ -68,6 +72,11 @@ def register(studio: Studio, visitors: Visitors) -> None:
             watermark: add the "Qwen-Image" mark.
             api_key: your own DashScope key for this call only (never stored); required when the host asks.
             extra_images: Image 4 onwards, in order, for models that take more than three (refused by the others).
+            mask: a region edit: an image of Image 1's shape, white (or opaque) where Image 1 may change; only the
+                mask's box is sent (at the model's full resolution) and each result is pasted back, so the images
+                returned are composites at Image 1's full size, identical to it outside the mask and its feather
+                band; the record lists the raw model outputs under `raw_files`.
+            align: without a mask, undo the model's shift and zoom against Image 1 in each result.
         """
         form = EditForm(
             images=(image_1, image_2, image_3, *(extra_images or ())),
@@ -80,6 +89,8 @@ def register(studio: Studio, visitors: Visitors) -> None:
             seed=seed,
             prompt_extend=prompt_extend,
             watermark=watermark,
+            mask=mask,
+            align=bool(align) and mask is None,
         )
         who = visitors.api(api_key, request)
         final: tuple[list[str], dict[str, Any] | None] = ([], None)

@@ -184,8 +184,8 @@ SIDES = ("left", "top", "right", "bottom")
 
 def settings_of(params: Mapping[str, Any], region: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The settings of an edit's parameter dict (EditParameters.as_dict's fields) that the page can recall,
-    with its region tool (the record's `region`: a mask, an expansion or the alignment; None for none)."""
-    return {**{key: params[key] for key in _SETTINGS}, "region": dict(region) if region else None}
+    with its region tool (the record's `region_edit`: a mask, an expansion or the alignment; None for none)."""
+    return {**{key: params[key] for key in _SETTINGS}, "region_edit": dict(region) if region else None}
 
 
 def recall_values(settings: Mapping[str, Any]) -> list[Any]:
@@ -201,7 +201,7 @@ def recall_values(settings: Mapping[str, Any]) -> list[Any]:
         "random_seed": False,
         "prompt_extend": settings["prompt_extend"],
         "watermark": settings["watermark"],
-        **_area_values(settings.get("region")),
+        **_area_values(settings.get("region_edit")),
     }
     return [values[name] for name in RECALLED]
 

@@ -112,11 +112,12 @@ def result_entries(result: EditResult) -> list[Entry]:
             "height": image.height,
             "prompt_as_sent": result.request.params.prompt,
         }
-        path = image.exact_path or image.path
+        path = image.shown_path
+        region = whole.get("region_edit")
+        original = whole.get("original_file")
+        size = shown_size(path)
         entries.append(
-            entry(
-                path, result.edit_id, image.index, params, info, shown_size(path), region=whole.get("region"), raw=raw
-            )
+            entry(path, result.edit_id, image.index, params, info, size, region=region, raw=raw, original=original)
         )
     return entries
 
@@ -126,14 +127,18 @@ def history_entries(studio: Studio, edit: EditRow) -> list[Entry]:
     params = edit.parameters()
     paths = studio.output_paths(edit)
     saved = [o for o in edit.outputs if o.state == "saved"]
+    original = studio.input_paths(edit)[0] if edit.plan and edit.inputs else None
     return [
         entry(
             path,
             edit.id,
             output.index,
             params,
-            {**params, "file": Path(path).name},
+            {**params, "file": Path(path).name, "region_edit": edit.plan, "composite": output.composite},
             shown_size(path),
+            region=edit.plan,
+            raw=str(studio.store.path_for(output.sha256, "png")) if edit.plan and output.sha256 else None,
+            original=original,
         )
         for path, output in zip(paths, saved, strict=True)
         if Path(path).is_file()

@@ -160,7 +160,7 @@ def run_edit(
             elif step.stage is Stage.SAVED and step.image:
                 progress(0.8 + 0.2 * step.done / max(step.total, 1), desc=status("downloading", lang, **vars(step)))
                 image = step.image
-                path = image.exact_path or image.path
+                path = image.shown_path
                 landed.append(gallery.entry(path, "", image.index, params, {}, gallery.shown_size(path)))
                 yield landed + earlier, None, status("downloading", lang, done=step.done, total=step.total)
     finally:

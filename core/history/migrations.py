@@ -173,7 +173,7 @@ def m008_region_edits(db: sqlite3.Connection) -> None:
     _run(
         db,
         """
-        ALTER TABLE edits ADD COLUMN region TEXT;
+        ALTER TABLE edits ADD COLUMN region_plan TEXT;
         CREATE TABLE edit_files (
             edit_id TEXT NOT NULL REFERENCES edits (id) ON DELETE CASCADE,
             role TEXT NOT NULL,

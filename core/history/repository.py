@@ -106,7 +106,7 @@ class History:
             db.execute(
                 """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
                    seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used, exact_size,
-                   runner, region)
+                   runner, region_plan)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?, ?, ?)""",
                 (
                     edit_id,
@@ -235,7 +235,7 @@ class History:
     def pending_outputs(self) -> list[Pending]:
         """Every output not saved yet, across owners, with what resuming it needs."""
         rows = self._db().execute(
-            """SELECT e.owner, e.base_url, e.exact_size, e.region IS NOT NULL AS regional, o.*
+            """SELECT e.owner, e.base_url, e.exact_size, e.region_plan IS NOT NULL AS regional, o.*
                FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
         )
         return [
@@ -291,10 +291,11 @@ class History:
         for flag in ("seed_was_random", "prompt_extend", "watermark", "simulated", "starred"):
             values[flag] = bool(values[flag])
         values["last_used"] = values["last_used"] or values["created"]
-        values["region"] = json.loads(values["region"]) if values["region"] else None
-        if values["region"] is not None:
+        plan = values.pop("region_plan")
+        values["plan"] = json.loads(plan) if plan else None
+        if values["plan"] is not None:
             files = db.execute("SELECT role, sha256, ext FROM edit_files WHERE edit_id = ?", (row["id"],))
-            values["region"]["files"] = {f["role"]: {"sha256": f["sha256"], "ext": f["ext"]} for f in files}
+            values["plan"]["files"] = {f["role"]: {"sha256": f["sha256"], "ext": f["ext"]} for f in files}
         return EditRow(**values, inputs=inputs, outputs=outputs)
 
     # ---- owner actions -----------------------------------------------------------------------------

@@ -85,7 +85,7 @@ class EditRow:
     exact_size: str | None = None
     runner: str | None = None
     call_seconds: float | None = None  # how long DashScope took to answer, retries included
-    region: dict[str, Any] | None = None  # a region edit's plan (`core.regions`), its files' digests included
+    plan: dict[str, Any] | None = None  # a region edit's plan (`core.regions`), its files' digests included
     inputs: tuple[InputRow, ...] = ()
     outputs: tuple[OutputRow, ...] = ()
 

@@ -35,6 +35,18 @@ class Box:
         """Index an (height, width, ...) array with this: rows, then columns."""
         return slice(self.top, self.bottom), slice(self.left, self.right)
 
+    def with_aspect(self, aspect: float, size: tuple[int, int]) -> Box:
+        """This box grown on one axis (about its centre, kept inside an image of `size`) to the aspect ratio
+        `aspect` (width / height) where the image has room, so a crop sent at that aspect is not stretched."""
+        width, height = self.width, self.height
+        if width / height < aspect:
+            width = min(size[0], round(height * aspect))
+        else:
+            height = min(size[1], round(width / aspect))
+        left = min(max(0, round((self.left + self.right - width) / 2)), size[0] - width)
+        top = min(max(0, round((self.top + self.bottom - height) / 2)), size[1] - height)
+        return Box(left, top, left + width, top + height)
+
     @classmethod
     def of(cls, mask: np.ndarray) -> Box:
         """The bounding box of the True pixels of `mask` (which has some)."""

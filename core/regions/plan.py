@@ -35,6 +35,19 @@ class RegionSettings:
     def as_dict(self) -> dict[str, Any]:
         return {"margin": self.margin, "feather": self.feather}
 
+    @classmethod
+    def current(cls) -> RegionSettings:
+        """The operator's settings, as `configure` last set them (the defaults until then)."""
+        return _configured[0]
+
+
+_configured = [RegionSettings()]
+
+
+def configure(margin_percent: int, feather: int) -> None:
+    """Set the process's region settings (`QWEN_EDIT_REGION_MARGIN`, `QWEN_EDIT_REGION_FEATHER`)."""
+    _configured[0] = RegionSettings(margin_percent / 100, feather)
+
 
 @dataclass(frozen=True)
 class Composite:
@@ -62,18 +75,22 @@ class RegionPlan:
         self.original = original if original.mode == mode else original.convert(mode)
         self.marked = Box.of(mask)
         at_least = 2 * settings.feather + MAX_DRIFT
-        self.box = context_box(self.marked, self.original.size, settings.margin, at_least)
+        box = context_box(self.marked, self.original.size, settings.margin, at_least)
+        self.sent = sent_size(box.width, box.height, model)
+        self.box = box.with_aspect(self.sent.width / self.sent.height, self.original.size)
         self.mask = mask[self.box.slices()].copy()
         buffer = io.BytesIO()
         mask_image(mask).save(buffer, "PNG", compress_level=6)  # kept in the store: mostly black, a few kB
         self.mask_png = buffer.getvalue()
-        self.sent = sent_size(self.box.width, self.box.height, model)
         self._encoder = StripEncoder(self.original).prepare()
+        self._crop: Image.Image | None = None
 
     def crop(self) -> Image.Image:
-        """What is sent as Image 1: the box, in RGB, resampled (Lanczos) to the sent size."""
-        region = self.original.crop(self.box.as_tuple()).convert("RGB")
-        return region.resize((self.sent.width, self.sent.height), Image.Resampling.LANCZOS)
+        """What is sent as Image 1: the box, in RGB, resampled (Lanczos) to the sent size (made once)."""
+        if self._crop is None:
+            region = self.original.crop(self.box.as_tuple()).convert("RGB")
+            self._crop = region.resize((self.sent.width, self.sent.height), Image.Resampling.LANCZOS)
+        return self._crop
 
     def describe(self) -> dict[str, Any]:
         """What history keeps of the plan (with the mask's file)."""
@@ -87,19 +104,28 @@ class RegionPlan:
         }
 
     def compose(self, raw: Image.Image) -> Composite:
-        """The original with the model's output (`raw`, any size) in the mask: resampled to the box, registered
-        against the box's pixels outside the mask and its feather band, colour-matched in a ring around them,
-        blended with the feathered mask. Outside the mask and its band, every pixel is the original's."""
-        box = self.box
-        moving = np.asarray(raw.convert("RGB").resize((box.width, box.height), Image.Resampling.LANCZOS))
+        """The original with the model's output (`raw`, any size) in the mask: registered at the model's own
+        resolution against the crop that was sent (only where the box lies outside the mask and its feather
+        band), resampled to the box, colour-matched in a ring around the band, blended with the feathered mask.
+        Outside the mask and its band, every pixel is the original's."""
+        box, sent = self.box, (self.sent.width, self.sent.height)
+        moving = np.asarray(
+            raw.convert("RGB").resize(sent, Image.Resampling.LANCZOS) if raw.size != sent else raw.convert("RGB")
+        )
+        scale = sent[0] / box.width
+        mask_sent = cv2.resize(self.mask.astype(np.uint8), sent, interpolation=cv2.INTER_NEAREST).astype(bool)
+        transform = register.estimate(
+            np.asarray(self.crop()), moving, _farther(mask_sent, self.settings.feather * scale)
+        )
+        aligned = Image.fromarray(register.warp(moving, transform)).resize(
+            (box.width, box.height), Image.Resampling.LANCZOS
+        )
         region = np.asarray(self.original.crop(box.as_tuple()))
         reference = np.asarray(Image.fromarray(region, self.original.mode).convert("RGB"))
-        distance = cv2.distanceTransform((~self.mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        distance = _distance(self.mask)
         outside = distance > self.settings.feather
-        transform = register.estimate(reference, moving, outside)
-        aligned = register.warp(moving, transform)
         ring = outside & (distance <= self.settings.feather + RING)
-        corrected, correction = colour.match_colour(aligned, reference, ring if ring.any() else outside)
+        corrected, correction = colour.match_colour(np.asarray(aligned), reference, ring if ring.any() else outside)
         blended = blend(region, corrected, feather(self.mask, self.settings.feather), self.original.mode)
         rows = np.asarray(self.original.crop((0, box.top, self.original.width, box.bottom))).copy()
         rows[:, box.left : box.right] = blended
@@ -110,6 +136,16 @@ class RegionPlan:
         }
         png = self._encoder.encode(box.top, rows)
         return Composite(png, self.original.width, self.original.height, details)
+
+
+def _distance(mask: np.ndarray) -> np.ndarray:
+    """Each pixel's distance to the mask (0 inside it)."""
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def _farther(mask: np.ndarray, pixels: float) -> np.ndarray:
+    """The pixels farther than `pixels` from the mask."""
+    return _distance(mask) > pixels
 
 
 def sent_size(width: int, height: int, model: catalog.Model) -> Size:
