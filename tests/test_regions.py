@@ -57,9 +57,7 @@ def decoded(data: bytes) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("mode", "fmt"), [("RGB", "JPEG"), ("RGBA", "PNG"), ("L", "PNG")])
-def test_a_masked_edit_changes_only_the_mask_and_keeps_every_other_pixel_in_the_originals_mode(
-    studio, sim, mode, fmt
-):
+def test_a_masked_edit_changes_only_the_mask_and_keeps_every_other_pixel_in_the_originals_mode(studio, sim, mode, fmt):
     original = photo(1600, 1200, mode, fmt)
     box = (700, 400, 900, 560)
     request = EditRequest.create([original], "make the helmet gold", mask=mask_png(1600, 1200, box), n=2, seed=3)
@@ -96,9 +94,7 @@ def test_a_small_region_of_a_large_photo_is_sent_as_a_crop_at_the_models_resolut
 
 
 def test_opaque_on_transparent_marks_what_may_change(studio):
-    request = EditRequest.create(
-        [photo(800, 600)], "x", mask=mask_png(800, 600, (100, 100, 300, 200), alpha=True)
-    )
+    request = EditRequest.create([photo(800, 600)], "x", mask=mask_png(800, 600, (100, 100, 300, 200), alpha=True))
     assert request.tool.describe()["marked"] == [100, 100, 300, 200]
 
 
