@@ -194,3 +194,22 @@ def test_a_region_tool_without_image_1_names_the_tool():
 def test_a_mask_of_image_1s_shape_at_another_resolution_is_scaled_to_it():
     request = EditRequest.create([photo(1600, 1200)], "x", mask=mask_png(400, 300, (100, 100, 200, 150)))
     assert request.tool.describe()["marked"] == [400, 400, 800, 600]
+
+
+def test_a_zip_of_a_region_edit_holds_the_composite_the_raw_output_the_mask_and_the_plan(studio, tmp_path):
+    import json
+    import zipfile
+
+    from core.workflows.export import export_zip
+
+    request = EditRequest.create([photo(800, 600)], "x", mask=mask_png(800, 600, (300, 200, 400, 300)))
+    result = studio.edit(request)
+    archive = export_zip([studio.history.get("local", result.edit_id)], studio.store, tmp_path / "edits.zip")
+    with zipfile.ZipFile(archive) as opened:
+        names = opened.namelist()
+        (entry,) = json.loads(opened.read("edits.json"))
+        folder = entry["folder"]
+        assert {f"{folder}/result-1.png", f"{folder}/result-1-raw.png", f"{folder}/mask.png"} <= set(names)
+        assert decoded(opened.read(f"{folder}/result-1.png")).shape[:2] == (600, 800)
+    assert entry["region_edit"]["marked"] == [300, 200, 400, 300]
+    assert entry["composites"][f"{folder}/result-1.png"]["transform"]["method"]

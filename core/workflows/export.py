@@ -26,7 +26,8 @@ def archive_name(kind: str, when: float | None = None) -> str:
 
 def export_zip(edits: Sequence[EditRow], store: ContentStore, destination: Path) -> Path:
     """Write `destination` holding, per edit, a folder named for its date and prompt (`folder_name`) with
-    `result-<k>.png` (and `result-<k>-exact-<W>x<H>.png` where an exact input size was asked for) and
+    `result-<k>.png` (and `result-<k>-exact-<W>x<H>.png` where an exact input size was asked for; for a region
+    edit the composite, with the model's own output as `result-<k>-raw.png` and the mask as `mask.png`) and
     `input-<slot>.<ext>`, and one `edits.json` with every edit's parameters, folder and file names. Every name is
     valid on Windows too. Missing files are listed, not fatal."""
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -36,8 +37,18 @@ def export_zip(edits: Sequence[EditRow], store: ContentStore, destination: Path)
         for edit in edits:
             folder = folder_name(edit, taken)
             entry = {**edit.parameters(), "folder": folder, "results": [], "inputs": [], "missing": []}
+            if edit.plan is not None:  # a region edit: its plan, and its mask beside the inputs
+                entry["region_edit"] = {key: value for key, value in edit.plan.items() if key != "files"}
+                for role, file in edit.plan.get("files", {}).items():
+                    _add(archive, store, file["sha256"], file["ext"], f"{folder}/{role}.{file['ext']}", entry, "inputs")
             for output in edit.outputs:
-                name = f"{folder}/result-{output.index}.png"
+                if output.composite_sha256:  # the composite is the result; the model's own output beside it
+                    name = f"{folder}/result-{output.index}.png"
+                    _add(archive, store, output.composite_sha256, "png", name, entry, "results")
+                    entry.setdefault("composites", {})[name] = output.composite
+                    name = f"{folder}/result-{output.index}-raw.png"
+                else:
+                    name = f"{folder}/result-{output.index}.png"
                 _add(archive, store, output.sha256, "png", name, entry, "results")
                 if output.exact_sha256:  # the resample to the input's exact size, beside the original
                     exact = (edit.exact_size or "").replace("*", "x")
