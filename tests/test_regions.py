@@ -213,3 +213,35 @@ def test_a_zip_of_a_region_edit_holds_the_composite_the_raw_output_the_mask_and_
         assert decoded(opened.read(f"{folder}/result-1.png")).shape[:2] == (600, 800)
     assert entry["region_edit"]["marked"] == [300, 200, 400, 300]
     assert entry["composites"][f"{folder}/result-1.png"]["transform"]["method"]
+
+
+def test_a_database_of_the_previous_schema_keeps_its_edits_and_takes_region_edits(tmp_path, sim):
+    import sqlite3
+
+    from conftest import FAST_RETRY
+
+    from core.history.migrations import MIGRATIONS, apply
+    from core.settings import Settings
+    from core.studio import Studio
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with sqlite3.connect(data / "history.sqlite3", isolation_level=None) as db:
+        apply(db, upto=len(MIGRATIONS) - 1)  # everything before region edits
+        db.execute(
+            """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
+               seed_was_random, prompt_extend, watermark, simulated, base_url, status)
+               VALUES ('old', 'local', 1.0, 'qwen-image-edit', 'beijing', 'old edit', '', 'auto', 1, 3, 0, 0, 0, 0,
+               'https://dashscope.aliyuncs.com/api/v1', 'done')"""
+        )
+        db.execute("INSERT INTO outputs (edit_id, idx, url, expires, state) VALUES ('old', 1, 'u', 0, 'failed')")
+    studio = Studio(Settings(data_dir=data, simulate=True), simulator=sim, retry=FAST_RETRY)
+    try:
+        old = studio.history.get("local", "old")
+        assert old.prompt == "old edit" and old.plan is None and old.outputs[0].composite_sha256 is None
+        request = EditRequest.create([photo(800, 600)], "x", mask=mask_png(800, 600, (300, 200, 400, 300)))
+        result = studio.edit(request)
+        assert studio.history.get("local", result.edit_id).plan["kind"] == "mask"
+        assert [edit.id for edit in studio.history.list("local")] == [result.edit_id, "old"]
+    finally:
+        studio.close()
