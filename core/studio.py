@@ -620,9 +620,14 @@ class Studio:
         return replace(image, exact_path=str(stored.path))
 
     def _composite(self, edit_id: str, image: SavedImage, tool: Tool, hold: Hold) -> SavedImage:
-        """Make, keep and record the composite of a landed result of a region edit."""
-        with Image.open(image.path) as raw:
-            composite = tool.compose(raw)
+        """Make, keep and record the composite of a landed result of a region edit. Should that fail (a bug, an
+        unreadable file), the raw result is kept and shown, and the composite's details say why."""
+        try:
+            with Image.open(image.path) as raw:
+                composite = tool.compose(raw)
+        except Exception as exc:  # the model's result is saved and paid for: it must reach the visitor anyway
+            log.exception("result %d of edit %s: no composite", image.index, edit_id)
+            return replace(image, composite={"failed": f"no composite could be made ({type(exc).__name__})"})
         stored = self.store.put_bytes(composite.png, "png", hold)
         details = {**composite.details, "size": f"{composite.width}*{composite.height}"}
         self.history.mark_composite(edit_id, image.index, stored.sha256, stored.size, details)

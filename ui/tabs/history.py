@@ -262,7 +262,7 @@ class _Reopen:
         inputs = [path for path in self.studio.input_paths(edit) if Path(path).is_file()]
         return [
             *(inputs + [None] * (len(self.studio_view.all_slots) - len(inputs))),
-            *recall_values(settings_of(edit.parameters())),
+            *recall_values(settings_of(edit.parameters(), edit.plan)),
         ]
 
     def values(self, owner: str, edit_id: str, earlier: list[Entry], line: str) -> list[Any]:
