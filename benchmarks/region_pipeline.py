@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -63,6 +64,7 @@ class Seam:
     inside_error: tuple[float, float]  # mean abs error inside the mask (the null edit: against the original)
     outside_error: tuple[float, float]  # mean abs error in the box outside the mask
     kept: tuple[int, int]  # pixels outside mask + feather: identical to the input, of all of them
+    registered: str  # the transform compose found (DRIFT is the answer)
 
 
 def _mask(size: tuple[int, int], shape: str) -> np.ndarray:
@@ -153,7 +155,9 @@ def seams() -> tuple[list[Seam], Image.Image]:
                 mask = _mask(original.size, shape)
                 plan = RegionPlan(original, mask, model, settings)
                 raw = _simulated(plan, pool, number + 1)
-                ours = np.asarray(Image.open(io.BytesIO(plan.compose(raw).png)).convert("RGB"))
+                composite = plan.compose(raw)
+                ours = np.asarray(Image.open(io.BytesIO(composite.png)).convert("RGB"))
+                found_transform = composite.details["transform"]
                 hard = naive(original, raw, plan)
                 box = plan.box.slices()
                 out, inside = _distances(mask)
@@ -173,6 +177,8 @@ def seams() -> tuple[list[Seam], Image.Image]:
                         (_error(hard, pixels, mask), _error(ours, pixels, mask)),
                         (_error(hard, pixels, outside), _error(ours, pixels, outside)),
                         kept_pixels(ours, pixels, mask, settings.feather),
+                        f"{found_transform['method'].split(':')[0]} ({found_transform['dx']:.1f}, "
+                        f"{found_transform['dy']:.1f}), {(found_transform['scale'] - 1) * 100:.1f} %",
                     )
                 )
                 if shape == "ellipse" and len(tiles) < 3:
@@ -208,8 +214,8 @@ def seam_table(found: list[Seam]) -> list[str]:
     lines = [
         "| photo | mask | box | gradient energy in band: original | naive | ours | seam step: naive | ours "
         "| edge error: naive | ours | inside mask: naive | ours | box outside mask: naive | ours "
-        "| kept outside mask + feather |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| kept outside mask + feather | registered as |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for s in found:
         lines.append(
@@ -217,7 +223,7 @@ def seam_table(found: list[Seam]) -> list[str]:
             f"| {s.step[0]:.1f} | {s.step[1]:.1f} "
             f"| {s.edge_error[0]:.1f} | {s.edge_error[1]:.1f} | {s.inside_error[0]:.1f} | {s.inside_error[1]:.1f} "
             f"| {s.outside_error[0]:.2f} | {s.outside_error[1]:.2f} "
-            f"| {s.kept[0]} of {s.kept[1]} ({100 * s.kept[0] / s.kept[1]:.0f} %) |"
+            f"| {s.kept[0]} of {s.kept[1]} ({100 * s.kept[0] / s.kept[1]:.0f} %) | {s.registered} |"
         )
     return lines
 
@@ -250,6 +256,7 @@ def overhead_child(path: Path, pillow: bool) -> dict[str, float | int | str]:
     left, top = int(width * 0.55), int(height * 0.4)
     ImageDraw.Draw(mask).rectangle((left, top, left + BIG_MASK - 1, top + BIG_MASK - 1), fill=255)
     before = _peak_kb()
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     request = EditRequest.create([data], PROMPT, mask=mask)
     planned = time.perf_counter()
@@ -298,6 +305,7 @@ def overhead_child(path: Path, pillow: bool) -> dict[str, float | int | str]:
         "rss_peak_mb": peak / 1024,
         "box": f"{plan.box.width}x{plan.box.height} sent at {plan.sent}",
         "kept": kept,
+        "load": load,
         "beyond": beyond,
     }
 
@@ -326,6 +334,7 @@ def overhead_table(found: list[dict[str, float | int | str]]) -> list[str]:
         return f"{values[len(values) // 2] * 1000:.0f} ms{spread}"
 
     first = found[0]
+    loads = ", ".join(f"{float(f['load']):.1f}" for f in found)
     create, compose = sorted(float(f["create"]) for f in found), sorted(float(f["compose"]) for f in found)
     added = create[len(create) // 2] + compose[len(compose) // 2]
     return [
@@ -347,7 +356,8 @@ def overhead_table(found: list[dict[str, float | int | str]]) -> list[str]:
         f"Peak RSS of the process {float(first['rss_peak_mb']):.0f} MB (of which {float(first['rss_before_mb']):.0f}"
         f" MB before the request: interpreter, imports). Outside the mask and its feather band, "
         f"{first['kept']} of {first['beyond']} pixels are identical to the decoded input "
-        f"({100 * int(first['kept']) / int(first['beyond']):.2f} %).",
+        f"({100 * int(first['kept']) / int(first['beyond']):.2f} %). Load average (1 min) at the runs' start: "
+        f"{loads} (2 cores: above 2, other work shared them).",
     ]
 
 
