@@ -245,3 +245,19 @@ def test_a_database_of_the_previous_schema_keeps_its_edits_and_takes_region_edit
         assert [edit.id for edit in studio.history.list("local")] == [result.edit_id, "old"]
     finally:
         studio.close()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA"])
+def test_a_composites_png_strips_decode_to_exactly_its_pixels_with_the_changed_rows(mode):
+    from core.regions.png import StripEncoder
+
+    with Image.open(io.BytesIO(photo(333, 201, "RGBA" if mode == "LA" else mode))) as opened:
+        image = opened.convert(mode)
+    encoder = StripEncoder(image).prepare()
+    assert np.array_equal(decoded(encoder.encode()), np.asarray(image))
+    rows = np.asarray(image)[60:130].copy()
+    rows[:] = 7
+    expected = np.asarray(image).copy()
+    expected[60:130] = 7
+    assert np.array_equal(decoded(encoder.encode(60, rows)), expected)
+    assert np.array_equal(decoded(encoder.encode()), np.asarray(image))  # the original's strips are untouched

@@ -80,7 +80,7 @@ class RegionPlan:
         self.box = box.with_aspect(self.sent.width / self.sent.height, self.original.size)
         self.mask = mask[self.box.slices()].copy()
         buffer = io.BytesIO()
-        mask_image(mask).save(buffer, "PNG", compress_level=6)  # kept in the store: mostly black, a few kB
+        mask_image(mask).save(buffer, "PNG", compress_level=1)  # kept in the store: mostly black, ~100 kB at 24 MP
         self.mask_png = buffer.getvalue()
         self._encoder = StripEncoder(self.original).prepare()
         self._crop: Image.Image | None = None

@@ -81,9 +81,7 @@ class StripEncoder:
             raise ValueError(f"no PNG strips for mode {image.mode}")
         self.mode = image.mode
         self.size = image.size
-        self._pixels = np.asarray(image)
-        if self._pixels.ndim == 2:
-            self._pixels = self._pixels[..., None]
+        self._image = image  # read strip by strip in the background: never changed while this encoder lives
         self._icc = image.info.get("icc_profile")
         self._lock = threading.Lock()
         self._strips: list[Future[_Strip] | None] = [None] * self.strip_count
@@ -114,14 +112,22 @@ class StripEncoder:
         with self._lock:
             future = self._strips[index]
             if future is None:
-                rows = self._pixels[index * STRIP_ROWS : (index + 1) * STRIP_ROWS]
-                future = _POOL.submit(_encode_strip, rows)
+                future = _POOL.submit(self._encode_rows, index)
                 self._strips[index] = future
             return future
 
+    def _rows(self, index: int) -> np.ndarray:
+        """Strip `index`'s rows of the image, as (height, width, channels)."""
+        start, end = index * STRIP_ROWS, min((index + 1) * STRIP_ROWS, self.size[1])
+        rows = np.asarray(self._image.crop((0, start, self.size[0], end)))
+        return rows if rows.ndim == 3 else rows[..., None]
+
+    def _encode_rows(self, index: int) -> _Strip:
+        return _encode_strip(self._rows(index))
+
     def _changed(self, index: int, top: int, rows: np.ndarray) -> _Strip:
         start, end = index * STRIP_ROWS, min((index + 1) * STRIP_ROWS, self.size[1])
-        strip = self._pixels[start:end].copy()
+        strip = self._rows(index).copy()
         low, high = max(start, top), min(end, top + rows.shape[0])
         strip[low - start : high - start] = rows[low - top : high - top]
         return _encode_strip(strip)

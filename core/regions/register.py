@@ -112,6 +112,13 @@ def warp(image: np.ndarray, transform: Transform) -> np.ndarray:
     )
 
 
+# The models shift, zoom and turn their outputs a little (up to about 24 px and 3 % at 1 MP); an estimate far
+# beyond that is a match between changed contents, and the identity is the safer answer.
+PLAUSIBLE_SHIFT = 0.05
+PLAUSIBLE_ZOOM = 0.06
+PLAUSIBLE_ROTATION = 1.5
+
+
 def estimate(reference: np.ndarray, moving: np.ndarray, valid: np.ndarray | None = None) -> Transform:
     """How `moving` drifted from `reference` (both HxWx3 uint8 of one size), judged only where `valid` (HxW
     bool) is True; the identity, with the reason in `method`, when no estimate can be trusted."""
@@ -159,7 +166,20 @@ def estimate_with(
     residual = _residual(level, matrix)
     if residual >= baseline:
         return Transform(method=f"identity: {method} did not improve on it", residual=baseline)
-    return Transform.from_matrix(matrix, (width, height), method, residual)
+    found = Transform.from_matrix(matrix, (width, height), method, residual)
+    if not _plausible(found, (width, height)):  # a wrong match that happened to fit the changed content better
+        return Transform(method=f"identity: {method} found more drift than a model makes", residual=baseline)
+    return found
+
+
+def _plausible(transform: Transform, size: tuple[int, int]) -> bool:
+    """Within what the models drift by: a shift of at most PLAUSIBLE_SHIFT of the longer side, a zoom of at
+    most PLAUSIBLE_ZOOM and a turn of at most PLAUSIBLE_ROTATION degrees."""
+    return (
+        max(abs(transform.dx), abs(transform.dy)) <= PLAUSIBLE_SHIFT * max(size)
+        and abs(transform.scale - 1) <= PLAUSIBLE_ZOOM
+        and abs(transform.rotation) <= PLAUSIBLE_ROTATION
+    )
 
 
 def _sift(level: _Level) -> Guess:
