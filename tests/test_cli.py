@@ -466,6 +466,40 @@ def test_batch_line_refusals_name_the_model_and_its_image_count(env, sim, images
     assert sim.stats.generation_calls == 0
 
 
+def test_a_batch_line_with_a_mask_writes_its_composite_and_raw_output_and_bad_region_values_are_refused(
+    env, sim, images, tmp_path, capsys
+):
+    (images / "photo.png").write_bytes(photo(1200, 900))
+    box = (500, 300, 700, 450)
+    (images / "masks").mkdir()
+    (images / "masks" / "helmet.png").write_bytes(mask_png(1200, 900, box))
+    lines = [
+        {"images": ["photo.png"], "prompt": "gold helmet", "mask": "masks/helmet.png"},
+        {"images": ["photo.png"], "prompt": "x", "align": "yes"},
+        {"images": ["photo.png"], "prompt": "x", "expand": [0, 0, 64, 0]},
+        {"images": ["photo.png"], "prompt": "x", "expand": {"right": -64}},
+        {"images": ["photo.png"], "prompt": "x", "mask": "https://example.com/mask.png"},
+    ]
+    write_lines(images / "regions.jsonl", lines)
+    out = tmp_path / "out"
+    assert cli.run(["batch", str(images / "regions.jsonl"), "--out", str(out)]) == 1
+
+    printed = capsys.readouterr().out
+    assert '"align" must be true or false, not "yes"' in printed
+    assert '"expand" must be an object of pixels per side' in printed
+    assert "a side is negative" in printed
+    assert '"mask" must be a file path' in printed
+    mask = np.zeros((900, 1200), bool)
+    mask[box[1] : box[3], box[0] : box[2]] = True
+    keep = outside_band(mask, FEATHER)
+    composite, before = pixels(str(out / "line-0001-1.png")), pixels(str(images / "photo.png"))
+    assert np.array_equal(composite[keep], before[keep]) and (composite[mask] != before[mask]).mean() > 0.5
+    record = json.loads((out / "line-0001.json").read_text())
+    assert record["raw_output_files"] == [str(out / "line-0001-1-raw.png")]
+    assert record["region_edit"]["marked"] == list(box)
+    assert sim.stats.generation_calls == 1
+
+
 def test_a_batch_file_that_cannot_be_read_exits_2(env, tmp_path, capsys):
     assert cli.run(["batch", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "out")]) == 2
     assert "cannot read" in capsys.readouterr().err
