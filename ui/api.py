@@ -14,7 +14,6 @@ from ui.runs import run_edit
 from ui.slots import InputFiles, InputSlot, RawNumber
 from ui.visitors import Visitors
 
-
 _MASK = (
     "a region edit: an image of Image 1's shape, white (or opaque) where Image 1 may change; only the mask's box "
     "is sent (at the model's full resolution) and each result is pasted back, so the images returned are "
