@@ -142,6 +142,49 @@ def test_edit_api_takes_images_4_to_10_as_extra_images_on_qwen_image_2_1_pro_in_
     assert [(item["slot"], item["width"]) for item in record["inputs"]] == [(k + 1, 480 + 32 * k) for k in range(10)]
 
 
+def test_edit_api_with_a_mask_returns_composites_at_image_1s_full_size_and_lists_the_raw_outputs(served, tmp_path):
+    import numpy as np
+    from test_regions import FEATHER, mask_png, outside_band, photo, pixels
+
+    client, _studio, sim = served
+    (tmp_path / "photo.png").write_bytes(photo(1600, 1200))
+    box = (700, 400, 900, 560)
+    (tmp_path / "mask.png").write_bytes(mask_png(1600, 1200, box))
+    images, record = edit(
+        client, [str(tmp_path / "photo.png")], "gold helmet", n=2, mask=handle_file(str(tmp_path / "mask.png"))
+    )
+
+    mask = np.zeros((1200, 1600), bool)
+    mask[box[1] : box[3], box[0] : box[2]] = True
+    keep, before = outside_band(mask, FEATHER), pixels(str(tmp_path / "photo.png"))
+    assert len(images) == 2 and len(record["raw_files"]) == 2 and record["region_edit"]["kind"] == "mask"
+    for item, raw in zip(images, record["raw_files"], strict=True):
+        after = pixels(item["image"] if isinstance(item, dict) else item[0])
+        assert after.shape == (1200, 1600, 3) and np.array_equal(after[keep], before[keep])
+        width, height = map(int, record["region_edit"]["sent"].split("*"))
+        assert pixels(raw).shape[:2] == (height, width)
+    assert sim.stats.requests[-1]["parameters"]["size"] == record["region_edit"]["sent"]
+
+
+def test_edit_api_aligns_by_name_and_an_old_style_call_still_works(served, tmp_path):
+    from test_regions import photo
+
+    client, _studio, sim = served
+    (tmp_path / "photo.png").write_bytes(photo(1024, 768))
+    sim.configure(drift={"dx": 12, "dy": 8, "zoom": 0.0})
+    _images, aligned = edit(client, [str(tmp_path / "photo.png")], "make it warmer", align=True)
+    assert aligned["region_edit"]["kind"] == "align" and len(aligned["raw_files"]) == 1
+    assert aligned["composites"][0]["transform"]["dx"] == pytest.approx(12, abs=0.8)
+
+    positional = client.predict(
+        handle_file(str(tmp_path / "photo.png")), None, None, "add a hat", "", "qwen-image-edit-plus", "auto", 1, 7,
+        True, False, "", api_name="/edit",
+    )  # fmt: skip
+    images, record = positional
+    assert len(images) == 1 and record["seed"] == 7
+    assert "raw_files" not in record and "region_edit" not in record
+
+
 def test_edit_api_refuses_extra_images_on_a_three_image_model_naming_it_before_any_call(served, image_files):
     client, _studio, sim = served
     with pytest.raises(AppError) as caught:

@@ -10,9 +10,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 from PIL import Image
+from test_regions import FEATHER, mask_png, outside_band, photo, pixels
 
 from core import cli, errors, names
 from core.history import History
@@ -79,8 +81,16 @@ def test_the_console_script_qwen_edit_is_declared():
     ("command", "expected"),
     [
         ([], "edit batch explore simulate history exit"),
-        (["edit"], "--prompt --negative-prompt --model --region --size -n --seed --prompt-extend --watermark --out"),
-        (["batch"], 'FILE --out --jobs "images" "prompt" negative_prompt prompt_extend watermark skipped exit'),
+        (
+            ["edit"],
+            "--prompt --negative-prompt --model --region --size -n --seed --prompt-extend --watermark --out "
+            "--mask --align --keep-unchanged --expand _raw.png",
+        ),
+        (
+            ["batch"],
+            'FILE --out --jobs "images" "prompt" negative_prompt prompt_extend watermark skipped exit '
+            '"mask" "align" "keep_unchanged" "expand" -raw.png',
+        ),
         (["explore"], "PLAN --out {a|b|c} random_seeds --rows --columns --dry-run QWEN_EDIT_EXPLORE_MAX_CELLS"),
         (["history", "list"], "--search --model --limit --json"),
         (["history", "export"], "EDIT_ID --out --search --limit"),
@@ -228,6 +238,104 @@ def test_edit_takes_ten_images_on_qwen_image_2_1_pro_none_on_qwen_image_2_0_and_
     assert sim.stats.generation_calls == 2
 
 
+def test_edit_with_a_mask_writes_composites_identical_to_image_1_outside_the_band_and_the_raw_outputs(
+    env, sim, images, tmp_path
+):
+    (images / "photo.png").write_bytes(photo(1200, 900))
+    box = (500, 300, 700, 450)
+    (images / "mask.png").write_bytes(mask_png(1200, 900, box))
+    out = tmp_path / "out"
+    done = qwen_edit(
+        "edit",
+        "photo.png",
+        "-p",
+        "gold helmet",
+        "--mask",
+        "mask.png",
+        "-n",
+        "2",
+        "--out",
+        str(out),
+        env=env,
+        cwd=images,
+    )
+
+    assert done.returncode == 0, done.stderr
+    listed = [Path(line) for line in done.stdout.split()]
+    composites, raws, record_path = listed[:2], listed[2:4], listed[4]
+    assert [path.name[-6:] for path in composites] == ["_1.png", "_2.png"]
+    assert [path.name for path in raws] == [path.name.replace(".png", "_raw.png") for path in composites]
+    record = json.loads(record_path.read_text())
+    assert record["output_files"] == [str(path) for path in composites]
+    assert record["raw_output_files"] == [str(path) for path in raws] and len(record["raw_files"]) == 2
+    mask = np.zeros((900, 1200), bool)
+    mask[box[1] : box[3], box[0] : box[2]] = True
+    keep = outside_band(mask, FEATHER)
+    before = pixels(str(images / "photo.png"))
+    for composite, raw in zip(composites, raws, strict=True):
+        after = pixels(str(composite))
+        assert after.shape == before.shape and np.array_equal(after[keep], before[keep])
+        assert (after[mask] != before[mask]).mean() > 0.5
+        width, height = map(int, record["region_edit"]["sent"].split("*"))
+        assert pixels(str(raw)).shape[:2] == (height, width)  # the model's own output, as it came
+    assert sim.stats.requests[-1]["parameters"]["size"] == record["region_edit"]["sent"]
+
+
+def test_edit_with_align_writes_each_result_lined_up_with_image_1_and_its_raw_output_beside_it(
+    env, sim, images, tmp_path
+):
+    (images / "photo.png").write_bytes(photo(1024, 768))
+    sim.configure(drift={"dx": 10, "dy": -6, "zoom": 0.015})
+    out = tmp_path / "out"
+    done = qwen_edit(
+        "edit",
+        "photo.png",
+        "-p",
+        "make it warmer",
+        "--align",
+        "--keep-unchanged",
+        "--out",
+        str(out),
+        env=env,
+        cwd=images,
+    )
+
+    assert done.returncode == 0, done.stderr
+    aligned, raw, record_path = (Path(line) for line in done.stdout.split())
+    assert raw.name == aligned.name.replace(".png", "_raw.png")
+    record = json.loads(record_path.read_text())
+    assert record["region_edit"] == {"kind": "align", "keep_unchanged": True}
+    transform = record["composites"][0]["transform"]
+    assert transform["dx"] == pytest.approx(10, abs=0.8) and transform["dy"] == pytest.approx(-6, abs=0.8)
+    assert pixels(str(aligned)).shape == pixels(str(raw)).shape  # at the model's size, its drift undone
+    assert not np.array_equal(pixels(str(aligned)), pixels(str(raw)))
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--mask", "missing.png"], "The mask cannot be read"),
+        (["--mask", "red.png"], "marks nothing"),  # a red picture has no white
+        (["--expand", "0,0,-10,0"], "a side is negative"),
+        (["--expand", "0,0,wide,0"], "right must be a whole number of pixels"),
+        (["--mask", "blue.png", "--expand", "0,0,64,0"], "A mask and a canvas expansion cannot be used"),
+    ],
+)
+def test_a_region_edit_that_cannot_be_made_is_refused_before_any_call_and_exits_2(
+    env, sim, images, tmp_path, flags, fragment
+):
+    done = qwen_edit("edit", "red.png", "-p", "x", *flags, "--out", str(tmp_path / "out"), env=env, cwd=images)
+    assert done.returncode == 2 and fragment in done.stderr, done.stderr
+    assert sim.stats.generation_calls == 0
+
+
+def test_expand_needs_four_sides(env, images, tmp_path):
+    done = qwen_edit(
+        "edit", "red.png", "-p", "x", "--expand", "0,64", "--out", str(tmp_path / "o"), env=env, cwd=images
+    )
+    assert done.returncode == 2 and "give four numbers of pixels, left,top,right,bottom" in done.stderr
+
+
 # --- batch --------------------------------------------------------------------------------------
 
 
@@ -356,6 +464,40 @@ def test_batch_line_refusals_name_the_model_and_its_image_count(env, sim, images
     assert "qwen-image-edit-plus takes up to 3 images and 4 are given: Image 4 will not be sent" in printed
     assert "qwen-image-edit edits input images: add at least 1" in printed
     assert sim.stats.generation_calls == 0
+
+
+def test_a_batch_line_with_a_mask_writes_its_composite_and_raw_output_and_bad_region_values_are_refused(
+    env, sim, images, tmp_path, capsys
+):
+    (images / "photo.png").write_bytes(photo(1200, 900))
+    box = (500, 300, 700, 450)
+    (images / "masks").mkdir()
+    (images / "masks" / "helmet.png").write_bytes(mask_png(1200, 900, box))
+    lines = [
+        {"images": ["photo.png"], "prompt": "gold helmet", "mask": "masks/helmet.png"},
+        {"images": ["photo.png"], "prompt": "x", "align": "yes"},
+        {"images": ["photo.png"], "prompt": "x", "expand": [0, 0, 64, 0]},
+        {"images": ["photo.png"], "prompt": "x", "expand": {"right": -64}},
+        {"images": ["photo.png"], "prompt": "x", "mask": "https://example.com/mask.png"},
+    ]
+    write_lines(images / "regions.jsonl", lines)
+    out = tmp_path / "out"
+    assert cli.run(["batch", str(images / "regions.jsonl"), "--out", str(out)]) == 1
+
+    printed = capsys.readouterr().out
+    assert '"align" must be true or false, not "yes"' in printed
+    assert '"expand" must be an object of pixels per side' in printed
+    assert "a side is negative" in printed
+    assert '"mask" must be a file path' in printed
+    mask = np.zeros((900, 1200), bool)
+    mask[box[1] : box[3], box[0] : box[2]] = True
+    keep = outside_band(mask, FEATHER)
+    composite, before = pixels(str(out / "line-0001-1.png")), pixels(str(images / "photo.png"))
+    assert np.array_equal(composite[keep], before[keep]) and (composite[mask] != before[mask]).mean() > 0.5
+    record = json.loads((out / "line-0001.json").read_text())
+    assert record["raw_output_files"] == [str(out / "line-0001-1-raw.png")]
+    assert record["region_edit"]["marked"] == list(box)
+    assert sim.stats.generation_calls == 1
 
 
 def test_a_batch_file_that_cannot_be_read_exits_2(env, tmp_path, capsys):

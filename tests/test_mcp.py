@@ -57,6 +57,27 @@ def test_edit_is_an_mcp_tool_that_needs_only_a_prompt_and_takes_extra_images(mcp
     assert "'request_id'" in text and "'simulated': True" in text
 
 
+def test_the_mcp_tool_describes_mask_and_align_and_an_agent_makes_a_region_edit(mcp_url):
+    from test_regions import mask_png, photo
+
+    def uri(data: bytes) -> str:
+        return "data:image/png;base64," + base64.b64encode(data).decode()
+
+    arguments = {
+        "image_1": uri(photo(800, 600)),
+        "prompt": "gold helmet",
+        "mask": uri(mask_png(800, 600, (300, 200, 450, 300))),
+    }
+    tools, text = asyncio.run(_list_and_call(mcp_url, arguments))
+
+    properties = tools[0].inputSchema["properties"]
+    assert "white (or opaque) where Image 1 may change" in properties["mask"]["description"]
+    assert "raw_files" in properties["mask"]["description"]
+    assert "undo the model's shift and zoom" in properties["align"]["description"]
+    assert properties["align"].get("type") == "boolean"
+    assert "'raw_files'" in text and "'kind': 'mask'" in text
+
+
 @pytest.mark.parametrize(
     ("flags", "environment", "mcp_on"),
     [

@@ -14,6 +14,13 @@ from ui.runs import run_edit
 from ui.slots import InputFiles, InputSlot, RawNumber
 from ui.visitors import Visitors
 
+_MASK = (
+    "a region edit: an image of Image 1's shape, white (or opaque) where Image 1 may change; only the mask's box "
+    "is sent (at the model's full resolution) and each result is pasted back, so the images returned are "
+    "composites at Image 1's full size, identical to it outside the mask and its feather band; the record lists "
+    "the raw model outputs under `raw_files`."
+)
+
 
 def register(studio: Studio, visitors: Visitors) -> None:
     """Publish `/edit`; its components are invisible on the page."""
@@ -72,10 +79,7 @@ def register(studio: Studio, visitors: Visitors) -> None:
             watermark: add the "Qwen-Image" mark.
             api_key: your own DashScope key for this call only (never stored); required when the host asks.
             extra_images: Image 4 onwards, in order, for models that take more than three (refused by the others).
-            mask: a region edit: an image of Image 1's shape, white (or opaque) where Image 1 may change; only the
-                mask's box is sent (at the model's full resolution) and each result is pasted back, so the images
-                returned are composites at Image 1's full size, identical to it outside the mask and its feather
-                band; the record lists the raw model outputs under `raw_files`.
+            mask: {mask}
             align: without a mask, undo the model's shift and zoom against Image 1 in each result.
         """
         form = EditForm(
@@ -105,6 +109,7 @@ def register(studio: Studio, visitors: Visitors) -> None:
     prompt_limits = sorted({m.prompt_max for m in catalog.MODELS})
     doc = (edit.__doc__ or "").replace("{model_images}", _model_images())  # the catalog's, as it is
     doc = doc.replace("{prompt_limits}", f"at most {prompt_limits[0]} to {prompt_limits[-1]}, by model")
+    doc = doc.replace("{mask}", _MASK)  # one line: MCP clients see an argument's first docstring line only
     edit.__doc__ = doc.replace("{max_n}", f"1 to {max(m.max_n for m in catalog.MODELS)}")
     trigger.click(edit, images + controls, outputs, api_name="edit", concurrency_id="edit")
 

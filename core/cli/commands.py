@@ -47,19 +47,23 @@ def cmd_edit(args: argparse.Namespace, studio: Studio) -> int:
         "seed": args.seed,
         "prompt_extend": args.prompt_extend,
         "watermark": args.watermark,
+        "mask": args.mask,
+        "align": args.align,
+        "keep_unchanged": args.keep_unchanged,
+        "expand": args.expand,
     }
     try:
         request = entries.request_from_entry(entry, studio, Path.cwd(), caller.key)
     except errors.EditError as error:
-        return fail(entries.describe(error, args.images, args.lang), EXIT_USAGE)
+        return fail(entries.describe(error, args.images, args.lang, args.mask), EXIT_USAGE)
     try:
         result = studio.edit(request, caller, on_progress=edit_progress(sys.stderr, args.lang)).require_images()
     except errors.EditError as error:
         return fail(error.message(args.lang), EXIT_FAILED)
     out = Path(args.out)
     created = studio.history.get(caller.owner, result.edit_id).created
-    files, record = batch.save_result(result, out, output_stem(out, created, result), sep="_")
-    for path in [*files, record]:
+    files, raws, record = batch.save_result(result, out, output_stem(out, created, result), sep="_")
+    for path in [*files, *raws, record]:
         print(path)
     for failure in result.failures:
         note(failure.message(args.lang))

@@ -15,13 +15,18 @@ _BATCH_FORMAT = """Each non-blank line of FILE is one JSON object:
   {"images": ["a.png", "b.jpg"], "prompt": "put the hat of Image 2 on Image 1",
    "negative_prompt": "blurry", "model": "qwen-image-edit-plus", "region": "singapore",
    "size": "auto" or "1024*1536", "n": 2, "seed": 42 (or -1 for random),
-   "prompt_extend": true, "watermark": false}
+   "prompt_extend": true, "watermark": false,
+   "mask": "mask.png", "align": true, "keep_unchanged": true,
+   "expand": {"left": 0, "top": 0, "right": 256, "bottom": 0}}
 Only "prompt" is required. "images": paths relative to FILE's folder, or links, as many as the
 model takes (`qwen-edit edit --help` lists each model's range); none or [] where the range starts
 at 0 (the model can start from the prompt alone). Links are fetched only from DashScope's result
 storage (or the configured endpoint); anything else is refused: download it and give its path.
+"mask" (a path relative to FILE's folder), "align", "keep_unchanged" and "expand" are the region
+edits of `qwen-edit edit --help` (--mask, --align, --keep-unchanged, --expand).
 
-Each line writes line-NNNN-K.png and line-NNNN.json to DIR. Lines already done are recorded in
+Each line writes line-NNNN-K.png and line-NNNN.json to DIR (a region edit's composites, with each
+raw model output beside it as line-NNNN-K-raw.png). Lines already done are recorded in
 DIR/.qwen-edit-batch.jsonl and skipped when the batch runs again (a changed line runs again),
 so rerunning an interrupted batch finishes only the missing lines."""
 _PLAN_FORMAT = """PLAN is a JSON object; every cell is one edit of the same images (every model of the plan must
@@ -102,6 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="let the model rewrite the prompt (default: the model's own default)",
     )
     edit.add_argument("--watermark", action="store_true", help="ask for the service's watermark")
+    edit.add_argument(
+        "--mask",
+        metavar="FILE",
+        help="edit only a region of Image 1: an image of its shape, white (or opaque) where it may change; only "
+        "the mask's box is sent, at the model's full resolution, and each result is pasted back. The PNGs written "
+        "are these composites, identical to Image 1 outside the mask and its feather band; each raw model output "
+        "is written beside its composite as ..._K_raw.png",
+    )
+    edit.add_argument(
+        "--align",
+        action="store_true",
+        help="without --mask: undo the model's shift and zoom against Image 1 in each result (the raw outputs "
+        "are written beside the aligned ones as ..._K_raw.png)",
+    )
+    edit.add_argument(
+        "--keep-unchanged",
+        action="store_true",
+        help="with --align: keep Image 1's own pixels where the result hardly changed them",
+    )
+    edit.add_argument(
+        "--expand",
+        type=_sides,
+        metavar="L,T,R,B",
+        help="expand the canvas: pixels to add to Image 1's left, top, right and bottom (e.g. 0,0,256,0); the model "
+        "extends the scene and Image 1 is pasted back exactly into its place (not with --mask)",
+    )
     edit.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for the PNGs and the JSON record")
     edit.set_defaults(handler=commands.cmd_edit)
 
@@ -173,6 +204,16 @@ def _number(text: str) -> int | str:
         return int(text)
     except ValueError:
         return text
+
+
+def _sides(text: str) -> dict[str, int | str]:
+    """ "L,T,R,B" as the sides of a canvas expansion; the request checks their values (negative, too large)."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 4:
+        raise argparse.ArgumentTypeError(
+            f"give four numbers of pixels, left,top,right,bottom (e.g. 0,0,256,0), not {text!r}"
+        )
+    return dict(zip(("left", "top", "right", "bottom"), map(_number, parts), strict=True))
 
 
 def _positive(text: str) -> int:

@@ -26,19 +26,30 @@ from core.workflows.entries import LineError, describe, request_from_entry
 log = logging.getLogger(__name__)
 
 STATE_FILE = ".qwen-edit-batch.jsonl"
+RAW_TAG = "raw"  # the last part of a raw model output's name, beside its composite: line-0001-1-raw.png
 
 
-def save_result(result: EditResult, out: Path, stem: str, sep: str = "-") -> tuple[list[Path], Path]:
-    """Copy the result PNGs to `out/<stem><sep><k>.png` and write `out/<stem>.json`; return both."""
+def save_result(result: EditResult, out: Path, stem: str, sep: str = "-") -> tuple[list[Path], list[Path], Path]:
+    """Copy the result PNGs to `out/<stem><sep><k>.png` and write `out/<stem>.json`; return the PNGs, the raw
+    outputs and the record. A region edit's PNGs are its composites (or aligned results), each with its raw
+    model output beside it as `<stem><sep><k><sep>raw.png`."""
     out.mkdir(parents=True, exist_ok=True)
-    files = []
+    files: list[Path] = []
+    raws: list[Path] = []
     for image in result.images:
         target = out / f"{stem}{sep}{image.index}.png"
-        shutil.copyfile(image.path, target)
+        shutil.copyfile(image.composite_path or image.path, target)
         files.append(target)
+        if image.composite_path:
+            raw = out / f"{stem}{sep}{image.index}{sep}{RAW_TAG}.png"
+            shutil.copyfile(image.path, raw)
+            raws.append(raw)
     record = out / f"{stem}.json"
-    _write_json(record, {**result.record(), "output_files": [str(path) for path in files]})
-    return files, record
+    written = {"output_files": [str(path) for path in files]}
+    if raws:
+        written["raw_output_files"] = [str(path) for path in raws]
+    _write_json(record, {**result.record(), **written})
+    return files, raws, record
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -142,7 +153,8 @@ class Batch:
         return [number for number, text in self.lines if self.state.was_cut_short(number, text)]
 
     def run_line(self, number: int, text: str) -> LineOutcome:
-        """Send one line and save its results as `line-NNNN-K.png` and `line-NNNN.json`; never raises."""
+        """Send one line and save its results as `line-NNNN-K.png` (and a region edit's raw outputs as
+        `line-NNNN-K-raw.png`) and `line-NNNN.json`; never raises."""
         try:
             entry = json.loads(text)
         except json.JSONDecodeError as error:
@@ -156,7 +168,7 @@ class Batch:
         except LineError as error:
             return LineOutcome(number, "failed", str(error))
         except errors.EditError as error:
-            return LineOutcome(number, "failed", describe(error, entry.get("images"), self._lang))
+            return LineOutcome(number, "failed", describe(error, entry.get("images"), self._lang, entry.get("mask")))
         except Exception as error:  # one broken line must not stop the others
             log.exception("batch line %d failed unexpectedly", number)
             return LineOutcome(number, "failed", f"unexpected error: {error}")
@@ -167,7 +179,7 @@ class Batch:
             nothing = errors.NothingSavedError.listing(result.failures, request_id=result.request_id)
             return LineOutcome(number, "failed", nothing.message(self._lang), 0, request.params.seed, result.seconds)
         try:
-            files, _record = save_result(result, self.out, f"line-{number:04d}")
+            files, _raws, _record = save_result(result, self.out, f"line-{number:04d}")
         except OSError as error:
             return LineOutcome(number, "failed", f"could not write to {self.out} ({error}); the edit is in history")
         # Billed either way: a rerun never sends it again; results still to download stay in history.

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from core import catalog, errors
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.images import ImageSource
+from core.regions.expand import Expansion
 from core.request import EditRequest
 from core.store import ContentStore
 from core.studio import Studio
@@ -32,9 +33,15 @@ REQUEST_KEYS = (
     "seed",
     "prompt_extend",
     "watermark",
+    "mask",
+    "align",
+    "keep_unchanged",
+    "expand",
 )
-TEXT_KEYS = frozenset({"prompt", "negative_prompt", "model", "region", "size"})
+TEXT_KEYS = frozenset({"prompt", "negative_prompt", "model", "region", "size", "mask"})
 FLAG_KEYS = frozenset({"prompt_extend", "watermark"})
+REGION_FLAG_KEYS = frozenset({"align", "keep_unchanged"})
+SIDES = ("left", "top", "right", "bottom")
 PLAN_KEYS = ("images", *FORM_FIELDS, "rows", "columns")
 
 
@@ -55,13 +62,32 @@ def request_from_entry(
             continue
         if key in TEXT_KEYS and not isinstance(value, str):
             raise LineError(f'"{key}" must be text, not {json.dumps(value)}')
-        if key in FLAG_KEYS and not isinstance(value, bool):
+        if key in FLAG_KEYS | REGION_FLAG_KEYS and not isinstance(value, bool):
             raise LineError(f'"{key}" must be true or false, not {json.dumps(value)}')
     params = {key: value for key, value in entry.items() if key not in ("images", "prompt") and value is not None}
     params.setdefault("region", studio.settings.region)
+    regional = _region_fields(params, base_dir)
     limit = _most_images(params.get("model", catalog.DEFAULT_MODEL))
     sources = image_sources(entry.get("images"), studio, params["region"], base_dir, user_key, limit)
-    return EditRequest.create(sources, entry.get("prompt") or "", **params)
+    return EditRequest.create(sources, entry.get("prompt") or "", **params, **regional)
+
+
+def _region_fields(params: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Take a line's region-edit keys out of `params`, as EditRequest.create takes them: the mask a path
+    relative to `base_dir` (a link is refused: masks are local files), the expansion an Expansion."""
+    regional: dict[str, Any] = {key: params.pop(key) for key in ("mask", "align", "keep_unchanged") if key in params}
+    mask = regional.get("mask")
+    if mask is not None:
+        if mask.lower().startswith(("http://", "https://")):
+            raise LineError('"mask" must be a file path (relative to the batch file\'s folder), not a link')
+        regional["mask"] = str(base_dir / Path(mask).expanduser())
+    if "expand" in params:
+        sides = params.pop("expand")
+        if not isinstance(sides, dict) or not set(sides) <= set(SIDES):
+            example = '{"left": 0, "top": 0, "right": 256, "bottom": 0}'
+            raise LineError(f'"expand" must be an object of pixels per side, e.g. {example}, not {json.dumps(sides)}')
+        regional["expand"] = Expansion.from_dict(sides)
+    return regional
 
 
 def _most_images(model_id: str) -> int:
@@ -116,9 +142,11 @@ def _image_source(
     )
 
 
-def describe(error: errors.EditError, images: Any, lang: str = "en") -> str:
-    """The error's message; for an image, followed by the path or link it was given as."""
+def describe(error: errors.EditError, images: Any, lang: str = "en", mask: str | None = None) -> str:
+    """The error's message; for an image (or the mask), followed by the path or link it was given as."""
     message = error.message(lang)
+    if mask is not None and isinstance(error, errors.MaskUnreadableError | errors.MaskSizeError):
+        return f"{message} [{mask}]"
     slot = error.params.get("slot") if isinstance(error, errors.ImageError) else None
     if isinstance(images, str):
         images = [images]
