@@ -121,7 +121,7 @@ def look(page: Page, folder: Path, name: str, panel: str) -> None:
     docs/screenshots with UPDATE_SCREENSHOTS=1; looked at by hand)."""
     page.mouse.move(0, 0)
     page.evaluate(SETTLE_JS)
-    shot = Image.open(io.BytesIO(page.locator(panel).screenshot(animations="disabled"))).convert("RGB")
+    shot = Image.open(io.BytesIO(page.locator(panel).first.screenshot(animations="disabled"))).convert("RGB")
     small = shot.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     small.save(folder / f"regions-{name}", optimize=True)
 
