@@ -117,13 +117,22 @@ def shows(page: Page, at: tuple[float, float], colour: np.ndarray, same: bool) -
 
 
 def look(page: Page, folder: Path, name: str, panel: str) -> None:
-    """A small PNG (256 colours) of `panel` alone, as regions-`name`, with the pointer off every control (in
-    docs/screenshots with UPDATE_SCREENSHOTS=1; looked at by hand)."""
+    """A small PNG (256 colours, dithered so gradients stay smooth) of `panel` alone, as regions-`name`, with the
+    pointer off every control (in docs/screenshots with UPDATE_SCREENSHOTS=1; looked at by hand)."""
     page.mouse.move(0, 0)
     page.evaluate(SETTLE_JS)
     shot = Image.open(io.BytesIO(page.locator(panel).first.screenshot(animations="disabled"))).convert("RGB")
-    small = shot.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small = shot.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
     small.save(folder / f"regions-{name}", optimize=True)
+
+
+def shown_in_full(page: Page, view: str) -> None:
+    """Wait until `view` has made its pictures and loaded them all."""
+    expect(page.locator(f"{view} .progress-text")).to_have_count(0)
+    pictures = page.locator(f"{view} img")
+    expect(pictures.first).to_be_visible()
+    for k in range(pictures.count()):
+        expect(pictures.nth(k)).to_have_js_property("complete", True)
 
 
 def served_path(src: str) -> Path:
@@ -221,6 +230,7 @@ def test_a_painted_rectangle_is_all_that_changes_and_compare_shows_original_and_
     expect(page.locator("#compare-with")).to_contain_text("Original")
     expect(page.locator("#compare-with")).to_contain_text("Raw output")
     expect(page.locator("#compare-with input[value=original]")).to_be_checked()
+    shown_in_full(page, "#compare")
     look(page, screenshots, "compare-original-laptop.png", "#viewer-group")
     page.locator("#view-diff-button, button[role=tab]").filter(has_text="Difference").click()
     expect(page.locator("#diff img")).to_be_visible()
@@ -228,6 +238,7 @@ def test_a_painted_rectangle_is_all_that_changes_and_compare_shows_original_and_
     page.locator("#compare-with label").filter(has_text="Raw output").click()
     expect(page.locator("#compare-with input[value=raw]")).to_be_checked()
     page.locator("button[role=tab]").filter(has_text="Slider").click()
+    shown_in_full(page, "#compare")
     look(page, screenshots, "compare-raw-laptop.png", "#viewer-group")
 
 
