@@ -122,7 +122,8 @@ def look(page: Page, folder: Path, name: str, panel: str) -> None:
     page.mouse.move(0, 0)
     page.evaluate(SETTLE_JS)
     shot = Image.open(io.BytesIO(page.locator(panel).first.screenshot(animations="disabled"))).convert("RGB")
-    small = shot.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
+    palette = shot.quantize(256, method=Image.Quantize.MEDIANCUT)
+    small = shot.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
     small.save(folder / f"regions-{name}", optimize=True)
 
 
@@ -235,9 +236,11 @@ def test_a_painted_rectangle_is_all_that_changes_and_compare_shows_original_and_
     page.locator("#view-diff-button, button[role=tab]").filter(has_text="Difference").click()
     expect(page.locator("#diff img")).to_be_visible()
     look(page, screenshots, "compare-original-diff-laptop.png", "#viewer-group")
+    with_original = page.locator("#compare img").first.get_attribute("src")
     page.locator("#compare-with label").filter(has_text="Raw output").click()
     expect(page.locator("#compare-with input[value=raw]")).to_be_checked()
     page.locator("button[role=tab]").filter(has_text="Slider").click()
+    expect(page.locator("#compare img").first).not_to_have_attribute("src", with_original or "")
     shown_in_full(page, "#compare")
     look(page, screenshots, "compare-raw-laptop.png", "#viewer-group")
 
