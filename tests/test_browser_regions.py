@@ -129,7 +129,7 @@ def look(page: Page, folder: Path, name: str, panel: str) -> None:
 
 def shown_in_full(page: Page, view: str) -> None:
     """Wait until `view` has made its pictures and loaded them all."""
-    expect(page.locator(f"{view} .progress-text")).to_have_count(0)
+    expect(page.locator(f"{view} .wrap.full:not(.hide)")).to_have_count(0)  # its progress shown no more
     pictures = page.locator(f"{view} img")
     expect(pictures.first).to_be_visible()
     for k in range(pictures.count()):
