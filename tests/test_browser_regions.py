@@ -9,7 +9,6 @@ the module, a fresh offline context per test, waits on what the page shows.
 from __future__ import annotations
 
 import io
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     PHONE,
+    SETTLE_JS,
     OpenPage,
     fixture_app_url,
     fixture_browser,
@@ -26,22 +26,21 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
     fixture_open_page,
     fixture_page,
     fixture_requests_made,
+    fixture_screenshots,
     fixture_sim,
     fixture_studio,
     generate,
     results,
-    screenshot,
     upload,
 )
-from gradio.utils import get_upload_folder
 from PIL import Image
 from playwright.sync_api import Page, expect
 
 from core.regions.plan import RegionSettings
+from core.studio import Studio
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(tempfile.gettempdir()) / "shots-u"
 WAIT_S = 20
 
 
@@ -117,10 +116,24 @@ def shows(page: Page, at: tuple[float, float], colour: np.ndarray, same: bool) -
         page.wait_for_timeout(200)
 
 
-def look(page: Page, name: str, top: str | None = None) -> None:
-    """A screenshot kept for the report (looked at by hand)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    screenshot(page, SHOTS, name, top=page.locator(top) if top else None)
+def look(page: Page, folder: Path, name: str, panel: str) -> None:
+    """A small PNG (256 colours, dithered so gradients stay smooth) of `panel` alone, as regions-`name`, with the
+    pointer off every control (in docs/screenshots with UPDATE_SCREENSHOTS=1; looked at by hand)."""
+    page.mouse.move(0, 0)
+    page.evaluate(SETTLE_JS)
+    shot = Image.open(io.BytesIO(page.locator(panel).first.screenshot(animations="disabled"))).convert("RGB")
+    palette = shot.quantize(256, method=Image.Quantize.MEDIANCUT)
+    small = shot.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
+    small.save(folder / f"regions-{name}", optimize=True)
+
+
+def shown_in_full(page: Page, view: str) -> None:
+    """Wait until `view` has made its pictures and loaded them all."""
+    expect(page.locator(f"{view} .wrap.full:not(.hide)")).to_have_count(0)  # its progress shown no more
+    pictures = page.locator(f"{view} img")
+    expect(pictures.first).to_be_visible()
+    for k in range(pictures.count()):
+        expect(pictures.nth(k)).to_have_js_property("complete", True)
 
 
 def served_path(src: str) -> Path:
@@ -134,24 +147,34 @@ def grown(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), kernel) > 0
 
 
+def last_mask(studio: Studio) -> Path:
+    """The mask file history keeps for the module's newest edit (the page's only one with a mask)."""
+    owner, edit_id = (
+        studio.history.reader().execute("SELECT owner, id FROM edits ORDER BY created DESC LIMIT 1").fetchone()
+    )
+    kept = studio.history.get(owner, edit_id).plan["files"]["mask"]
+    return studio.store.path_for(kept["sha256"], kept["ext"])
+
+
 PAINTED = (0.5, 0.5)  # on the stroke, on the canvas
+CORNER = (0.44, 0.585)  # inside the box of the diagonal stroke below, off the stroke itself
 FAR = (0.5, 0.3)  # far from it, still on the image (fitted into the canvas, letterboxed above and below)
 WHITE = np.array([255, 255, 255])
 
 
-def test_invert_and_clear_change_what_the_canvas_shows_painted(page: Page, flat: Path):
+def test_invert_and_clear_change_what_the_canvas_shows_painted(page: Page, flat: Path, screenshots: Path):
     open_paint(page, flat)
     bare = pixel(page, FAR)
     shows(page, PAINTED, bare, same=True)
     paint(page, (0.4, 0.5), (0.6, 0.5))
     shows(page, PAINTED, bare, same=False)  # the see-through red over Image 1
     shows(page, FAR, bare, same=True)
-    look(page, "tools-painted-laptop.png", "#area-panel")
+    look(page, screenshots, "tools-painted-laptop.png", "#area-panel")
 
     page.locator("#paint-invert").click()
+    shows(page, PAINTED, bare, same=True)  # first: the canvas shows the inverted paint, not a passing overlay
     shows(page, FAR, bare, same=False)
-    shows(page, PAINTED, bare, same=True)
-    look(page, "tools-inverted-laptop.png", "#area-panel")
+    look(page, screenshots, "tools-inverted-laptop.png", "#area-panel")
 
     page.locator("#paint-clear").click()
     shows(page, FAR, bare, same=True)
@@ -168,19 +191,27 @@ def test_the_chinese_page_labels_the_region_tools_in_chinese(open_page: OpenPage
     expect(page.locator("#paint-clear")).to_have_text("✕ 清除")
     page.locator("#area label").nth(2).click()
     expect(page.locator("#expand-left")).to_contain_text("左")
-    look(page, "tools-expand-zh-laptop.png", "#area-panel")
 
 
-def test_a_painted_rectangle_is_all_that_changes_and_compare_shows_original_and_raw(page: Page, photo: Path):
+def edit_a_rectangle(page: Page, photo: Path, prompt: str) -> None:
+    """Paint one diagonal stroke on Image 1, turn it into its box, and run `prompt` on that region."""
     open_paint(page, photo)
-    paint(page, (0.42, 0.45), (0.58, 0.6))  # one diagonal stroke, then its box
+    corner = pixel(page, CORNER)
+    paint(page, (0.42, 0.45), (0.58, 0.6))
+    shows(page, CORNER, corner, same=True)  # off the stroke
     page.locator("#paint-rectangle").click()
-    page.wait_for_timeout(500)  # the box replaces the stroke (the canvas is checked by the test above)
-    page.locator("#prompt textarea").fill("Make it night")
+    shows(page, CORNER, corner, same=False)  # the box replaced the stroke
+    page.locator("#prompt textarea").fill(prompt)
     generate(page, expected=1)
 
-    mask_files = sorted((Path(get_upload_folder()) / "region-masks").glob("*.png"), key=lambda p: p.stat().st_mtime)
-    with Image.open(mask_files[-1]) as opened:
+
+def test_a_painted_rectangle_is_all_that_changes_and_compare_shows_original_and_raw(
+    page: Page, photo: Path, studio: Studio, screenshots: Path
+):
+    edit_a_rectangle(page, photo, "Make it night")
+    look(page, screenshots, "tools-rectangle-laptop.png", "#area-panel")
+
+    with Image.open(last_mask(studio)) as opened:
         mask = np.asarray(opened.convert("L")) >= 128
     with Image.open(photo) as opened:
         original = np.asarray(opened.convert("RGB"))
@@ -200,18 +231,45 @@ def test_a_painted_rectangle_is_all_that_changes_and_compare_shows_original_and_
     expect(page.locator("#compare-with")).to_contain_text("Original")
     expect(page.locator("#compare-with")).to_contain_text("Raw output")
     expect(page.locator("#compare-with input[value=original]")).to_be_checked()
-    look(page, "compare-original-laptop.png", "#viewer-group")
+    shown_in_full(page, "#compare")
+    look(page, screenshots, "compare-original-laptop.png", "#viewer-group")
     page.locator("#view-diff-button, button[role=tab]").filter(has_text="Difference").click()
     expect(page.locator("#diff img")).to_be_visible()
-    look(page, "compare-original-diff-laptop.png", "#viewer-group")
+    look(page, screenshots, "compare-original-diff-laptop.png", "#viewer-group")
+    with_original = page.locator("#compare img").first.get_attribute("src")
     page.locator("#compare-with label").filter(has_text="Raw output").click()
     expect(page.locator("#compare-with input[value=raw]")).to_be_checked()
     page.locator("button[role=tab]").filter(has_text="Slider").click()
-    look(page, "compare-raw-laptop.png", "#viewer-group")
+    expect(page.locator("#compare img").first).not_to_have_attribute("src", with_original or "")
+    shown_in_full(page, "#compare")
+    look(page, screenshots, "compare-raw-laptop.png", "#viewer-group")
 
 
-def test_phone_screenshots_of_the_paint_tools(open_page: OpenPage, flat: Path):
+def test_a_region_edit_reopened_from_history_shows_its_composite_and_compares_with_original_and_raw(
+    page: Page, photo: Path
+):
+    edit_a_rectangle(page, photo, "Paint the box gold")
+    composite = served_path(results(page).first.locator("img").get_attribute("src")).name
+    page.locator("#slot-1").get_by_role("button", name="Remove Image").click()
+    page.get_by_role("tab", name="History").click()
+    items = page.locator("#history-gallery button.thumbnail-item")
+    items.first.click()
+    expect(page.locator("#history-details-summary")).to_contain_text("Paint the box gold")
+    page.get_by_role("button", name="Reopen in Studio").click()
+
+    expect(page.locator("#run-status")).to_contain_text("Reopened")
+    expect(results(page)).to_have_count(1)
+    assert served_path(results(page).first.locator("img").get_attribute("src")).name == composite
+    expect(page.locator("#compare-with input[value=original]")).to_be_checked()
+    expect(page.locator("#compare-with")).to_contain_text("Raw output")
+    expect(page.locator("#compare img").first).to_be_visible()
+    page.locator("#compare-with label").filter(has_text="Raw output").click()
+    expect(page.locator("#compare-with input[value=raw]")).to_be_checked()
+    expect(page.locator("#compare img").first).to_be_visible()
+
+
+def test_phone_screenshots_of_the_paint_tools(open_page: OpenPage, flat: Path, screenshots: Path):
     page = open_page(viewport=PHONE)
     open_paint(page, flat)
     paint(page, (0.3, 0.4), (0.7, 0.6))
-    look(page, "tools-painted-phone.png", "#area-panel")
+    look(page, screenshots, "tools-painted-phone.png", "#area-panel")
