@@ -131,29 +131,32 @@ def listen(panel: RegionPanel, image_1: InputSlot) -> None:
     def repaint(tool: str):
         def run(value: Any, path: str | None) -> Any:
             backdrop = backdrop_of(path)
-            if backdrop is None:
-                return gr.skip()
+            if backdrop is None:  # no Image 1: the editor is hidden, and stays empty
+                return None
             layers = layers_of(value)
             if tool == "clear":
                 layer = None
             elif tool == "invert":
                 layer = mask_layers.inverted(layers, backdrop.size, PAINT_RGBA)
             else:
-                layer = mask_layers.rectangle(layers, backdrop.size, PAINT_RGBA)
-                if layer is None:  # nothing painted: nothing to box
-                    return gr.skip()
+                layer = mask_layers.rectangle(layers, backdrop.size, PAINT_RGBA)  # None when nothing was painted
             return {"background": backdrop, "layers": [layer] if layer is not None else [], "composite": None}
 
         return run
 
+    # The editor's front end keeps drawing the strokes it has when a new value comes with layers of its own, so
+    # a tool's result is put in after the editor is emptied (held meanwhile in `painted`).
+    painted = gr.State(None)
     for button, tool in ((panel.clear, "clear"), (panel.invert, "invert"), (panel.rectangle, "rectangle")):
         button.click(
             repaint(tool),
             [panel.editor, image_1],
-            panel.editor,
+            painted,
             concurrency_id="region",
             concurrency_limit=4,
             **PRIVATE,
+        ).success(lambda: None, None, panel.editor, **local).success(
+            lambda value: value, painted, panel.editor, **local
         )
 
     def to_aspect(aspect: str, path: str | None) -> list[Any]:
