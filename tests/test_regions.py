@@ -184,6 +184,13 @@ def test_a_bad_mask_or_expansion_is_refused_with_what_to_do_before_anything_is_s
     assert sim.stats.generation_calls == 0
 
 
+def test_a_canvas_larger_than_the_app_opens_is_refused_before_anything_is_made():
+    from core import catalog
+
+    with pytest.raises(errors.ExpansionError, match="over 64 megapixels"):
+        Expansion(left=6000, right=6000, top=4000, bottom=4000).check(6000, 4000, catalog.get_model("qwen-image-2.0"))
+
+
 def test_a_region_tool_without_image_1_names_the_tool():
     with pytest.raises(errors.MaskWithoutImageError, match="A mask applies to Image 1"):
         EditRequest.create([None, photo(800, 600)], "x", mask=mask_png(800, 600, (1, 1, 9, 9)))

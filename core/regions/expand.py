@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from core import catalog, errors
+from core.images import MAX_MEGAPIXELS
 from core.regions import colour, register
 from core.regions.blend import paste_mode
 from core.regions.plan import RING, Composite, sent_size
@@ -68,6 +69,9 @@ class Expansion:
             if max(canvas_w, canvas_h) > ratio * min(canvas_w, canvas_h):
                 reason = f"the new canvas would be {canvas_w}x{canvas_h}"
                 reason_zh = f"新画布将为 {canvas_w}x{canvas_h}"
+            elif canvas_w * canvas_h > MAX_MEGAPIXELS * 1_000_000:  # what the app opens at most, made no larger
+                reason = f"the new canvas would be {canvas_w}x{canvas_h}, over {MAX_MEGAPIXELS} megapixels"
+                reason_zh = f"新画布将为 {canvas_w}x{canvas_h}，超过 {MAX_MEGAPIXELS} 百万像素"
         if reason:
             raise errors.ExpansionError(reason=reason, reason_zh=reason_zh, most=most, ratio=f"{ratio:g}")
 
