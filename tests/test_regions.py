@@ -184,6 +184,12 @@ def test_a_bad_mask_or_expansion_is_refused_with_what_to_do_before_anything_is_s
     assert sim.stats.generation_calls == 0
 
 
+@pytest.mark.parametrize("side", [float("nan"), float("inf"), 10.5, "10", True, None])
+def test_a_side_that_is_no_whole_number_of_pixels_is_refused_naming_it(side):
+    with pytest.raises(errors.ExpansionError, match="right must be a whole number"):
+        Expansion.from_dict({"left": 10, "right": side})
+
+
 def test_a_canvas_larger_than_the_app_opens_is_refused_before_anything_is_made():
     from core import catalog
 

@@ -3,6 +3,7 @@ the original pasted back exactly into its place in the model's canvas."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,7 +78,7 @@ class Expansion:
 
 
 def _whole(value: Any, side: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value % 1:
         raise errors.ExpansionError(
             reason=f"{side} must be a whole number of pixels", reason_zh=f"{side} 必须是整数像素", most="-", ratio="-"
         )
