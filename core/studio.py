@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
+from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -501,7 +502,8 @@ class Studio:
             image = self._finish_output(edit_id, image, request.params.exact_size, hold, request.tool)
             kept.append(image)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
-            self._workers.submit(self._thumbnail, image.sha256)  # History's first page then finds it made
+            shown = Path(image.composite_path).stem if image.composite_path else image.sha256
+            self._workers.submit(self._thumbnail, shown)  # History's first page then finds it made
 
         outcomes = download_all(
             answer.image_urls, self.store, DownloadPolicy(base_url=base_url), on_saved=saved, hold=hold

@@ -274,3 +274,12 @@ def test_a_composites_png_strips_decode_to_exactly_its_pixels_with_the_changed_r
     expected[60:130] = 7
     assert np.array_equal(decoded(encoder.encode(60, rows)), expected)
     assert np.array_equal(decoded(encoder.encode()), np.asarray(image))  # the original's strips are untouched
+
+
+def test_historys_tile_of_a_region_edit_is_its_composite(studio):
+    from ui.tabs.history import _thumbnail
+
+    request = EditRequest.create([photo(800, 600)], "x", mask=mask_png(800, 600, (300, 200, 400, 300)))
+    result = studio.edit(request)
+    edit = studio.history.get("local", result.edit_id)
+    assert Path(_thumbnail(studio, edit)).name.startswith(edit.outputs[0].composite_sha256)

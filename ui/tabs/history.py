@@ -159,11 +159,13 @@ def _start(prompt: str) -> str:
 
 
 def _thumbnail(studio: Studio, edit: EditRow) -> str | None:
-    """The first saved result, else the first input: as a small cached JPEG."""
+    """The first saved result (a region edit's composite), else the first input: as a small cached JPEG."""
     saved = next((o for o in edit.outputs if o.state == "saved" and o.sha256), None)
     try:
         if saved:
-            return str(studio.store.thumbnail(saved.sha256, "png"))
+            return str(
+                studio.store.thumbnail(saved.composite_sha256 or saved.sha256, "png")
+            )  # a region edit's: its composite
         if edit.inputs:
             return str(studio.store.thumbnail(edit.inputs[0].sha256, edit.inputs[0].ext))
     except OSError:  # a file evicted or deleted under us: the edit is still listed, without a picture
