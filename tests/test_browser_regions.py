@@ -41,7 +41,7 @@ from core.studio import Studio
 
 pytestmark = pytest.mark.browser
 
-WAIT_S = 20
+WAIT_S = 45  # the editor uploads its layers before each tool runs: slow on a loaded 2-core machine
 
 
 @pytest.fixture(scope="module", name="photo")
