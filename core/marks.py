@@ -187,7 +187,7 @@ def _arrow(draw: ImageDraw.ImageDraw, tail: Point, head: Point, colour: tuple[in
 
 
 def _note(draw: ImageDraw.ImageDraw, at: Point, text: str, colour: tuple[int, int, int], scale: float) -> None:
-    font = note_font(max(12, round(28 * scale)))
+    font = note_font(max(14, round(36 * scale)))
     box = draw.textbbox(at, text, font=font)
     pad = max(3, round(6 * scale))
     backing = (0, 0, 0) if sum(colour) > 382 else (255, 255, 255)  # a plate the note reads on, whatever is under

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import errors, marks
+from core import catalog, errors, marks
 from core.caller import LOCAL_OWNER
 from core.marks import Mark
 from core.request import EditRequest
+from ui.forms import AREA_MARKS, AREA_PAINT, AREA_WHOLE, StudioForm
 
 ARROW = Mark(marks.ARROW, ((0.1, 0.5), (0.8, 0.5)), "red", 8)
 BOX = Mark(marks.BOX, ((0.2, 0.2), (0.4, 0.6)), "blue", 6)
@@ -145,3 +146,50 @@ def test_an_edit_with_marks_sends_the_clean_original_then_the_marked_copy_and_ke
     assert not np.array_equal(
         np.asarray(Image.open(studio.store.path_for(second.sha256, second.ext))), np.asarray(Image.open(kept))
     )
+
+
+def studio_form(area: str, prompt: str, image_1: str, paint: object = None) -> StudioForm:
+    return StudioForm(
+        images=(image_1, None, None),
+        prompt=prompt,
+        negative_prompt="",
+        model=catalog.DEFAULT_MODEL,
+        region=catalog.DEFAULT_REGION,
+        size_mode="auto",
+        width=None,
+        height=None,
+        n=1,
+        seed=1,
+        random_seed=False,
+        prompt_extend=True,
+        watermark=False,
+        exact=False,
+        area=area,
+        paint=paint,
+        align=False,
+        keep_unchanged=False,
+        expand_left=0,
+        expand_top=0,
+        expand_right=0,
+        expand_bottom=0,
+    )
+
+
+def test_generate_with_the_marks_area_open_says_to_send_the_marks_first(tmp_path):
+    image = tmp_path / "photo.png"
+    grey().save(image)
+    with pytest.raises(errors.MarksNotSentError) as refused:
+        studio_form(AREA_MARKS, "make it red", str(image)).edit_form()
+    assert "Send with marks" in refused.value.message("en") and "带标记发送" in refused.value.message("zh")
+
+
+def test_a_painted_region_under_a_marks_prompt_is_refused_and_without_one_is_a_region_edit(tmp_path):
+    image = tmp_path / "photo.png"
+    grey().save(image)
+    layer = Image.new("RGBA", (800, 600))
+    layer.paste((255, 0, 0, 120), (100, 100, 300, 300))
+    painted = {"layers": [layer]}
+    with pytest.raises(errors.MarksWithRegionError):
+        studio_form(AREA_PAINT, marks.marks_prompt("make it red"), str(image), painted).edit_form()
+    assert studio_form(AREA_PAINT, "make it red", str(image), painted).edit_form().mask is not None
+    assert studio_form(AREA_WHOLE, marks.marks_prompt("make it red"), str(image)).edit_form().mask is None

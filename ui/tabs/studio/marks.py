@@ -34,7 +34,6 @@ from ui.tabs.studio.undo import UndoBar
 from ui.tabs.studio.view import MarksPanel
 from ui.wiring import PRIVATE
 
-CANVAS_HEIGHT = 380
 DRAG_CHARS_MAX = 20_000  # a drag's points as JSON: MAX_POINTS pairs need far less; a longer value is forged
 
 CANVAS_JS = """
@@ -121,7 +120,6 @@ def render() -> MarksPanel:
             type="pil",
             interactive=False,
             buttons=[],
-            height=CANVAS_HEIGHT,
             visible=False,
             elem_id="marks-canvas",
         )
