@@ -29,6 +29,7 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
     fixture_sim,
     fixture_studio,
     generate,
+    screenshot,
     upload,
 )
 from PIL import Image
@@ -133,6 +134,7 @@ def test_marks_drawn_on_image_1_are_sent_as_image_2_with_the_template_and_image_
     expect(page.locator("#prompt textarea")).to_have_value(expected)
     expect(page.locator("#undo")).to_contain_text("marked copy put in Image 2")
     expect(page.locator("#area-marks")).to_be_hidden()  # the area is back on Whole image: the slots are what goes
+    screenshot(page, screenshots, "marks-sent-laptop.png")
 
     calls = sim.stats.generation_calls
     generate(page, 1)

@@ -123,7 +123,7 @@ EN: dict[str, str] = {
     "area_panel": "Edit area: whole, region or larger canvas",
     "area": "What may change",
     "area_info": "Paint a region to change only it (every other pixel of Image 1 is kept), or add canvas around "
-    "Image 1 for the model to fill.",
+    "Image 1 for the model to fill, or draw marks on it (arrows, boxes, notes) that show what to change.",
     "area_whole": "Whole image",
     "area_paint": "Painted region",
     "area_expand": "Expand canvas",
@@ -289,7 +289,8 @@ ZH: dict[str, str] = {
     # the edit area (ui/tabs/studio/region.py)
     "area_panel": "编辑范围：整张、涂抹区域或扩展画布",
     "area": "允许改动的部分",
-    "area_info": "涂抹一个区域就只改动该区域（图1的其余像素保持不变），或在图1四周扩展画布，由模型补全。",
+    "area_info": "涂抹一个区域就只改动该区域（图1的其余像素保持不变），或在图1四周扩展画布，由模型补全，"
+    "或在图1上画标记（箭头、方框、批注）来说明要改什么。",
     "area_whole": "整张图",
     "area_paint": "涂抹区域",
     "area_expand": "扩展画布",

@@ -24,7 +24,9 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 from core import errors, marks
+from core.catalog import INPUT_SIDE_MAX
 from core.images import read_dimensions
+from core.regions import mask_layers
 from ui.alerts import fail, warn
 from ui.forms import AREA_MARKS, AREA_WHOLE
 from ui.regions import backdrop_of
@@ -266,10 +268,12 @@ def preview(path: str | None, drawn: tuple[marks.Mark, ...]) -> Image.Image | No
 
 
 def marked_copy(path: str, drawn: tuple[marks.Mark, ...]) -> str:
-    """Image 1 at its full upright size with `drawn` on it, as a PNG in Gradio's upload folder (named by its
-    content); Image 1's own file is only read."""
+    """Image 1 upright with `drawn` on it, at its own size up to the largest side an input is sent at (larger,
+    core would only scale it down again), as a PNG in Gradio's upload folder named by its content; Image 1's own
+    file is only read."""
     with Image.open(path) as opened:
-        marked = marks.render_marks(opened, drawn)
+        opened.draft("RGB", (INPUT_SIDE_MAX, INPUT_SIDE_MAX))  # a large JPEG decodes at a fraction of its size
+        marked = marks.render_marks(mask_layers.backdrop(opened, INPUT_SIDE_MAX), drawn)
     buffer = io.BytesIO()
     marked.save(buffer, "PNG")
     data = buffer.getvalue()
