@@ -36,7 +36,8 @@ from ui.tabs.studio.undo import UndoBar
 from ui.tabs.studio.view import MarksPanel
 from ui.wiring import PRIVATE
 
-DRAG_CHARS_MAX = 20_000  # a drag's points as JSON: MAX_POINTS pairs need far less; a longer value is forged
+RECENT_DRAGS = 8  # drags the script sends each time (CANVAS_JS's RECENT)
+DRAG_CHARS_MAX = 160_000  # RECENT_DRAGS drags of MAX_POINTS points as JSON need far less; a longer value is forged
 
 CANVAS_JS = """
 <style>
@@ -46,8 +47,10 @@ CANVAS_JS = """
 (() => {
   // A drag over the marks canvas: its points as fractions of the picture, drawn as a line while it lasts, then
   // handed to the server through the hidden #marks-drag textbox (the server makes the mark with the chosen tool).
+  const RECENT = 8;
   let drag = null;
   let count = 0;
+  let recent = [];
   const fraction = (img, event) => {
     const box = img.getBoundingClientRect();
     const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);
@@ -102,7 +105,10 @@ CANVAS_JS = """
     const thinned = points.filter((_, i) => i % step === 0 || i === points.length - 1);
     const field = document.querySelector("#marks-drag textarea, #marks-drag input");
     if (!field) return;
-    field.value = JSON.stringify({ n: ++count, points: thinned });
+    // The last few drags go each time: a change event waits while one runs and then sends only the newest value,
+    // so a drag made meanwhile still arrives (the server draws each number once).
+    recent = [...recent, { n: ++count, points: thinned }].slice(-RECENT);
+    field.value = JSON.stringify({ drags: recent });
     field.dispatchEvent(new Event("input", { bubbles: true }));
   };
   document.addEventListener("pointerup", (event) => finish(event, true));
@@ -172,7 +178,7 @@ def render() -> MarksPanel:
         clear=clear,
         send=send,
         drag=drag,
-        state=gr.State([]),
+        state=gr.State({"marks": [], "seen": 0}),
     )
 
 
@@ -185,31 +191,38 @@ def listen(
     drawing: dict[str, Any] = {"concurrency_id": "marks", "concurrency_limit": 4, **PRIVATE}
     area.change(lambda chosen: gr.update(visible=chosen == AREA_MARKS), area, panel.column, **local)
 
-    def follow(path: str | None) -> list[Any]:
+    def follow(path: str | None, kept: Any) -> list[Any]:
         shown = preview(path, ())
-        return [[], gr.update(value=shown, visible=shown is not None), gr.update(visible=shown is None)]
+        return [
+            {"marks": [], "seen": _seen(kept)},
+            gr.update(value=shown, visible=shown is not None),
+            gr.update(visible=shown is None),
+        ]
 
-    image_1.change(follow, image_1, [panel.state, panel.canvas, panel.needs_image], **drawing)
+    image_1.change(follow, [image_1, panel.state], [panel.state, panel.canvas, panel.needs_image], **drawing)
 
     def on_drag(
         value: str, kept: Any, tool: str, note: str, colour: str, width: float, path: str | None, request: gr.Request
     ) -> Any:
         lang = language_of(request)
         try:
-            points = _drag_points(value)
-            if points is None or not path:
-                return gr.skip(), gr.skip()
-            mark = marks.mark_from_drag(tool, points, colour, int(width or 6), note or "")
-            now = (*marks.marks_from(kept), mark)
-            if len(now) > marks.MAX_MARKS:
-                raise errors.MarksError(
-                    detail=f"at most {marks.MAX_MARKS} marks", detail_zh=f"最多 {marks.MAX_MARKS} 个标记"
-                )
-        except errors.EditError as error:  # a drag that makes no mark: said, and the marks stay as they were
-            warn(html.escape(error.message(lang)), lang)
+            now, seen = list(_marks_of(kept)), _seen(kept)
+            drags = [(n, points) for n, points in _drags(value) if n > seen]
+        except errors.EditError as error:
+            raise fail(error, lang) from None
+        if not drags or not path:
             return gr.skip(), gr.skip()
-        records = [m.as_dict() for m in now]
-        return records, preview(path, now)
+        for n, points in drags:
+            seen = max(seen, n)
+            try:
+                if len(now) >= marks.MAX_MARKS:
+                    raise errors.MarksError(
+                        detail=f"at most {marks.MAX_MARKS} marks", detail_zh=f"最多 {marks.MAX_MARKS} 个标记"
+                    )
+                now.append(marks.mark_from_drag(tool, points, colour, int(width or 6), note or ""))
+            except errors.EditError as error:  # a drag that makes no mark: said, and the marks stay as they were
+                warn(html.escape(error.message(lang)), lang)
+        return {"marks": [m.as_dict() for m in now], "seen": seen}, preview(path, tuple(now))
 
     panel.drag.change(
         on_drag,
@@ -221,10 +234,10 @@ def listen(
     def redraw(drop_last: bool):
         def run(kept: Any, path: str | None, request: gr.Request) -> list[Any]:
             try:
-                now = marks.marks_from(kept)[:-1] if drop_last else ()
+                now = _marks_of(kept)[:-1] if drop_last else ()
             except errors.EditError as error:
                 raise fail(error, language_of(request)) from None
-            return [[m.as_dict() for m in now], preview(path, now)]
+            return [{"marks": [m.as_dict() for m in now], "seen": _seen(kept)}, preview(path, now)]
 
         return run
 
@@ -234,7 +247,7 @@ def listen(
     def send(kept: Any, path: str | None, instruction: str, request: gr.Request) -> list[Any]:
         lang = language_of(request)
         try:
-            drawn = marks.marks_from(kept)
+            drawn = _marks_of(kept)
         except errors.EditError as error:
             raise fail(error, lang) from None
         if not path or read_dimensions(path) is None:
@@ -246,19 +259,37 @@ def listen(
     undo.replacing(panel.send.click, "marks", send, [panel.state, image_1, prompt], [image_2, prompt, area], **drawing)
 
 
-def _drag_points(value: Any) -> list[tuple[float, float]] | None:
-    """The points of the hidden textbox's JSON ({"n": …, "points": [[x, y], …]}); None for an empty value."""
+def _marks_of(kept: Any) -> tuple[marks.Mark, ...]:
+    """The marks of the tab's state ({"marks": [...], "seen": n}), checked as a forged value would be."""
+    return marks.marks_from(kept.get("marks") if isinstance(kept, dict) else None)
+
+
+def _seen(kept: Any) -> int:
+    """The number of the last drag the state has drawn (0 for none)."""
+    seen = kept.get("seen") if isinstance(kept, dict) else None
+    return seen if isinstance(seen, int) else 0
+
+
+def _drags(value: Any) -> list[tuple[int, list[Any]]]:
+    """The numbered drags of the hidden textbox's JSON ({"drags": [{"n": 1, "points": [[x, y], ...]}, ...]}),
+    oldest first; none for an empty value. Their points are checked by core when each becomes a mark."""
     if not isinstance(value, str) or not value:
-        return None
+        return []
     if len(value) > DRAG_CHARS_MAX:
-        raise errors.MarksError(detail="the drag is longer than the canvas makes", detail_zh="拖动数据过长")
+        raise errors.MarksError(detail="the drags are longer than the canvas makes", detail_zh="拖动数据过长")
     try:
-        points = json.loads(value).get("points")
+        drags = json.loads(value).get("drags")
     except (ValueError, AttributeError):
-        raise errors.MarksError(detail="the drag is not readable", detail_zh="无法读取拖动数据") from None
-    if not isinstance(points, list):
-        raise errors.MarksError(detail="the drag has no points", detail_zh="拖动数据没有点")
-    return points
+        raise errors.MarksError(detail="the drags are not readable", detail_zh="无法读取拖动数据") from None
+    if not isinstance(drags, list) or len(drags) > RECENT_DRAGS:
+        raise errors.MarksError(detail="the drags are not a short list", detail_zh="拖动数据不对")
+    numbered = []
+    for drag in drags:
+        n, points = (drag.get("n"), drag.get("points")) if isinstance(drag, dict) else (None, None)
+        if not isinstance(n, int) or not isinstance(points, list):
+            raise errors.MarksError(detail="a drag has no number or points", detail_zh="拖动数据缺少编号或点")
+        numbered.append((n, points))
+    return sorted(numbered, key=lambda drag: drag[0])
 
 
 def preview(path: str | None, drawn: tuple[marks.Mark, ...]) -> Image.Image | None:

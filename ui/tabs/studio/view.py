@@ -67,7 +67,7 @@ class MarksPanel:
     clear: gr.Button
     send: gr.Button
     drag: gr.Textbox
-    state: gr.State  # the marks as core.marks.Mark.as_dict records, oldest first
+    state: gr.State  # {"marks": core.marks.Mark.as_dict records, oldest first; "seen": the last drag drawn}
 
 
 @dataclass(frozen=True)
