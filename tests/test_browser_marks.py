@@ -151,6 +151,11 @@ def test_marks_drawn_on_image_1_are_sent_as_image_2_with_the_template_and_image_
     assert np.abs(middle - marks.COLOURS["red"]).max() < 40
     assert np.abs(drawn[round(0.2 * 599), round(0.725 * 899)].astype(int) - marks.COLOURS["red"]).max() < 40
 
+    page.locator("#undo").click()  # Send with marks undone: Image 2 empty, the prompt as typed, the Marks area back
+    expect(page.locator("#slot-2 img")).to_have_count(0)
+    expect(page.locator("#prompt textarea")).to_have_value("make the boxed area red")
+    expect(page.locator("#marks-canvas img")).to_be_visible()
+
 
 def test_undo_last_mark_and_clear_take_marks_away_and_a_note_needs_its_text(page: Page, photo: Path):
     open_marks(page, photo)
