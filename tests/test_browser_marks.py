@@ -178,7 +178,7 @@ def test_undo_last_mark_and_clear_take_marks_away_and_a_note_needs_its_text(page
     expect(page.locator("#slot-2 img")).to_have_count(0)
 
 
-def test_the_chinese_page_labels_the_marks_tools_in_chinese_and_fits_a_phone(
+def test_the_chinese_page_labels_the_marks_tools_in_chinese_fits_a_phone_and_writes_the_chinese_template(
     open_page: OpenPage, photo: Path, screenshots: Path
 ):
     page = open_page(locale="zh-CN", viewport=PHONE)
@@ -195,3 +195,8 @@ def test_the_chinese_page_labels_the_marks_tools_in_chinese_and_fits_a_phone(
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width} px)"
     look(page, screenshots, "editor-phone-zh.png")
+
+    page.locator("#prompt textarea").fill("把方框里的部分改成红色")
+    page.locator("#marks-send").click()  # the Chinese page writes the Chinese template
+    expect(page.locator("#prompt textarea")).to_have_value(marks.TEMPLATES["zh"] + "修改要求：把方框里的部分改成红色")
+    expect(page.locator("#slot-2 img")).to_be_visible()
