@@ -860,3 +860,50 @@ class ExpansionError(RegionError):
         "and the new canvas must stay within an aspect ratio of {ratio}:1.",
         "zh": "无法这样扩展画布：{reason_zh}。每边可扩展 0 到 {most} 像素，新画布的长宽比不能超过 {ratio}:1。",
     }
+
+
+# --- marks drawn on Image 1 (core/marks.py) --------------------------------------------------------
+
+
+class MarksError(InvalidRequestError):
+    """The marks are not what the editor makes (a forged or broken value); `detail` says what."""
+
+    field = "marks"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The marks cannot be drawn: {detail}.",
+        "zh": "无法绘制标记：{detail_zh}。",
+    }
+
+
+class NoteTextMissingError(InvalidRequestError):
+    """A note was placed without its text."""
+
+    field = "marks"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Type the note's text first, then click where it goes.",
+        "zh": "请先输入批注文字，再点击要放置的位置。",
+    }
+
+
+class MarksNotSentError(InvalidRequestError):
+    """Generate was pressed with the Marks area open: the marks reach the model only through Send with marks."""
+
+    field = "marks"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The marks are not sent yet: press “Send with marks” (it puts the marked copy in Image 2 "
+        "and the marks prompt first in the prompt), then Generate.",
+        "zh": "标记尚未放入：请先点击“带标记发送”（把带标记的副本放进图2，并把标记提示词放在提示词开头），再点击生成。",
+    }
+
+
+class MarksWithRegionError(InvalidRequestError):
+    """A painted region together with a marks prompt: the region edit would send a crop the marks do not fit."""
+
+    field = "marks"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The prompt asks to apply the marks of Image 2, and a region is painted on Image 1: a region edit "
+        "sends only the painted part, which the marked copy does not match. Choose Whole image, or remove the "
+        "marks prompt.",
+        "zh": "提示词要求应用图2中的标记，同时图1上涂抹了区域：区域编辑只发送涂抹的部分，与带标记的副本对不上。"
+        "请选择“整张图”，或删除标记提示词。",
+    }

@@ -12,7 +12,8 @@ from typing import Any, Generic, TypeVar
 
 from gradio.components import Component
 
-from core import catalog
+from core import catalog, errors
+from core.marks import asks_for_marks
 from core.regions.expand import Expansion
 from core.request import EditRequest
 from core.sizes import Size
@@ -111,7 +112,7 @@ class StudioForm:
     prompt_extend: bool
     watermark: bool
     exact: bool
-    area: str  # the edit area: "whole", "paint" or "expand" (ui/tabs/studio/region.py)
+    area: str  # the edit area: "whole", "paint", "expand" (ui/tabs/studio/region.py) or "marks" (marks.py)
     paint: Any  # the paint editor's layers
     align: bool
     keep_unchanged: bool
@@ -123,10 +124,17 @@ class StudioForm:
     def edit_form(self) -> EditForm:
         """The edit these controls ask for: the size mode resolved against the slots, the seed drawn when
         "random" is ticked, and only the chosen edit area's tool: the painted region as a mask file (nothing
-        painted: an ordinary edit), the canvas expansion, or Align (with Keep unchanged)."""
+        painted: an ordinary edit), the canvas expansion, or Align (with Keep unchanged). Refused: the Marks area
+        (its marks are sent once Send with marks has put them in Image 2 and the prompt), and a painted region
+        under a marks prompt."""
         slots = list(self.images)
+        if self.area == AREA_MARKS:  # the marks go out as Image 2 and the prompt, which Send with marks writes
+            raise errors.MarksNotSentError()
         whole = self.area not in (AREA_PAINT, AREA_EXPAND)
         align = whole and self.align is True
+        mask = mask_file(self.paint, slots[0] if slots else None) if self.area == AREA_PAINT else None
+        if mask is not None and asks_for_marks(self.prompt):
+            raise errors.MarksWithRegionError()
         sides = (self.expand_left, self.expand_top, self.expand_right, self.expand_bottom)
         return EditForm(
             images=self.images,
@@ -140,7 +148,7 @@ class StudioForm:
             prompt_extend=self.prompt_extend,
             watermark=self.watermark,
             exact_size=exact_target(self.size_mode, slots) if self.exact else None,
-            mask=mask_file(self.paint, slots[0] if slots else None) if self.area == AREA_PAINT else None,
+            mask=mask,
             align=align,
             keep_unchanged=align and self.keep_unchanged is True,
             expand=Expansion.from_dict(dict(zip(SIDES, [s or 0 for s in sides], strict=True)))
@@ -178,7 +186,7 @@ RECALLED = (
 """The StudioForm fields that "use these settings" fills, in the order of `recall_values`."""
 
 _SETTINGS = ("prompt", "negative_prompt", "model", "size", "n", "seed", "prompt_extend", "watermark")
-AREA_WHOLE, AREA_PAINT, AREA_EXPAND = "whole", "paint", "expand"
+AREA_WHOLE, AREA_PAINT, AREA_EXPAND, AREA_MARKS = "whole", "paint", "expand", "marks"
 SIDES = ("left", "top", "right", "bottom")
 
 

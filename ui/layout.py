@@ -20,6 +20,7 @@ from ui.tabs import explore, explore_grid, history
 from ui.tabs import studio as studio_tab
 from ui.tabs.studio import draft as studio_draft
 from ui.tabs.studio.controls import model_choices, model_info, region_choices, side_hint
+from ui.tabs.studio.marks import CANVAS_JS
 from ui.tabs.studio.run import cost_line
 from ui.theme import CSS, HEAD_JS, THEME
 from ui.visitors import Visitors
@@ -124,7 +125,7 @@ def launch_options(studio: Studio) -> dict[str, Any]:
         "i18n": I18N,
         "theme": THEME,
         "css": CSS,
-        "head": HEAD_JS,
+        "head": HEAD_JS + CANVAS_JS,
         "max_file_size": f"{settings.max_upload_mb}mb",
         "max_threads": max(40, 3 * settings.concurrency),
         "show_error": False,

@@ -123,7 +123,7 @@ EN: dict[str, str] = {
     "area_panel": "Edit area: whole, region or larger canvas",
     "area": "What may change",
     "area_info": "Paint a region to change only it (every other pixel of Image 1 is kept), or add canvas around "
-    "Image 1 for the model to fill.",
+    "Image 1 for the model to fill, or draw marks on it (arrows, boxes, notes) that show what to change.",
     "area_whole": "Whole image",
     "area_paint": "Painted region",
     "area_expand": "Expand canvas",
@@ -151,6 +151,31 @@ EN: dict[str, str] = {
     "compare_raw": "Raw output",
     # run feedback
     "running": "Running…",
+    # marks on Image 1 (ui/tabs/studio/marks.py)
+    "area_marks": "Marks",
+    "marks_needs_image": "Put an image in Image 1 to draw marks on it.",
+    "marks_canvas": "Draw marks on Image 1",
+    "marks_tool": "Tool (drag on the picture)",
+    "marks_arrow": "➚ Arrow",
+    "marks_box": "▭ Box",
+    "marks_note": "✎ Note",
+    "marks_stroke": "〰 Freehand",
+    "marks_note_text": "Note text",
+    "marks_note_placeholder": "e.g. make this red",
+    "marks_colour": "Colour",
+    "marks_colour_red": "Red",
+    "marks_colour_yellow": "Yellow",
+    "marks_colour_blue": "Blue",
+    "marks_colour_green": "Green",
+    "marks_colour_white": "White",
+    "marks_colour_black": "Black",
+    "marks_width": "Line width",
+    "marks_undo": "↶ Undo last mark",
+    "marks_clear": "✕ Clear marks",
+    "marks_send": "Send with marks",
+    "marks_hint": "Drag to draw: an arrow goes from where you press to where you let go, a box spans the drag, a "
+    "note (its text above) is placed where you let go. Send with marks puts the marked copy in Image 2 and the "
+    "marks template first in the prompt (your own instruction follows it); Image 1 stays clean.",
 }
 
 ZH: dict[str, str] = {
@@ -264,7 +289,8 @@ ZH: dict[str, str] = {
     # the edit area (ui/tabs/studio/region.py)
     "area_panel": "编辑范围：整张、涂抹区域或扩展画布",
     "area": "允许改动的部分",
-    "area_info": "涂抹一个区域就只改动该区域（图1的其余像素保持不变），或在图1四周扩展画布，由模型补全。",
+    "area_info": "涂抹一个区域就只改动该区域（图1的其余像素保持不变），或在图1四周扩展画布，由模型补全，"
+    "或在图1上画标记（箭头、方框、批注）来说明要改什么。",
     "area_whole": "整张图",
     "area_paint": "涂抹区域",
     "area_expand": "扩展画布",
@@ -289,6 +315,30 @@ ZH: dict[str, str] = {
     "expand_hint": "在图1每一边增加的像素（按图1的分辨率）；由模型补全，图1会原样贴回原位。",
     "compare_original": "原图",
     "compare_raw": "原始输出",
+    # marks on Image 1 (ui/tabs/studio/marks.py)
+    "area_marks": "标记",
+    "marks_needs_image": "先在图1中放入图片，才能在上面画标记。",
+    "marks_canvas": "在图1上画标记",
+    "marks_tool": "工具（在图上拖动）",
+    "marks_arrow": "➚ 箭头",
+    "marks_box": "▭ 方框",
+    "marks_note": "✎ 批注",
+    "marks_stroke": "〰 手绘",
+    "marks_note_text": "批注文字",
+    "marks_note_placeholder": "例如：把这里改成红色",
+    "marks_colour": "颜色",
+    "marks_colour_red": "红",
+    "marks_colour_yellow": "黄",
+    "marks_colour_blue": "蓝",
+    "marks_colour_green": "绿",
+    "marks_colour_white": "白",
+    "marks_colour_black": "黑",
+    "marks_width": "线宽",
+    "marks_undo": "↶ 撤销上一个标记",
+    "marks_clear": "✕ 清除标记",
+    "marks_send": "带标记发送",
+    "marks_hint": "拖动即可绘制：箭头从按下处指向松开处，方框覆盖拖动的范围，批注（先在上方输入文字）放在松开处。"
+    "“带标记发送”会把带标记的副本放进图2，并把标记提示词放在提示词开头（你自己的要求接在后面）；图1保持干净。",
 }
 
 # Lines built on the server, with placeholders.
@@ -430,6 +480,8 @@ STATUS: dict[str, dict[str, str]] = {
         "draft_running": "An edit started before the reload is still running… its results appear here when it lands.",
         "draft_landed": "The edit started before the reload has landed: {count} image(s).",
         "draft_failed": "The edit started before the reload ended without results: History says why.",
+        # marks on Image 1 (ui/tabs/studio/marks.py)
+        "undo_marks": "↶ Undo: marked copy put in Image 2",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -564,6 +616,8 @@ STATUS: dict[str, dict[str, str]] = {
         "draft_running": "刷新页面前开始的编辑仍在进行中……结果完成后会显示在这里。",
         "draft_landed": "刷新页面前开始的编辑已完成：{count} 张图片。",
         "draft_failed": "刷新页面前开始的编辑没有得到结果：原因见历史记录。",
+        # marks on Image 1 (ui/tabs/studio/marks.py)
+        "undo_marks": "↶ 撤销：带标记的副本已放入图2",
     },
 }
 

@@ -1,6 +1,7 @@
 """The edit area, under the slots: the whole image (optionally aligned to Image 1), a region painted on Image 1,
-or a larger canvas. One choice at a time, so the page never offers what core refuses (a mask and an expansion
-together); each choice shows only its own controls.
+or a larger canvas; or marks drawn on a copy of Image 1 (ui/tabs/studio/marks.py). One choice at a time, so the
+page never offers what core refuses (a mask and an expansion together, or a mask and marks); each choice shows
+only its own controls.
 
 The paint editor works over a small copy of Image 1, kept in step with the slot; the brush paints a see-through
 red, so the region shows as an overlay. "Rectangle" turns the strokes into the box around them (the editor has
@@ -17,7 +18,7 @@ import gradio as gr
 from core.images import read_dimensions
 from core.regions import mask_layers
 from core.regions.expand import Expansion
-from ui.forms import AREA_EXPAND, AREA_PAINT, AREA_WHOLE, SIDES
+from ui.forms import AREA_EXPAND, AREA_MARKS, AREA_PAINT, AREA_WHOLE, SIDES
 from ui.regions import PAINT_OPACITY, PAINT_RGBA, RegionEditor, backdrop_of, editor_value, layers_of
 from ui.slots import InputSlot
 from ui.strings import I18N
@@ -32,7 +33,12 @@ def render() -> RegionPanel:
     """The edit-area accordion (closed: an ordinary edit needs none of it)."""
     with gr.Accordion(I18N("area_panel"), open=False, elem_id="area-panel") as panel:
         area = gr.Radio(
-            [(I18N("area_whole"), AREA_WHOLE), (I18N("area_paint"), AREA_PAINT), (I18N("area_expand"), AREA_EXPAND)],
+            [
+                (I18N("area_whole"), AREA_WHOLE),
+                (I18N("area_paint"), AREA_PAINT),
+                (I18N("area_expand"), AREA_EXPAND),
+                (I18N("area_marks"), AREA_MARKS),
+            ],
             value=AREA_WHOLE,
             label=I18N("area"),
             info=I18N("area_info"),
@@ -113,7 +119,7 @@ def listen(panel: RegionPanel, image_1: InputSlot) -> None:
     tools; a target aspect turned into the sides it needs."""
     local: dict[str, Any] = {"queue": False, **PRIVATE}
 
-    def show(area: str) -> list[Any]:
+    def show(area: str) -> list[Any]:  # the Marks column follows the same choice (marks.py)
         return [gr.update(visible=area == name) for name in (AREA_WHOLE, AREA_PAINT, AREA_EXPAND)]
 
     panel.area.change(show, panel.area, [panel.whole, panel.paint, panel.expand], **local)

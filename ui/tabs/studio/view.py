@@ -52,6 +52,25 @@ class RegionPanel:
 
 
 @dataclass(frozen=True)
+class MarksPanel:
+    """The edit area's Marks: the canvas over a copy of Image 1, the tool, a note's text, colour and width, Undo
+    last mark, Clear and Send with marks; the hidden box a drag's points arrive in, and the marks drawn so far."""
+
+    column: gr.Column
+    needs_image: gr.Markdown  # shown instead of the canvas while Image 1 is empty
+    canvas: gr.Image
+    tool: gr.Radio
+    note: gr.Textbox
+    colour: gr.Dropdown
+    width: gr.Slider
+    undo_last: gr.Button
+    clear: gr.Button
+    send: gr.Button
+    drag: gr.Textbox
+    state: gr.State  # {"marks": core.marks.Mark.as_dict records, oldest first; "seen": the last drag drawn}
+
+
+@dataclass(frozen=True)
 class PromptFields:
     """What to change, how long it is, what to avoid, and what Generate would refuse in its image references."""
 
@@ -144,6 +163,7 @@ class StudioView:
 
     inputs: Inputs
     region: RegionPanel
+    marks: MarksPanel
     prompt: PromptFields
     run: RunButtons
     controls: Controls
