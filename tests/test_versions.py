@@ -68,7 +68,7 @@ def test_a_chain_records_each_parent_and_a_branch_and_a_rerun_are_siblings(studi
 
 
 def test_each_candidate_of_a_run_is_a_version_and_discarded_ones_leave_the_tree_until_shown(studio, make_image):
-    first, (one, other) = _edit(studio, make_image(), "two ideas", n=2)
+    first, (one, _other) = _edit(studio, make_image(), "two ideas", n=2)
     second, _ = _edit(studio, one, "the first idea again")
     studio.discard(ME.owner, first, 2)
     assert _tree(studio, first) == [(None, 0, None), (first, 1, 0), (second, 1, 1)]
@@ -119,7 +119,7 @@ def test_discarded_results_are_evicted_first_and_their_edit_stays(sim, tmp_path,
     studio = Studio(settings, simulator=sim)
     try:
         old, _ = _edit(studio, make_image(400, 400), "old and kept")
-        first, (one, two) = _edit(studio, make_image(400, 400, (9, 9, 9)), "two", n=2)
+        first, (one, _two) = _edit(studio, make_image(400, 400, (9, 9, 9)), "two", n=2)
         studio.discard(ME.owner, first, 2)
         limit = studio.history.usage_bytes(ME.owner) - 1  # one byte over: the discarded result is enough
         studio.settings = Settings(data_dir=settings.data_dir, simulate=True, owner_storage_mb=limit / 1024 / 1024)
@@ -131,8 +131,8 @@ def test_discarded_results_are_evicted_first_and_their_edit_stays(sim, tmp_path,
 
 
 def test_a_versions_chain_exports_each_step_with_its_parameters(studio, make_image, tmp_path):
-    first, (one, _two) = _edit(studio, make_image(), "step one", n=2)
-    second, (two,) = _edit(studio, one, "step two")
+    _first, (one, _two) = _edit(studio, make_image(), "step one", n=2)
+    _second, (two,) = _edit(studio, one, "step two")
     third, _ = _edit(studio, two, "step three", seed=7)
     tree = lineage(studio.history, ME.owner, third)
     steps = [(studio.history.get(ME.owner, node.edit_id), node.index) for node in tree.chain(tree.focus)[1:]]
@@ -163,7 +163,8 @@ def test_a_database_of_the_previous_version_gets_versions_linked_from_its_files(
             db.execute(
                 """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
                    seed_was_random, prompt_extend, watermark, simulated, base_url, status)
-                   VALUES (?, ?, ?, 'qwen-image-edit', 'beijing', ?, '', 'auto', 1, 3, 0, 0, 0, 1, 'http://sim', 'done')""",
+                   VALUES (?, ?, ?, 'qwen-image-edit', 'beijing', ?, '', 'auto', 1, 3, 0, 0, 0, 1, 'http://sim',
+                   'done')""",
                 (edit_id, owner, created, f"prompt {edit_id}"),
             )
             db.execute("INSERT INTO inputs VALUES (?, 1, ?, 'png', 8, 8, 10, '[]')", (edit_id, source))

@@ -131,7 +131,8 @@ class History:
                 [(edit_id, f.role, f.sha256, f.ext, f.bytes) for f in files],
             )
             db.executemany(
-                "INSERT INTO inputs (edit_id, slot, sha256, ext, width, height, bytes, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                """INSERT INTO inputs (edit_id, slot, sha256, ext, width, height, bytes, notes)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     (edit_id, i.slot, i.sha256, i.ext, i.width, i.height, i.bytes, json.dumps(list(i.notes)))
                     for i in inputs
