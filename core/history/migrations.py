@@ -195,14 +195,19 @@ def m008_region_edits(db: sqlite3.Connection) -> None:
 SHOWN = "COALESCE(o.composite_sha256, o.exact_sha256, o.sha256)"
 
 PARENTS = f"""UPDATE inputs SET (parent_edit, parent_index) = (
-    SELECT o.edit_id, o.idx FROM outputs o JOIN edits made ON made.id = o.edit_id
-    JOIN edits this ON this.id = inputs.edit_id
-    WHERE made.owner = this.owner AND made.created <= this.created AND o.edit_id != inputs.edit_id
-      AND o.state = 'saved' AND {SHOWN} = inputs.sha256
+    SELECT o.edit_id, o.idx FROM outputs o CROSS JOIN edits made ON made.id = o.edit_id
+    CROSS JOIN edits this ON this.id = inputs.edit_id
+    WHERE o.rowid IN (
+        SELECT rowid FROM outputs WHERE composite_sha256 = inputs.sha256
+        UNION SELECT rowid FROM outputs WHERE exact_sha256 = inputs.sha256
+        UNION SELECT rowid FROM outputs WHERE sha256 = inputs.sha256)
+      AND {SHOWN} = inputs.sha256 AND o.state = 'saved' AND o.edit_id != inputs.edit_id
+      AND made.owner = this.owner AND made.created <= this.created
     ORDER BY made.created DESC, o.idx LIMIT 1)"""
 """Give each input the result it was made from: the newest earlier output of the same owner whose shown file it is
 (a "Use as Image k", a result reopened or restored after a reload, a region edit's or an expansion's Image 1 as
-given). Followed by a WHERE clause naming the inputs to link."""
+given), found from the file's digest through the outputs' hash indexes. Followed by a WHERE clause naming the
+inputs to link."""
 
 
 @migration

@@ -276,10 +276,10 @@ class History:
         model: str = "",
         limit: int = 50,
         offset: int = 0,
-        discarded: bool = False,
+        discarded: bool = True,
     ) -> list[EditRow]:
-        """The owner's edits, newest first, optionally filtered by prompt text and model; an edit whose results
-        were all discarded only with `discarded`."""
+        """The owner's edits, newest first, optionally filtered by prompt text and model; without `discarded`,
+        not those whose results were all discarded (History's default view)."""
         clauses, args = ["owner = ?"], [owner]
         if not discarded:
             clauses.append(

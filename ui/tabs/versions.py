@@ -202,6 +202,7 @@ def listen(view: VersionsView, page: Page, wiring: Wiring, selections: list[Any]
     for selection in selections:
         selection.then(show, show_inputs, shown, **PRIVATE)
     wiring.discarded.change(show, show_inputs, shown, **PRIVATE)
+    wiring.tabs.select(show, show_inputs, shown, **PRIVATE)  # back from the Studio: the new versions show
 
     state = [view.of, wiring.discarded, view.picked, view.base_at, view.view, owner_state]
 

@@ -33,7 +33,7 @@ def listen(results: Results, page: Page) -> None:
                 edit = studio.history.get(owner, edit_id)
             except NotFoundError:
                 raise refuse("pick_result", lang) from None
-            saved = {o.index for o in edit.outputs if o.state == "saved"}
+            saved = {o.index for o in edit.outputs if o.state == "saved" and not o.discarded}
             gone = sorted(saved - {index}) if keep else [index] if index in saved else []
             for other in gone:
                 studio.discard(owner, edit_id, other)
