@@ -71,8 +71,10 @@ def node(page: Page, step: str) -> Locator:
 
 
 def pick(page: Page, step: str, prompt: str) -> None:
+    """Click the version and wait for the server's answer: the line under the tree names it first."""
     node(page, step).filter(has_text=prompt).click()
     expect(node(page, step).filter(has_text=prompt)).to_have_class(re.compile(r"\bpicked\b"))
+    expect(page.locator("#versions-line")).to_have_text(re.compile(rf"^\s*{re.escape(step)} · #\d [^·]*{prompt}"))
 
 
 def after(url: str, index: int) -> int:
@@ -130,6 +132,7 @@ def test_a_three_step_chain_branched_from_step_one_shows_in_history_and_is_compa
     # Compare: the night (step 3) against the snow (the branch), in the slider, then as a difference.
     pick(page, "Step 2", "snow")
     page.locator("#versions-base").click()
+    expect(page.locator("#versions-line")).to_contain_text("Make it snow is A")
     expect(page.locator("#versions-tree .badge.base")).to_have_count(1)
     pick(page, "Step 3", "night")
     expect(page.locator("#versions-line")).to_contain_text("Step 3 · #1 Make it night against Step 2 · #1 Make it snow")
