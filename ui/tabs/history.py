@@ -237,7 +237,7 @@ def _listen_selection(view: HistoryView, page: Page) -> Any:
         if edit_id is None:
             return None, None, None, disarmed
         edit = studio.history.get(page.visitor(owners, None, request).owner, edit_id)
-        return edit_id, _record(studio, edit), None, disarmed
+        return edit_id, details_panel.edit_record(studio, edit), None, disarmed
 
     actions = view.actions
     return view.listing.gallery.select(
@@ -246,11 +246,6 @@ def _listen_selection(view: HistoryView, page: Page) -> Any:
         [actions.selected, actions.details, actions.armed, actions.delete],
         **PRIVATE,
     )
-
-
-def _record(studio: Studio, edit: EditRow) -> dict[str, Any]:
-    """What Details shows of an edit: its parameters and outcome, and the names of its saved files."""
-    return {**edit.parameters(), "files": [Path(path).name for path in studio.output_paths(edit)]}
 
 
 @dataclass(frozen=True)
@@ -385,7 +380,7 @@ def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> Any
         owner = page.visitor(owners, None, request).owner
         edit = studio.history.get(owner, _require(edit_id, request))
         studio.history.star(owner, edit.id, not edit.starred)
-        return _record(studio, studio.history.get(owner, edit.id))
+        return details_panel.edit_record(studio, studio.history.get(owner, edit.id))
 
     shown.after(actions.star.click(star, [actions.selected, owner_state], actions.details, **PRIVATE))
 

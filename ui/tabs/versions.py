@@ -20,6 +20,7 @@ from core.history import NotFoundError
 from core.studio import Studio
 from core.versions import Lineage, Version, lineage
 from core.workflows.export import archive_name, export_chain
+from ui import details as details_panel
 from ui.alerts import inform, refuse
 from ui.strings import I18N, language_of, status
 from ui.tabs import versions_tree
@@ -255,7 +256,7 @@ def _listen_actions(
         edit = page.studio.history.get(owner, node.edit_id)
         page.studio.history.touch(owner, edit.id)
         inform(status("versions_opened", lang), lang)
-        record = {**edit.parameters(), "files": [p.rsplit("/", 1)[-1] for p in page.studio.output_paths(edit)]}
+        record = details_panel.edit_record(page.studio, edit)
         return [edit.id, record, *panel.values(tree, edit.id, picked, base, mode, lang)]
 
     view.open.click(open_version, state, [wiring.selected, wiring.details, *shown], **PRIVATE)
