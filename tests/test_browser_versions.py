@@ -51,9 +51,13 @@ def run(page: Page, prompt: str, expected: int) -> None:
     generate(page, expected)
 
 
-def use_as_image_1(page: Page) -> None:
+def use_as_image_1(page: Page, prompt: str) -> None:
+    """Put the newest result (the run of `prompt`) in Image 1, once the page shows it selected."""
+    results(page).nth(0).click()
+    expect(page.locator("#details-summary")).to_contain_text(prompt)
+    before = page.locator("#slot-1 img").get_attribute("src")
     page.locator("#use-as-1").click()
-    expect(page.locator("#undo")).to_contain_text("Image 1")
+    expect(page.locator("#slot-1 img")).not_to_have_attribute("src", before or "")
 
 
 def open_history(page: Page, tab: str = "History") -> Locator:
@@ -99,9 +103,9 @@ def test_a_three_step_chain_branched_from_step_one_shows_in_history_and_is_compa
     page = open_page()
     upload(page, 1, PHOTO)
     run(page, "Make it a watercolour", 1)
-    use_as_image_1(page)
+    use_as_image_1(page, "Make it a watercolour")
     run(page, "Add a red boat", 2)
-    use_as_image_1(page)
+    use_as_image_1(page, "Add a red boat")
     run(page, "Make it night", 3)
 
     items = open_history(page)
