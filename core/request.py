@@ -34,12 +34,13 @@ class Original:
 class EditRequest:
     """Images (the model's min_images to max_images, in slot order; none for text-to-image) plus validated
     parameters: ready to send. A region edit also has its tool (a mask's crop, a canvas expansion, or the
-    alignment of whole outputs) and, for the first two, Image 1 as given."""
+    alignment of whole outputs) and, for the first two, Image 1 as given. A re-run names the edit it repeats."""
 
     images: tuple[PreparedImage, ...]
     params: EditParameters
     tool: Tool | None = None
     original: Original | None = None
+    rerun_of: str | None = None  # history's id of the edit this repeats (its owner's: history checks)
 
     @classmethod
     def create(

@@ -348,6 +348,7 @@ class Studio:
                 base_url=endpoint.base_url,
                 region=region,
                 files=files,
+                rerun_of=request.rerun_of,
             )
             if pin_to is not None:
                 pin_to.add(edit_id)
@@ -563,22 +564,28 @@ class Studio:
         fresh random seed."""
         edit = self.history.get(owner, edit_id)
         self.history.touch(owner, edit_id)
-        return self.region_request(edit, **({"seed": None} if new_seed else {}))
+        return replace(self.region_request(edit, **({"seed": None} if new_seed else {})), rerun_of=edit_id)
 
     def delete(self, owner: str, edit_id: str) -> None:
         """Delete an edit of `owner` and every file of it that no other edit refers to or is storing."""
         for sha256, ext in self.history.delete(owner, edit_id):
             self.store.remove(sha256, ext)
 
+    def discard(self, owner: str, edit_id: str, index: int, discarded: bool = True) -> None:
+        """Discard a result of `owner` (hidden, kept until the quota needs its space), or keep it again."""
+        self.history.discard(owner, edit_id, index, discarded)
+
     def enforce_quotas(self, owner: str) -> list[str]:
-        """Evict the least recently used unstarred edits while the owner's share or the total is over its cap;
-        return the ids evicted. Pinned edits (running, or cells of a running exploration) are never evicted,
-        so usage may stay over a cap until they are let go of."""
+        """While the owner's share or the total is over its cap, evict discarded results first (longest discarded
+        first, none a later version was made from), then the least recently used unstarred edits; return the
+        ids of the edits evicted whole. Pinned edits (running, or cells of a running exploration) are never
+        evicted, so usage may stay over a cap until they are let go of."""
         evicted: list[str] = []
         caps = ((owner, self.settings.owner_storage_mb), (None, self.settings.max_storage_mb))
         with self._evicting:  # edits finishing together would otherwise evict from the same snapshot
             for scope, megabytes in caps:
                 limit = megabytes * 1024 * 1024
+                self._evict_discarded(scope, limit)
                 for edit_owner, edit_id in self.history.eviction_order(scope):
                     if self.history.usage_bytes(scope) <= limit:
                         break
@@ -592,6 +599,21 @@ class Studio:
         if evicted:
             log.info("storage caps: evicted %d edit(s)", len(evicted))
         return evicted
+
+    def _evict_discarded(self, scope: str | None, limit: int) -> None:
+        """Remove discarded results (their edits stay) while `scope`'s usage is over `limit`."""
+        for result_owner, edit_id, index in self.history.discarded_order(scope):
+            if self.history.usage_bytes(scope) <= limit:
+                return
+            if edit_id in self._pins:
+                continue
+            try:
+                files = self.history.drop_output(result_owner, edit_id, index)
+            except NotFoundError:  # its edit was deleted meanwhile
+                continue
+            for sha256, ext in files:
+                self.store.remove(sha256, ext)
+            log.info("storage caps: evicted discarded result %d of edit %s", index, edit_id)
 
     def close(self) -> None:
         """Let running edits finish, then stop the simulator this studio started."""

@@ -16,6 +16,8 @@ from typing import Any
 import gradio as gr
 
 from core import catalog
+from core.history import EditRow
+from core.studio import Studio
 from ui.strings import I18N, STATUS, language_of, status
 from ui.wiring import PRIVATE
 
@@ -34,6 +36,11 @@ def render(elem_id: str) -> gr.JSON:
 
     raw.change(summarise, raw, summary, queue=False, **PRIVATE)
     return raw
+
+
+def edit_record(studio: Studio, edit: EditRow) -> dict[str, Any]:
+    """What Details shows of an edit of History: its parameters and outcome, and the names of its saved files."""
+    return {**edit.parameters(), "files": [Path(path).name for path in studio.output_paths(edit)]}
 
 
 def status_word(edit_status: str, lang: str) -> str:

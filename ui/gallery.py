@@ -123,7 +123,8 @@ def result_entries(result: EditResult) -> list[Entry]:
 
 
 def history_entries(studio: Studio, edit: EditRow) -> list[Entry]:
-    """Entries for an edit reopened from history; evicted or deleted files are skipped, not shown broken."""
+    """Entries for an edit reopened from history; evicted or deleted files are skipped, not shown broken, and so
+    are discarded results."""
     params = edit.parameters()
     paths = studio.output_paths(edit)
     saved = [o for o in edit.outputs if o.state == "saved"]
@@ -141,5 +142,5 @@ def history_entries(studio: Studio, edit: EditRow) -> list[Entry]:
             original=original,
         )
         for path, output in zip(paths, saved, strict=True)
-        if Path(path).is_file()
+        if Path(path).is_file() and not output.discarded
     ]

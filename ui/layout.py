@@ -16,7 +16,7 @@ from core.workflows.shelf import ExportShelf
 from ui import api
 from ui.guards import RefuseRemoteFiles
 from ui.strings import I18N, language_of, status
-from ui.tabs import explore, explore_grid, history
+from ui.tabs import explore, explore_grid, history, versions_tree
 from ui.tabs import studio as studio_tab
 from ui.tabs.studio import draft as studio_draft
 from ui.tabs.studio.controls import model_choices, model_info, region_choices, side_hint
@@ -86,6 +86,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 gr.update(info=side_hint(catalog.DEFAULT_MODEL, lang)),
                 gr.update(info=side_hint(catalog.DEFAULT_MODEL, lang)),
                 explore_grid.empty(lang),
+                versions_tree.empty(lang),
             )
 
         load = demo.load(
@@ -104,6 +105,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
                 studio_view.controls.width,
                 studio_view.controls.height,
                 explore_view.panel.grid,
+                history_view.versions.tree,
             ],
             api_visibility="private",
             queue=False,

@@ -176,6 +176,19 @@ EN: dict[str, str] = {
     "marks_hint": "Drag to draw: an arrow goes from where you press to where you let go, a box spans the drag, a "
     "note (its text above) is placed where you let go. Send with marks puts the marked copy in Image 2 and the "
     "marks template first in the prompt (your own instruction follows it); Image 1 stays clean.",
+    # versions (issue 17, part 1)
+    "versions": "Versions",
+    "versions_heading": "### Versions",
+    "versions_open": "Open this version",
+    "versions_branch": "Branch from here",
+    "versions_base": "Compare others with this",
+    "versions_discard": "Discard",
+    "versions_restore": "Restore",
+    "versions_zip": "Download its chain (zip)",
+    "versions_compare": "Compare versions",
+    "history_show_discarded": "Show discarded",
+    "keep_only": "Keep only this",
+    "discard": "Discard",
 }
 
 ZH: dict[str, str] = {
@@ -339,6 +352,19 @@ ZH: dict[str, str] = {
     "marks_send": "带标记发送",
     "marks_hint": "拖动即可绘制：箭头从按下处指向松开处，方框覆盖拖动的范围，批注（先在上方输入文字）放在松开处。"
     "“带标记发送”会把带标记的副本放进图2，并把标记提示词放在提示词开头（你自己的要求接在后面）；图1保持干净。",
+    # versions (issue 17, part 1)
+    "versions": "版本",
+    "versions_heading": "### 版本",
+    "versions_open": "打开此版本",
+    "versions_branch": "从这里分支",
+    "versions_base": "以此为对比基准",
+    "versions_discard": "舍弃",
+    "versions_restore": "恢复",
+    "versions_zip": "下载整条版本链（zip）",
+    "versions_compare": "对比版本",
+    "history_show_discarded": "显示已舍弃",
+    "keep_only": "只保留这张",
+    "discard": "舍弃",
 }
 
 # Lines built on the server, with placeholders.
@@ -482,6 +508,29 @@ STATUS: dict[str, dict[str, str]] = {
         "draft_failed": "The edit started before the reload ended without results: History says why.",
         # marks on Image 1 (ui/tabs/studio/marks.py)
         "undo_marks": "↶ Undo: marked copy put in Image 2",
+        # versions (issue 17, part 1)
+        "versions_empty": "Select an edit above to see its versions: where it came from and what was made from it.",
+        "versions_area": "Versions tree, {count} result(s)",
+        "versions_newest": "newest branch",
+        "versions_discarded": "discarded",
+        "versions_upload": "Upload",
+        "versions_step": "Step {step} · #{index}",
+        "versions_line": "**{picked}** against **{base}** (A). Click a version to pick it; the highlighted branch "
+        "is the newest.",
+        "versions_line_alone": "**{picked}**. Click a version to pick it; the highlighted branch is the newest.",
+        "versions_line_base": "**{picked}** is A: pick another version to compare it with A.",
+        "versions_mean": " · mean difference {mean:.1f}%",
+        "versions_pick": "Pick a version in the tree first.",
+        "versions_pick_result": "Pick a result: the upload is where the chain starts.",
+        "versions_gone": "This version's file is no longer stored.",
+        "versions_base_set": "Other versions are now compared with this one (A).",
+        "versions_opened": "Version opened: its details are on the right.",
+        "versions_discarded_note": "Discarded: hidden until you tick Show discarded (kept until storage needs "
+        "the space).",
+        "versions_restored": "Restored.",
+        "undo_branch": "↶ Undo: version put in Image 1",
+        "kept_only": "Kept this result; {count} other(s) of its run discarded (Show discarded in History finds them).",
+        "discarded_one": "Discarded ({count}): Show discarded in History finds it until storage needs the space.",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -618,6 +667,27 @@ STATUS: dict[str, dict[str, str]] = {
         "draft_failed": "刷新页面前开始的编辑没有得到结果：原因见历史记录。",
         # marks on Image 1 (ui/tabs/studio/marks.py)
         "undo_marks": "↶ 撤销：带标记的副本已放入图2",
+        # versions (issue 17, part 1)
+        "versions_empty": "在上方选择一次编辑，查看它的版本：它从哪里来，又由它生成了什么。",
+        "versions_area": "版本树，共 {count} 个结果",
+        "versions_newest": "最新分支",
+        "versions_discarded": "已舍弃",
+        "versions_upload": "上传的图",
+        "versions_step": "第 {step} 步 · #{index}",
+        "versions_line": "**{picked}** 对比 **{base}**（A）。点击版本即可选中；高亮的分支是最新的。",
+        "versions_line_alone": "**{picked}**。点击版本即可选中；高亮的分支是最新的。",
+        "versions_line_base": "**{picked}** 是 A：再选一个版本，与 A 对比。",
+        "versions_mean": " · 平均差异 {mean:.1f}%",
+        "versions_pick": "请先在版本树中选择一个版本。",
+        "versions_pick_result": "请选择一个结果：上传的图是版本链的起点。",
+        "versions_gone": "此版本的文件已不在存储中。",
+        "versions_base_set": "其他版本现在都与此版本（A）对比。",
+        "versions_opened": "已打开此版本：详情在右侧。",
+        "versions_discarded_note": "已舍弃：勾选“显示已舍弃”可再次看到（在存储需要空间之前会一直保留）。",
+        "versions_restored": "已恢复。",
+        "undo_branch": "↶ 撤销：版本已放入图1",
+        "kept_only": "已保留这张；同一次运行的其他 {count} 张已舍弃（可在历史记录中勾选“显示已舍弃”找回）。",
+        "discarded_one": "已舍弃 {count} 张：在存储需要空间之前，可在历史记录中勾选“显示已舍弃”找回。",
     },
 }
 

@@ -191,6 +191,44 @@ def m008_region_edits(db: sqlite3.Connection) -> None:
     )
 
 
+# An output's file as people see it: a region edit's composite, else its exact-size version, else the raw output.
+SHOWN = "COALESCE(o.composite_sha256, o.exact_sha256, o.sha256)"
+
+PARENTS = f"""UPDATE inputs SET (parent_edit, parent_index) = (
+    SELECT o.edit_id, o.idx FROM outputs o CROSS JOIN edits made ON made.id = o.edit_id
+    CROSS JOIN edits this ON this.id = inputs.edit_id
+    WHERE o.rowid IN (
+        SELECT rowid FROM outputs WHERE composite_sha256 = inputs.sha256
+        UNION SELECT rowid FROM outputs WHERE exact_sha256 = inputs.sha256
+        UNION SELECT rowid FROM outputs WHERE sha256 = inputs.sha256)
+      AND {SHOWN} = inputs.sha256 AND o.state = 'saved' AND o.edit_id != inputs.edit_id
+      AND made.owner = this.owner AND made.created <= this.created
+    ORDER BY made.created DESC, o.idx LIMIT 1)"""
+"""Give each input the result it was made from: the newest earlier output of the same owner whose shown file it is
+(a "Use as Image k", a result reopened or restored after a reload, a region edit's or an expansion's Image 1 as
+given), found from the file's digest through the outputs' hash indexes. Followed by a WHERE clause naming the
+inputs to link."""
+
+
+@migration
+def m009_versions(db: sqlite3.Connection) -> None:
+    """Versions: the result each input was made from (its parent), the edit a re-run repeated, and results the
+    visitor discarded (hidden, recoverable until the quota needs the space). Edits made before are linked from
+    their files."""
+    _run(
+        db,
+        """
+        ALTER TABLE inputs ADD COLUMN parent_edit TEXT;
+        ALTER TABLE inputs ADD COLUMN parent_index INTEGER;
+        CREATE INDEX inputs_by_parent ON inputs (parent_edit, parent_index);
+        ALTER TABLE edits ADD COLUMN rerun_of TEXT;
+        ALTER TABLE outputs ADD COLUMN discarded REAL;
+        CREATE INDEX outputs_discarded ON outputs (discarded) WHERE discarded IS NOT NULL;
+        """,
+    )
+    db.execute(PARENTS)
+
+
 def apply(db: sqlite3.Connection, upto: int | None = None) -> int:
     """Apply the migrations not applied yet (only the first `upto`, for tests) inside the caller's
     transaction; return how many are applied now."""

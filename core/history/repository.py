@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from core.history import migrations
-from core.history.rows import EditRow, FileRow, InputRow, NotFoundError, OutputRow
+from core.history.rows import EditRow, FileRow, InputRow, LineageEdit, LineageResult, NotFoundError, OutputRow
 from core.links import link_expiry
 from core.parameters import EditParameters
 from core.processes import RUNNER, runner_alive
@@ -96,9 +96,11 @@ class History:
         base_url: str,
         region: dict[str, Any] | None = None,
         files: Sequence[FileRow] = (),
+        rerun_of: str | None = None,
     ) -> str:
         """Record an edit about to be sent to `base_url` (status "calling"); return its id. A region edit keeps
-        its plan and its own files (the mask)."""
+        its plan and its own files (the mask). Each input that is one of the owner's results (its shown file)
+        records it as its parent; a re-run records the edit it repeated (`rerun_of`, when the owner's)."""
         edit_id = uuid.uuid4().hex
         now = time.time()
         values = params.as_dict()
@@ -106,8 +108,9 @@ class History:
             db.execute(
                 """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
                    seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used, exact_size,
-                   runner, region_plan)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?, ?, ?)""",
+                   runner, region_plan, rerun_of)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?, ?, ?,
+                   (SELECT id FROM edits WHERE id = ? AND owner = ?))""",
                 (
                     edit_id,
                     owner,
@@ -119,6 +122,8 @@ class History:
                     values["exact_size"],
                     RUNNER,
                     json.dumps(region) if region is not None else None,
+                    rerun_of,
+                    owner,
                 ),
             )
             db.executemany(
@@ -126,12 +131,14 @@ class History:
                 [(edit_id, f.role, f.sha256, f.ext, f.bytes) for f in files],
             )
             db.executemany(
-                "INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                """INSERT INTO inputs (edit_id, slot, sha256, ext, width, height, bytes, notes)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     (edit_id, i.slot, i.sha256, i.ext, i.width, i.height, i.bytes, json.dumps(list(i.notes)))
                     for i in inputs
                 ],
             )
+            db.execute(migrations.PARENTS + " WHERE edit_id = ?", (edit_id,))
         return edit_id
 
     def record_answer(
@@ -261,9 +268,24 @@ class History:
             raise NotFoundError(edit_id)
         return self._full(db, row)
 
-    def list(self, owner: str, *, search: str = "", model: str = "", limit: int = 50, offset: int = 0) -> list[EditRow]:
-        """The owner's edits, newest first, optionally filtered by prompt text and model."""
+    def list(
+        self,
+        owner: str,
+        *,
+        search: str = "",
+        model: str = "",
+        limit: int = 50,
+        offset: int = 0,
+        discarded: bool = True,
+    ) -> list[EditRow]:
+        """The owner's edits, newest first, optionally filtered by prompt text and model; without `discarded`,
+        not those whose results were all discarded (History's default view)."""
         clauses, args = ["owner = ?"], [owner]
+        if not discarded:
+            clauses.append(
+                """NOT (EXISTS (SELECT 1 FROM outputs o WHERE o.edit_id = edits.id AND o.discarded IS NOT NULL)
+                   AND NOT EXISTS (SELECT 1 FROM outputs o WHERE o.edit_id = edits.id AND o.discarded IS NULL))"""
+            )
         if search.strip():
             clauses.append("prompt LIKE ? ESCAPE '\\'")
             args.append("%" + _escape_like(search.strip()) + "%")
@@ -280,7 +302,14 @@ class History:
     def _full(self, db: sqlite3.Connection, row: sqlite3.Row) -> EditRow:
         inputs = tuple(
             InputRow(
-                r["slot"], r["sha256"], r["ext"], r["width"], r["height"], r["bytes"], tuple(json.loads(r["notes"]))
+                r["slot"],
+                r["sha256"],
+                r["ext"],
+                r["width"],
+                r["height"],
+                r["bytes"],
+                tuple(json.loads(r["notes"])),
+                (r["parent_edit"], r["parent_index"]) if r["parent_edit"] else None,
             )
             for r in db.execute("SELECT * FROM inputs WHERE edit_id = ? ORDER BY slot", (row["id"],))
         )
@@ -308,6 +337,52 @@ class History:
         """The owner used the edit (reopened, re-ran, downloaded): it is evicted last."""
         self._owned_update(owner, edit_id, "UPDATE edits SET last_used = ? WHERE id = ? AND owner = ?", time.time())
 
+    def discard(self, owner: str, edit_id: str, index: int, discarded: bool = True) -> None:
+        """Discard a result of `owner` (hidden from versions and History's default view, evicted first), or keep it
+        again; NotFoundError for a result that is not theirs."""
+        with self._write() as db:
+            changed = db.execute(
+                """UPDATE outputs SET discarded = ? WHERE edit_id = ? AND idx = ?
+                   AND edit_id IN (SELECT id FROM edits WHERE owner = ?)""",
+                (time.time() if discarded else None, edit_id, index, owner),
+            ).rowcount
+            if changed == 0:
+                raise NotFoundError(edit_id)
+
+    def lineage(self, owner: str) -> tuple[list[LineageEdit], list[LineageResult]]:
+        """What the versions tree is built from, `owner`'s only: each edit, oldest first, and each saved result."""
+        db = self._db()
+        edits = db.execute(
+            """SELECT e.id, e.created, e.prompt, e.rerun_of,
+                 (SELECT i.parent_edit FROM inputs i WHERE i.edit_id = e.id AND i.parent_edit IS NOT NULL
+                  ORDER BY i.slot LIMIT 1) AS parent_edit,
+                 (SELECT i.parent_index FROM inputs i WHERE i.edit_id = e.id AND i.parent_edit IS NOT NULL
+                  ORDER BY i.slot LIMIT 1) AS parent_index,
+                 (SELECT i.sha256 FROM inputs i WHERE i.edit_id = e.id ORDER BY i.slot LIMIT 1) AS first_sha256,
+                 (SELECT i.ext FROM inputs i WHERE i.edit_id = e.id ORDER BY i.slot LIMIT 1) AS first_ext
+               FROM edits e WHERE e.owner = ? ORDER BY e.created""",
+            (owner,),
+        ).fetchall()
+        outputs = db.execute(
+            f"""SELECT o.edit_id, o.idx, {migrations.SHOWN} AS shown, o.discarded FROM outputs o
+                JOIN edits e ON e.id = o.edit_id WHERE e.owner = ? AND o.state = 'saved' ORDER BY o.edit_id, o.idx""",
+            (owner,),
+        ).fetchall()
+        return (
+            [
+                LineageEdit(
+                    e["id"],
+                    e["created"],
+                    e["prompt"],
+                    e["rerun_of"],
+                    (e["parent_edit"], e["parent_index"]) if e["parent_edit"] else None,
+                    (e["first_sha256"], e["first_ext"]) if e["first_sha256"] else None,
+                )
+                for e in edits
+            ],
+            [LineageResult(o["edit_id"], o["idx"], o["shown"], o["discarded"] is not None) for o in outputs],
+        )
+
     def _owned_update(self, owner: str, edit_id: str, sql: str, value: object) -> None:
         with self._write() as db:
             if db.execute(sql, (value, edit_id, owner)).rowcount == 0:
@@ -321,6 +396,26 @@ class History:
             if db.execute("DELETE FROM edits WHERE id = ? AND owner = ?", (edit_id, owner)).rowcount == 0:
                 raise NotFoundError(edit_id)
             return [f for f in files if not _referenced(db, f[0])]
+
+    def drop_output(self, owner: str, edit_id: str, index: int) -> list[tuple[str, str]]:
+        """Remove a result of `owner` from history (its edit stays); return the (sha256, ext) of its files that no
+        row referred to once it was gone, as `delete` does."""
+        with self._write() as db:
+            files = db.execute(
+                """SELECT sha256 FROM outputs WHERE edit_id = ? AND idx = ? AND sha256 IS NOT NULL
+                   UNION SELECT exact_sha256 FROM outputs WHERE edit_id = ? AND idx = ? AND exact_sha256 IS NOT NULL
+                   UNION SELECT composite_sha256 FROM outputs WHERE edit_id = ? AND idx = ?
+                   AND composite_sha256 IS NOT NULL""",
+                (edit_id, index) * 3,
+            ).fetchall()
+            dropped = db.execute(
+                """DELETE FROM outputs WHERE edit_id = ? AND idx = ?
+                   AND edit_id IN (SELECT id FROM edits WHERE owner = ?)""",
+                (edit_id, index, owner),
+            ).rowcount
+            if dropped == 0:
+                raise NotFoundError(edit_id)
+            return [(row[0], "png") for row in files if not _referenced(db, row[0])]
 
     def references(self, sha256: str) -> bool:
         """True while any edit's input or output (or exact-size version), or any Studio draft, is the file with
@@ -366,6 +461,19 @@ class History:
         where, args = ("WHERE e.owner = ?", (owner,)) if owner is not None else ("", ())
         db = self._db()
         return sum(int(db.execute(query.format(where=where), args).fetchone()[0]) for query in _USAGE)
+
+    def discarded_order(self, owner: str | None = None) -> list[tuple[str, str, int]]:
+        """(owner, edit id, index) of discarded results of finished, unstarred edits that no later edit was made
+        from, discarded longest ago first: what quota eviction takes before whole edits."""
+        where, args = ("AND e.owner = ?", (owner,)) if owner is not None else ("", ())
+        rows = self._db().execute(
+            f"""SELECT e.owner, o.edit_id, o.idx FROM outputs o JOIN edits e ON e.id = o.edit_id
+                WHERE o.discarded IS NOT NULL AND e.starred = 0 AND e.status IN ('done', 'failed', 'cancelled') {where}
+                AND NOT EXISTS (SELECT 1 FROM inputs i WHERE i.parent_edit = o.edit_id AND i.parent_index = o.idx)
+                ORDER BY o.discarded""",
+            args,
+        )
+        return [(row["owner"], row["edit_id"], row["idx"]) for row in rows]
 
     def eviction_order(self, owner: str | None = None) -> list[tuple[str, str]]:
         """(owner, edit id) of unstarred, finished edits, least recently used first."""
@@ -430,6 +538,7 @@ def _output(row: sqlite3.Row) -> OutputRow:
         row["exact_sha256"],
         row["composite_sha256"],
         json.loads(row["composite"]) if row["composite"] else None,
+        row["discarded"],
     )
 
 

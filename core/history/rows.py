@@ -19,6 +19,7 @@ class InputRow:
     height: int
     bytes: int
     notes: tuple[str, ...]
+    parent: tuple[str, int] | None = None  # (edit id, result index) of the owner's result this input is
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class OutputRow:
     exact_sha256: str | None = None
     composite_sha256: str | None = None  # a region edit's composite: the raw output pasted into Image 1
     composite: dict[str, Any] | None = None  # how it was lined up and blended
+    discarded: float | None = None  # when the visitor discarded it (hidden, evicted first), None while kept
 
     @property
     def shown_sha256(self) -> str | None:
@@ -86,6 +88,7 @@ class EditRow:
     runner: str | None = None
     call_seconds: float | None = None  # how long DashScope took to answer, retries included
     plan: dict[str, Any] | None = None  # a region edit's plan (`core.regions`), its files' digests included
+    rerun_of: str | None = None  # the edit this one re-ran
     inputs: tuple[InputRow, ...] = ()
     outputs: tuple[OutputRow, ...] = ()
 
@@ -112,6 +115,29 @@ class EditRow:
             "error": self.error,
             "starred": self.starred,
         }
+
+
+@dataclass(frozen=True)
+class LineageEdit:
+    """An edit as the versions tree needs it: the result its first linked input was made from (`parent`), and
+    its Image 1 (the upload a first edit starts from)."""
+
+    id: str
+    created: float
+    prompt: str
+    rerun_of: str | None
+    parent: tuple[str, int] | None
+    first_input: tuple[str, str] | None  # (sha256, ext)
+
+
+@dataclass(frozen=True)
+class LineageResult:
+    """A saved result as the versions tree needs it: the file people see of it, and whether it was discarded."""
+
+    edit_id: str
+    index: int
+    shown_sha256: str
+    discarded: bool
 
 
 class NotFoundError(LookupError):

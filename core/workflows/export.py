@@ -8,6 +8,7 @@ import json
 import time
 import zipfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,35 +32,71 @@ def export_zip(edits: Sequence[EditRow], store: ContentStore, destination: Path)
     `input-<slot>.<ext>`, and one `edits.json` with every edit's parameters, folder and file names. Every name is
     valid on Windows too. Missing files are listed, not fatal."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    manifest = []
     taken: set[str] = set()
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:  # PNGs don't compress
-        for edit in edits:
-            folder = folder_name(edit, taken)
-            entry = {**edit.parameters(), "folder": folder, "results": [], "inputs": [], "missing": []}
-            if edit.plan is not None:  # a region edit: its plan, and its mask beside the inputs
-                entry["region_edit"] = {key: value for key, value in edit.plan.items() if key != "files"}
-                for role, file in edit.plan.get("files", {}).items():
-                    _add(archive, store, file["sha256"], file["ext"], f"{folder}/{role}.{file['ext']}", entry, "inputs")
-            for output in edit.outputs:
-                if output.composite_sha256:  # the composite is the result; the model's own output beside it
-                    name = f"{folder}/result-{output.index}.png"
-                    _add(archive, store, output.composite_sha256, "png", name, entry, "results")
-                    entry.setdefault("composites", {})[name] = output.composite
-                    name = f"{folder}/result-{output.index}-raw.png"
-                else:
-                    name = f"{folder}/result-{output.index}.png"
-                _add(archive, store, output.sha256, "png", name, entry, "results")
-                if output.exact_sha256:  # the resample to the input's exact size, beside the original
-                    exact = (edit.exact_size or "").replace("*", "x")
-                    name = f"{folder}/result-{output.index}-exact-{exact}.png"
-                    _add(archive, store, output.exact_sha256, "png", name, entry, "results")
-            for image in edit.inputs:
-                name = f"{folder}/input-{image.slot}.{image.ext}"
-                _add(archive, store, image.sha256, image.ext, name, entry, "inputs")
-            manifest.append(entry)
+        manifest = [_add_edit(archive, store, edit, folder_name(edit, taken)) for edit in edits]
         archive.writestr("edits.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     return destination
+
+
+def export_chain(steps: Sequence[tuple[EditRow, int]], store: ContentStore, destination: Path) -> Path:
+    """Write `destination` holding a version's whole chain: per step (edit, the index of the result the next step
+    was made from, the last the version itself), oldest first, a folder `step-<k>_<folder_name>` with that
+    result and the step's inputs as `export_zip` writes them, `edits.json` with every step's parameters, and
+    `chain.json`: the steps in order, each with its result's file and the file it was made from."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    chain = []
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_STORED) as archive:
+        manifest = []
+        for step, (edit, index) in enumerate(steps, start=1):
+            chosen = replace(edit, outputs=tuple(o for o in edit.outputs if o.index == index))
+            entry = _add_edit(archive, store, chosen, f"step-{step}_{folder_name(edit, taken)}")
+            manifest.append(entry)
+            chain.append(
+                {
+                    "step": step,
+                    "edit_id": edit.id,
+                    "prompt": edit.prompt,
+                    "result": index,
+                    "file": f"{entry['folder']}/result-{index}.png",
+                    "made_from": chain[-1]["file"] if chain else _first_input(entry),
+                }
+            )
+        archive.writestr("edits.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+        archive.writestr("chain.json", json.dumps(chain, ensure_ascii=False, indent=2))
+    return destination
+
+
+def _first_input(entry: dict[str, Any]) -> str | None:
+    """The name of an exported edit's Image 1 (the upload a chain starts from), if it was written."""
+    return next((name for name in entry["inputs"] if name.rsplit("/", 1)[-1].startswith("input-1.")), None)
+
+
+def _add_edit(archive: zipfile.ZipFile, store: ContentStore, edit: EditRow, folder: str) -> dict[str, Any]:
+    """Write one edit's files under `folder`; return its manifest entry."""
+    entry: dict[str, Any] = {**edit.parameters(), "folder": folder, "results": [], "inputs": [], "missing": []}
+    if edit.plan is not None:  # a region edit: its plan, and its mask beside the inputs
+        entry["region_edit"] = {key: value for key, value in edit.plan.items() if key != "files"}
+        for role, file in edit.plan.get("files", {}).items():
+            _add(archive, store, file["sha256"], file["ext"], f"{folder}/{role}.{file['ext']}", entry, "inputs")
+    for output in edit.outputs:
+        if output.composite_sha256:  # the composite is the result; the model's own output beside it
+            name = f"{folder}/result-{output.index}.png"
+            _add(archive, store, output.composite_sha256, "png", name, entry, "results")
+            entry.setdefault("composites", {})[name] = output.composite
+            name = f"{folder}/result-{output.index}-raw.png"
+        else:
+            name = f"{folder}/result-{output.index}.png"
+        _add(archive, store, output.sha256, "png", name, entry, "results")
+        if output.exact_sha256:  # the resample to the input's exact size, beside the original
+            exact = (edit.exact_size or "").replace("*", "x")
+            name = f"{folder}/result-{output.index}-exact-{exact}.png"
+            _add(archive, store, output.exact_sha256, "png", name, entry, "results")
+    for image in edit.inputs:
+        name = f"{folder}/input-{image.slot}.{image.ext}"
+        _add(archive, store, image.sha256, image.ext, name, entry, "inputs")
+    return entry
 
 
 def folder_name(edit: EditRow, taken: set[str]) -> str:

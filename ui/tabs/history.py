@@ -24,6 +24,7 @@ from ui.gallery import Entry
 from ui.placeholders import placeholder
 from ui.runs import run_edit
 from ui.strings import I18N, language_of, status
+from ui.tabs import versions
 from ui.tabs.studio import StudioView
 from ui.wiring import PRIVATE, Page
 
@@ -43,6 +44,7 @@ class Listing:
     more: gr.Button
     listed: gr.State  # ids of the edits shown, in gallery order
     limit: gr.State  # how many are shown
+    discarded: gr.Checkbox  # also the edits (and versions) whose results were all discarded
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,11 @@ class Actions:
 
 @dataclass(frozen=True)
 class HistoryView:
-    """The tab: the listing on the left, the actions on the right."""
+    """The tab: the listing and the selected edit's versions on the left, the actions on the right."""
 
     listing: Listing
     actions: Actions
+    versions: versions.VersionsView
 
 
 def render() -> HistoryView:
@@ -81,6 +84,7 @@ def render() -> HistoryView:
             scale=2,
             elem_id="history-model",
         )
+        discarded = gr.Checkbox(False, label=I18N("history_show_discarded"), scale=1, elem_id="history-discarded")
         refresh = gr.Button(I18N("history_refresh"), scale=1, elem_id="history-refresh")
     usage = gr.Markdown("", elem_id="history-usage")
     with gr.Row(equal_height=False):
@@ -94,10 +98,11 @@ def render() -> HistoryView:
                 elem_id="history-gallery",
             )
             more = gr.Button(I18N("history_more"), size="sm", elem_id="history-more")
+            tree = versions.render()
         with gr.Column(scale=4):
             actions = _render_actions()
-    listing = Listing(search, model, refresh, usage, edits, more, gr.State([]), gr.State(PAGE))
-    return HistoryView(listing, actions)
+    listing = Listing(search, model, refresh, usage, edits, more, gr.State([]), gr.State(PAGE), discarded)
+    return HistoryView(listing, actions, tree)
 
 
 def _render_actions() -> Actions:
@@ -121,11 +126,16 @@ def _render_actions() -> Actions:
 def listen(view: HistoryView, page: Page, studio_view: StudioView, tabs: gr.Tabs, studio_tab_id: str) -> None:
     """Wire the tab's events, piece by piece."""
     show = _listen_listing(view, page, tabs)
-    _listen_selection(view, page)
+    selected = _listen_selection(view, page)
     reopen = _Reopen(page.studio, studio_view, tabs, studio_tab_id)
     _listen_reopen_and_rerun(view, page, reopen)
-    _listen_star_and_delete(view, page, show)
+    deleted = _listen_star_and_delete(view, page, show)
     _listen_zips(view, page)
+    actions = view.actions
+    wiring = versions.Wiring(
+        actions.selected, actions.details, actions.download, view.listing.discarded, studio_view, tabs, studio_tab_id
+    )
+    versions.listen(view.versions, page, wiring, [selected, deleted])
 
 
 def _require(edit_id: str | None, request: gr.Request) -> str:
@@ -160,7 +170,8 @@ def _start(prompt: str) -> str:
 
 def _thumbnail(studio: Studio, edit: EditRow) -> str | None:
     """The first saved result (a region edit's composite), else the first input: as a small cached JPEG."""
-    saved = next((o for o in edit.outputs if o.state == "saved" and o.sha256), None)
+    saved = next((o for o in edit.outputs if o.state == "saved" and o.sha256 and not o.discarded), None)
+    saved = saved or next((o for o in edit.outputs if o.state == "saved" and o.sha256), None)
     try:
         if saved:
             return str(
@@ -190,9 +201,11 @@ def _listen_listing(view: HistoryView, page: Page, tabs: gr.Tabs) -> _Shown:
     studio, owner_state = page.studio, page.owner_state
     listing = view.listing
 
-    def show(search: str, model: str, limit: int, owners: dict[str, Any] | None, request: gr.Request):
+    def show(search: str, model: str, limit: int, discarded: bool, owners: dict[str, Any] | None, request: gr.Request):
         owner, lang = page.visitor(owners, None, request).owner, language_of(request)
-        edits = studio.history.list(owner, search=search or "", model=model or "", limit=limit)
+        edits = studio.history.list(
+            owner, search=search or "", model=model or "", limit=limit, discarded=bool(discarded)
+        )
         # An edit whose files are gone (evicted, deleted) is still listed, on a plain tile.
         items = [(_thumbnail(studio, e) or placeholder("failed"), _caption(e, lang)) for e in edits]
         quota = studio.settings.owner_storage_mb * MEBIBYTE
@@ -204,17 +217,18 @@ def _listen_listing(view: HistoryView, page: Page, tabs: gr.Tabs) -> _Shown:
 
     shown = _Shown(
         show,
-        [listing.search, listing.model, listing.limit, owner_state],
+        [listing.search, listing.model, listing.limit, listing.discarded, owner_state],
         [listing.gallery, listing.listed, listing.usage],
     )
-    for trigger in (listing.refresh.click, listing.search.submit, listing.model.change, tabs.select):
+    triggers = (listing.refresh.click, listing.search.submit, listing.model.change, listing.discarded.change)
+    for trigger in (*triggers, tabs.select):
         trigger(show, shown.inputs, shown.outputs, **PRIVATE)
     shown.after(listing.more.click(lambda limit: limit + PAGE, listing.limit, listing.limit, **PRIVATE))
     return shown
 
 
-def _listen_selection(view: HistoryView, page: Page) -> None:
-    """A click on a thumbnail selects that edit, shows its details and disarms Delete."""
+def _listen_selection(view: HistoryView, page: Page) -> Any:
+    """A click on a thumbnail selects that edit, shows its details and disarms Delete; returns the event."""
     studio, owner_state = page.studio, page.owner_state
 
     def select(listed: list[str], owners: dict[str, Any] | None, evt: gr.SelectData, request: gr.Request):
@@ -223,20 +237,15 @@ def _listen_selection(view: HistoryView, page: Page) -> None:
         if edit_id is None:
             return None, None, None, disarmed
         edit = studio.history.get(page.visitor(owners, None, request).owner, edit_id)
-        return edit_id, _record(studio, edit), None, disarmed
+        return edit_id, details_panel.edit_record(studio, edit), None, disarmed
 
     actions = view.actions
-    view.listing.gallery.select(
+    return view.listing.gallery.select(
         select,
         [view.listing.listed, owner_state],
         [actions.selected, actions.details, actions.armed, actions.delete],
         **PRIVATE,
     )
-
-
-def _record(studio: Studio, edit: EditRow) -> dict[str, Any]:
-    """What Details shows of an edit: its parameters and outcome, and the names of its saved files."""
-    return {**edit.parameters(), "files": [Path(path).name for path in studio.output_paths(edit)]}
 
 
 @dataclass(frozen=True)
@@ -361,9 +370,9 @@ def _listen_reopen_and_rerun(view: HistoryView, page: Page, reopen: _Reopen) -> 
     studio_view.run.cancel.click(None, None, None, cancels=runs, queue=False, **PRIVATE)
 
 
-def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> None:
+def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> Any:
     """Star protects an edit from eviction (a second click unstars); Delete asks first (a second click on the
-    same selection deletes it and its files), then leaves nothing selected."""
+    same selection deletes it and its files), then leaves nothing selected. Returns Delete's event."""
     studio, owner_state = page.studio, page.owner_state
     actions = view.actions
 
@@ -371,7 +380,7 @@ def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> Non
         owner = page.visitor(owners, None, request).owner
         edit = studio.history.get(owner, _require(edit_id, request))
         studio.history.star(owner, edit.id, not edit.starred)
-        return _record(studio, studio.history.get(owner, edit.id))
+        return details_panel.edit_record(studio, studio.history.get(owner, edit.id))
 
     shown.after(actions.star.click(star, [actions.selected, owner_state], actions.details, **PRIVATE))
 
@@ -389,6 +398,7 @@ def _listen_star_and_delete(view: HistoryView, page: Page, shown: _Shown) -> Non
     outputs = [actions.selected, actions.details, view.listing.gallery, actions.armed, actions.delete]
     deleted = actions.delete.click(delete, [actions.selected, actions.armed, owner_state], outputs, **PRIVATE)
     shown.after(deleted)
+    return deleted
 
 
 def _listen_zips(view: HistoryView, page: Page) -> None:

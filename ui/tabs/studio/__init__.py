@@ -10,7 +10,20 @@ from __future__ import annotations
 import gradio as gr
 
 from core.studio import Studio
-from ui.tabs.studio import controls, draft, examples, inputs, key, marks, prompt, region, results, run, undo
+from ui.tabs.studio import (
+    controls,
+    draft,
+    examples,
+    inputs,
+    key,
+    marks,
+    prompt,
+    region,
+    results,
+    run,
+    staging,
+    undo,
+)
 from ui.tabs.studio.view import StudioView, setup_of, studio_form
 from ui.wiring import Page
 
@@ -63,6 +76,7 @@ def listen(view: StudioView, page: Page) -> None:
     prompt.listen(view.prompt, view.controls.model, view.all_slots)
     controls.listen(view.controls, view.all_slots)
     results.listen(view)
+    staging.listen(view.results, page)
     examples.listen(view)
     key.listen(view.key, page.key_state)
     undo.listen(view.undo)

@@ -88,12 +88,17 @@ def render() -> Results:
     with gr.Row(elem_classes="button-row result-actions"):
         use_buttons = tuple(gr.Button(I18N(f"use_as_{k}"), size="sm", elem_id=f"use-as-{k}") for k in SLOTS)
         recall = gr.Button(I18N("recall"), size="sm", elem_id="recall")
+    with gr.Row(elem_classes="button-row result-actions"):
+        keep = gr.Button(I18N("keep_only"), size="sm", elem_id="keep-only")
+        discard = gr.Button(I18N("discard"), size="sm", elem_id="discard")
     details = details_panel.render("details")
     return Results(
         gallery=gallery,
         status=run_status,
         use_buttons=use_buttons,
         recall=recall,
+        keep=keep,
+        discard=discard,
         viewer=viewer,
         tabs={VIEW_SLIDER: slider_tab, VIEW_SIDE: side_tab, VIEW_DIFF: diff_tab, VIEW_RESULT: result_tab},
         compare_with=compare_with,

@@ -130,6 +130,8 @@ class Results:
     status: gr.Markdown
     use_buttons: tuple[gr.Button, ...]
     recall: gr.Button
+    keep: gr.Button  # keep only the selected result of its run (staging: ui/tabs/studio/staging.py)
+    discard: gr.Button  # discard the selected result
     viewer: gr.Tabs
     tabs: dict[str, gr.Tab]  # the viewer's tabs by id
     compare_with: gr.Radio
