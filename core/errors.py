@@ -904,7 +904,8 @@ class FontMissingError(RecipeError):
     messages: ClassVar[dict[str, str]] = {
         "en": "The font “{font}” is not installed on this server, so the text cannot be rendered. Pick another "
         "font, or install it (Debian: apt-get install {package}).",
-        "zh": "服务器上没有安装字体“{font_zh}”，无法渲染文字。请换一种字体，或安装它（Debian：apt-get install {package}）。",
+        "zh": "服务器上没有安装字体“{font_zh}”，无法渲染文字。"
+        "请换一种字体，或安装它（Debian：apt-get install {package}）。",
     }
 
 
@@ -926,5 +927,6 @@ class NoFreeSlotError(RecipeError):
     messages: ClassVar[dict[str, str]] = {
         "en": "The rendered text goes into an empty slot, and {slots} are all in use. Empty one of them, or untick "
         "“Render the new text as a reference”.",
-        "zh": "渲染出的文字需要放进一个空位置，但{slots_zh}都已占用。请清空其中一个，或取消勾选“把新文字渲染为参考图”。",
+        "zh": "渲染出的文字需要放进一个空位置，但{slots_zh}都已占用。"
+        "请清空其中一个，或取消勾选“把新文字渲染为参考图”。",
     }

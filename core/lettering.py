@@ -47,16 +47,51 @@ class Font:
 _NOTO = "/usr/share/fonts/opentype/noto/"
 _DEJAVU = "/usr/share/fonts/truetype/dejavu/"
 FONTS: tuple[Font, ...] = (
-    Font("noto-sans", "Noto Sans CJK", "思源黑体 (Noto Sans CJK)", "Noto Sans CJK SC", "Noto Sans CJK SC",
-         (_NOTO + "NotoSansCJK-Regular.ttc",), "fonts-noto-cjk"),
-    Font("noto-sans-bold", "Noto Sans CJK Bold", "思源黑体 粗体", "Noto Sans CJK SC:style=Bold", "Noto Sans CJK SC",
-         (_NOTO + "NotoSansCJK-Bold.ttc",), "fonts-noto-cjk"),
-    Font("noto-serif", "Noto Serif CJK", "思源宋体 (Noto Serif CJK)", "Noto Serif CJK SC", "Noto Serif CJK SC",
-         (_NOTO + "NotoSerifCJK-Regular.ttc",), "fonts-noto-cjk"),
-    Font("dejavu-sans", "DejaVu Sans (Latin only)", "DejaVu Sans（仅拉丁字母）", "DejaVu Sans", "DejaVu Sans",
-         (_DEJAVU + "DejaVuSans.ttf",), "fonts-dejavu-core"),
-    Font("dejavu-serif", "DejaVu Serif (Latin only)", "DejaVu Serif（仅拉丁字母）", "DejaVu Serif", "DejaVu Serif",
-         (_DEJAVU + "DejaVuSerif.ttf",), "fonts-dejavu-core"),
+    Font(
+        "noto-sans",
+        "Noto Sans CJK",
+        "思源黑体 (Noto Sans CJK)",
+        "Noto Sans CJK SC",
+        "Noto Sans CJK SC",
+        (_NOTO + "NotoSansCJK-Regular.ttc",),
+        "fonts-noto-cjk",
+    ),
+    Font(
+        "noto-sans-bold",
+        "Noto Sans CJK Bold",
+        "思源黑体 粗体",
+        "Noto Sans CJK SC:style=Bold",
+        "Noto Sans CJK SC",
+        (_NOTO + "NotoSansCJK-Bold.ttc",),
+        "fonts-noto-cjk",
+    ),
+    Font(
+        "noto-serif",
+        "Noto Serif CJK",
+        "思源宋体 (Noto Serif CJK)",
+        "Noto Serif CJK SC",
+        "Noto Serif CJK SC",
+        (_NOTO + "NotoSerifCJK-Regular.ttc",),
+        "fonts-noto-cjk",
+    ),
+    Font(
+        "dejavu-sans",
+        "DejaVu Sans (Latin only)",
+        "DejaVu Sans（仅拉丁字母）",
+        "DejaVu Sans",
+        "DejaVu Sans",
+        (_DEJAVU + "DejaVuSans.ttf",),
+        "fonts-dejavu-core",
+    ),
+    Font(
+        "dejavu-serif",
+        "DejaVu Serif (Latin only)",
+        "DejaVu Serif（仅拉丁字母）",
+        "DejaVu Serif",
+        "DejaVu Serif",
+        (_DEJAVU + "DejaVuSerif.ttf",),
+        "fonts-dejavu-core",
+    ),
 )
 DEFAULT_FONT = "noto-sans"
 

@@ -79,8 +79,12 @@ class Field:
             if not text:
                 raise errors.RecipeFieldEmptyError(field=self.name, **label)
             if len(text) > _TEXT_MAX:
-                raise errors.RecipeValueError(field=self.name, reason=f"longer than {_TEXT_MAX} characters",
-                                              reason_zh=f"超过 {_TEXT_MAX} 个字符", **label)
+                raise errors.RecipeValueError(
+                    field=self.name,
+                    reason=f"longer than {_TEXT_MAX} characters",
+                    reason_zh=f"超过 {_TEXT_MAX} 个字符",
+                    **label,
+                )
             return text
         if self.kind == "choice":
             text = str(raw if raw is not None else "").strip()
@@ -88,8 +92,12 @@ class Field:
                 if text in (choice.id, choice.text, choice.text_zh):
                     return choice.id
             ids = ", ".join(choice.id for choice in self.choices)
-            raise errors.RecipeValueError(field=self.name, reason=f"{text!r} is none of {ids}",
-                                          reason_zh=f"“{text}”不是可选项（{ids}）之一", **label)
+            raise errors.RecipeValueError(
+                field=self.name,
+                reason=f"{text!r} is none of {ids}",
+                reason_zh=f"“{text}”不是可选项（{ids}）之一",
+                **label,
+            )
         number = _number(raw)
         low, high = (1, IMAGE_SLOTS) if self.kind == "image" else (self.minimum, self.maximum)
         whole = self.kind == "image"
@@ -97,9 +105,12 @@ class Field:
             shown = "" if raw is None else str(raw)
             span = f"{_shown(low)} to {_shown(high)}"
             what = f"a slot number from {span}" if whole else f"a number from {span}"
-            what_zh = f"{_shown(low)} 到 {_shown(high)} 的图片编号" if whole else f"{_shown(low)} 到 {_shown(high)} 的数字"
-            raise errors.RecipeValueError(field=self.name, reason=f"{shown!r} is not {what}",
-                                          reason_zh=f"“{shown}”不是{what_zh}", **label)
+            what_zh = (
+                f"{_shown(low)} 到 {_shown(high)} 的图片编号" if whole else f"{_shown(low)} 到 {_shown(high)} 的数字"
+            )
+            raise errors.RecipeValueError(
+                field=self.name, reason=f"{shown!r} is not {what}", reason_zh=f"“{shown}”不是{what_zh}", **label
+            )
         return int(number) if whole or float(number).is_integer() else number
 
     def words(self, value: Any, lang: str) -> str:
@@ -135,8 +146,8 @@ class LengthWarning:
         "en": '"{second}" is {relation} than "{first}" ({second_width} against {first_width} character widths): '
         "the model fits the new text into the old one's place and does this badly when the lengths differ a lot. "
         "A text of about the same length works best; else expect squeezed or stretched letters.",
-        "zh": "“{second}”比“{first}”{relation_zh}很多（{second_width} 对 {first_width} 个字宽）：模型要把新文字放进旧文字的位置，"
-        "长度相差很大时效果较差。长度相近的文字效果最好，否则字形可能被挤压或拉伸。",
+        "zh": "“{second}”比“{first}”{relation_zh}很多（{second_width} 对 {first_width} 个字宽）："
+        "模型要把新文字放进旧文字的位置，长度相差很大时效果较差。长度相近的文字效果最好，否则字形可能被挤压或拉伸。",
     }
 
     def message(self, lang: str) -> str:
@@ -191,8 +202,15 @@ class Recipe:
         for field in self.fields:
             if field.name == name:
                 return field
-        raise errors.RecipeValueError(field=name, recipe=self.label, recipe_zh=self.label_zh, label=name,
-                                      label_zh=name, reason="no such field", reason_zh="没有这个字段")
+        raise errors.RecipeValueError(
+            field=name,
+            recipe=self.label,
+            recipe_zh=self.label_zh,
+            label=name,
+            label_zh=name,
+            reason="no such field",
+            reason_zh="没有这个字段",
+        )
 
     def defaults(self, lang: str) -> dict[str, Any]:
         """Each field's starting value on a page in `lang`."""
@@ -216,7 +234,9 @@ class Recipe:
         text = _fill(self.template_zh if lang == "zh" else self.template, words)
         if reference is not None and self.rendering is not None:
             reference_words = f"图{reference}" if lang == "zh" else f"Image {reference}"
-            text += ("" if lang == "zh" else " ") + _fill(self.rendering.sentence(lang), {**words, "reference": reference_words})
+            text += ("" if lang == "zh" else " ") + _fill(
+                self.rendering.sentence(lang), {**words, "reference": reference_words}
+            )
         return text
 
     def example_prompt(self, lang: str) -> str:
@@ -279,8 +299,21 @@ def _shown(value: Any) -> str:
 
 # ---- reading the file ------------------------------------------------------------------------------------
 
-_RECIPE_KEYS = {"label", "label_zh", "about", "about_zh", "template", "template_zh", "fields", "model", "size", "n",
-                "example", "length_check", "rendering"}
+_RECIPE_KEYS = {
+    "label",
+    "label_zh",
+    "about",
+    "about_zh",
+    "template",
+    "template_zh",
+    "fields",
+    "model",
+    "size",
+    "n",
+    "example",
+    "length_check",
+    "rendering",
+}
 _FIELD_KEYS = {"name", "kind", "label", "label_zh", "default", "default_zh", "choices", "minimum", "maximum"}
 
 
@@ -312,7 +345,9 @@ def _recipe(recipe_id: str, entry: dict[str, Any]) -> Recipe:
     unknown = set(entry) - _RECIPE_KEYS
     if unknown:
         raise _Broken(f"unknown key(s) {', '.join(sorted(unknown))}")
-    texts = {key: _text(entry.get(key), key) for key in ("label", "label_zh", "about", "about_zh", "template", "template_zh")}
+    texts = {
+        key: _text(entry.get(key), key) for key in ("label", "label_zh", "about", "about_zh", "template", "template_zh")
+    }
     raw_fields = entry.get("fields")
     if not isinstance(raw_fields, list) or not raw_fields or not all(isinstance(f, dict) for f in raw_fields):
         raise _Broken("fields: needs at least one [[fields]] table")
@@ -326,7 +361,9 @@ def _recipe(recipe_id: str, entry: dict[str, Any]) -> Recipe:
     for field in fields:
         for choice in field.choices:
             for words in (choice.text, choice.text_zh):
-                _placeholders(words, others - {f.name for f in fields if f.kind == "choice"}, f'field "{field.name}": choices')
+                _placeholders(
+                    words, others - {f.name for f in fields if f.kind == "choice"}, f'field "{field.name}": choices'
+                )
     model, size, n = _suggestions(entry)
     example = entry.get("example", {})
     if not isinstance(example, dict) or set(example) - {"values", "values_zh"}:
@@ -335,9 +372,23 @@ def _recipe(recipe_id: str, entry: dict[str, Any]) -> Recipe:
     values_zh = example.get("values_zh", values)
     length_check = _length_check(entry.get("length_check"), fields)
     rendering = _rendering(entry.get("rendering"), fields)
-    recipe = Recipe(recipe_id, texts["label"], texts["label_zh"], texts["about"], texts["about_zh"], fields,
-                    texts["template"], texts["template_zh"], model, size, n, values, values_zh, length_check,
-                    rendering)
+    recipe = Recipe(
+        recipe_id,
+        texts["label"],
+        texts["label_zh"],
+        texts["about"],
+        texts["about_zh"],
+        fields,
+        texts["template"],
+        texts["template_zh"],
+        model,
+        size,
+        n,
+        values,
+        values_zh,
+        length_check,
+        rendering,
+    )
     for lang, key in (("en", "values"), ("zh", "values_zh")):
         given = recipe.example_values(lang)
         if not isinstance(given, dict) or set(given) - others:
@@ -372,8 +423,17 @@ def _field(raw: dict[str, Any], position: int) -> Field:
             raise ValueError("a number field needs minimum <= maximum")
         if kind != "number" and (minimum is not None or maximum is not None):
             raise ValueError("only a number field takes minimum and maximum")
-        field = Field(name, kind, _text(raw.get("label"), "label"), _text(raw.get("label_zh"), "label_zh"), default,
-                      raw.get("default_zh", default), choices, minimum, maximum)
+        field = Field(
+            name,
+            kind,
+            _text(raw.get("label"), "label"),
+            _text(raw.get("label_zh"), "label_zh"),
+            default,
+            raw.get("default_zh", default),
+            choices,
+            minimum,
+            maximum,
+        )
         _check_default(field)
         return field
     except ValueError as exc:
@@ -388,7 +448,9 @@ def _check_default(field: Field) -> None:
             continue
         if field.kind == "choice" and value not in {choice.id for choice in field.choices}:
             raise ValueError(f"{key} {value!r} is none of the choices")
-        if field.kind == "image" and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= IMAGE_SLOTS):
+        if field.kind == "image" and (
+            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= IMAGE_SLOTS
+        ):
             raise ValueError(f"{key} must be a slot number from 1 to {IMAGE_SLOTS}")
         if field.kind == "number" and not (_is_number(value) and field.minimum <= value <= field.maximum):
             raise ValueError(f"{key} must be a number from minimum to maximum")
@@ -405,8 +467,13 @@ def _choices(raw: Any, kind: str) -> tuple[Choice, ...]:
     for item in raw:
         if not isinstance(item, dict) or set(item) != {"id", "text", "text_zh"}:
             raise ValueError("each choice is { id, text, text_zh }")
-        choices.append(Choice(_text(item["id"], "choice id"), _text(item["text"], "choice text"),
-                              _text(item["text_zh"], "choice text_zh")))
+        choices.append(
+            Choice(
+                _text(item["id"], "choice id"),
+                _text(item["text"], "choice text"),
+                _text(item["text_zh"], "choice text_zh"),
+            )
+        )
     if len({choice.id for choice in choices}) < len(choices):
         raise ValueError("two choices have the same id")
     return tuple(choices)
@@ -422,7 +489,10 @@ def _suggestions(entry: dict[str, Any]) -> tuple[str | None, str | None, int | N
     if size is not None:
         slot = re.fullmatch(r"image-(\d+)", str(size))
         if not (size == "auto" or size in sizes.ASPECT_PRESETS or (slot and 1 <= int(slot.group(1)) <= 3)):
-            raise _Broken(f'size: {size!r} is none of "auto", an aspect ({", ".join(sizes.ASPECT_PRESETS)}) or "image-k" (k 1 to 3)')
+            raise _Broken(
+                f'size: {size!r} is none of "auto", an aspect ({", ".join(sizes.ASPECT_PRESETS)}) '
+                'or "image-k" (k 1 to 3)'
+            )
         if spec is not None and size != "auto" and not spec.custom_size:
             raise _Broken(f"size: {spec.id} takes no size")
     if n is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from core.lettering import FONTS
+from core.recipes import RECIPES
 from ui.examples import EXAMPLES
 
 EN: dict[str, str] = {
@@ -151,6 +153,21 @@ EN: dict[str, str] = {
     "compare_raw": "Raw output",
     # run feedback
     "running": "Running…",
+    # recipes and the rendered text (issue 17, ui/tabs/studio/recipe.py)
+    "recipe_panel": "Recipes: prompts written the way the models' authors recommend",
+    "recipe_picker": "Recipe",
+    "recipe_write": "Write the prompt",
+    "recipe_render": "Render the new text as a reference",
+    "recipe_render_info": "The new text, black on white in the font below, goes into the next free slot (Image 2 or "
+    "3) and the prompt tells the model to copy its glyphs.",
+    "recipe_font": "Font",
+    **{f"recipe_{recipe.id}": recipe.label for recipe in RECIPES},
+    **{f"font_{font.id}": font.label for font in FONTS},
+    "explore_recipe": "Variants from the Studio's recipe",
+    "explore_recipe_field": "Vary this field",
+    "explore_recipe_values": "Its values, one per line",
+    "explore_recipe_placeholder": "CLOSED\nSOLD OUT\nBACK SOON",
+    "explore_recipe_write": "Write the variants",
 }
 
 ZH: dict[str, str] = {
@@ -289,6 +306,20 @@ ZH: dict[str, str] = {
     "expand_hint": "在图1每一边增加的像素（按图1的分辨率）；由模型补全，图1会原样贴回原位。",
     "compare_original": "原图",
     "compare_raw": "原始输出",
+    # recipes and the rendered text (issue 17, ui/tabs/studio/recipe.py)
+    "recipe_panel": "配方：按模型作者推荐的方式写提示词",
+    "recipe_picker": "配方",
+    "recipe_write": "写入提示词",
+    "recipe_render": "把新文字渲染为参考图",
+    "recipe_render_info": "新文字以下方字体渲染为白底黑字，放进下一个空位置（图2或图3），提示词会让模型照抄其字形。",
+    "recipe_font": "字体",
+    **{f"recipe_{recipe.id}": recipe.label_zh for recipe in RECIPES},
+    **{f"font_{font.id}": font.label_zh for font in FONTS},
+    "explore_recipe": "由工作室的配方生成变体",
+    "explore_recipe_field": "变化的字段",
+    "explore_recipe_values": "它的取值，每行一个",
+    "explore_recipe_placeholder": "暂停营业\n售罄\n马上回来",
+    "explore_recipe_write": "写入变体",
 }
 
 # Lines built on the server, with placeholders.
@@ -430,6 +461,15 @@ STATUS: dict[str, dict[str, str]] = {
         "draft_running": "An edit started before the reload is still running… its results appear here when it lands.",
         "draft_landed": "The edit started before the reload has landed: {count} image(s).",
         "draft_failed": "The edit started before the reload ended without results: History says why.",
+        # recipes and the rendered text (issue 17, ui/tabs/studio/recipe.py)
+        "recipe_suggests": "**Suggests**: {items}",
+        "recipe_size_match": "the size of Image {slot}",
+        "recipe_size": "size {size}",
+        "recipe_n": "{n} image(s)",
+        "recipe_example": "**Example**: {values}",
+        "undo_recipe": "↶ Undo: recipe written",
+        "explore_recipe_none": "Pick a recipe in the Studio tab first; its fields are filled there.",
+        "explore_recipe_for": "Recipe “{recipe}” (from the Studio tab): pick the field to vary.",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -564,6 +604,15 @@ STATUS: dict[str, dict[str, str]] = {
         "draft_running": "刷新页面前开始的编辑仍在进行中……结果完成后会显示在这里。",
         "draft_landed": "刷新页面前开始的编辑已完成：{count} 张图片。",
         "draft_failed": "刷新页面前开始的编辑没有得到结果：原因见历史记录。",
+        # recipes and the rendered text (issue 17, ui/tabs/studio/recipe.py)
+        "recipe_suggests": "**建议**：{items}",
+        "recipe_size_match": "与图{slot}相同的尺寸",
+        "recipe_size": "尺寸 {size}",
+        "recipe_n": "{n} 张图片",
+        "recipe_example": "**示例**：{values}",
+        "undo_recipe": "↶ 撤销：写入配方",
+        "explore_recipe_none": "请先在“工作室”标签页选择一个配方，并在那里填写它的字段。",
+        "explore_recipe_for": "配方“{recipe}”（来自工作室标签页）：选择要变化的字段。",
     },
 }
 

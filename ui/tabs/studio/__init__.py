@@ -10,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.studio import Studio
-from ui.tabs.studio import controls, draft, examples, inputs, key, prompt, region, results, run, undo
+from ui.tabs.studio import controls, draft, examples, inputs, key, prompt, recipe, region, results, run, undo
 from ui.tabs.studio.view import StudioView, setup_of, studio_form
 from ui.wiring import Page
 
@@ -25,6 +25,7 @@ def render(studio: Studio) -> StudioView:
         with gr.Column(scale=4, min_width=340, elem_id="inputs", elem_classes="pane"):
             input_group = inputs.render()
             region_group = region.render()
+            recipe_group = recipe.render()
             prompt_group = prompt.render()
             run_group = run.render(settings)
             undo_place = gr.Row(elem_id="undo-row")
@@ -41,6 +42,7 @@ def render(studio: Studio) -> StudioView:
         input_group,
         region_group,
         prompt_group,
+        recipe_group,
         run_group,
         control_group,
         key_group,
@@ -57,6 +59,7 @@ def listen(view: StudioView, page: Page) -> None:
     inputs.listen(view.inputs, view.controls.model, view.undo)
     region.listen(view.region, view.slots[0])
     prompt.listen(view.prompt, view.controls.model, view.all_slots)
+    recipe.listen(view)
     controls.listen(view.controls, view.all_slots)
     results.listen(view)
     examples.listen(view)
