@@ -53,7 +53,7 @@ def render() -> RecipeForm:
                 )
             )
         warning = gr.Markdown("", visible=False, elem_id="recipe-warning")
-        with gr.Row(visible=False, elem_id="recipe-rendering") as rendering:
+        with gr.Column(visible=False, elem_id="recipe-rendering") as rendering:
             render_box = gr.Checkbox(
                 False, label=I18N("recipe_render"), info=I18N("recipe_render_info"), elem_id="recipe-render"
             )

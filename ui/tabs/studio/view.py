@@ -82,7 +82,7 @@ class RecipeForm:
     about: gr.Markdown
     places: tuple[FieldPlace, ...]
     warning: gr.Markdown
-    rendering: gr.Row
+    rendering: gr.Column
     render: gr.Checkbox
     font: gr.Dropdown
     write: gr.Button
