@@ -22,6 +22,7 @@ from core import errors
 
 SIZE = 128  # pixels per em: large, clean strokes for the model to read
 PAD = 48
+MAX_CHARS = 200  # the most a recipe's text field takes (core.recipes.TEXT_MAX): the image stays under 8 megapixels
 MAX_ASPECT = 4  # well inside the 8:1 that inputs may have (core.images): wrapped onto more lines past it
 _PROBE = "\U000f0000"  # a private-use character no font has: what a font draws for a glyph it lacks
 _TOKENS = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|\S+\s*|\s+")
@@ -172,7 +173,11 @@ def missing_glyphs(text: str, face: ImageFont.FreeTypeFont) -> str:
 
 def render_text(text: str, font_id: str = DEFAULT_FONT) -> Image.Image:
     """`text` black on white in the font, centred, wrapped so the image is at most MAX_ASPECT times as wide as
-    it is high. Raises FontMissingError or GlyphsMissingError (naming the characters and a font that has them)."""
+    it is high. Raises FontMissingError or GlyphsMissingError (naming the characters and a font that has them).
+    White space runs are one space; a text longer than MAX_CHARS is a ValueError (the forms never give one)."""
+    text = " ".join(text.split())
+    if not text or len(text) > MAX_CHARS:
+        raise ValueError(f"render_text takes 1 to {MAX_CHARS} characters; got {len(text)}")
     font = get_font(font_id)
     where = find_font(font)
     face = ImageFont.truetype(where.path, SIZE, index=where.index)
@@ -185,7 +190,7 @@ def render_text(text: str, font_id: str = DEFAULT_FONT) -> Image.Image:
             characters=" ".join(missing[:12]),
             suggestion=suggestion.label if font.id != suggestion.id else "another font",
         )
-    lines = _wrap(text.strip(), face)
+    lines = _wrap(text, face)
     ascent, descent = face.getmetrics()
     line_height = ascent + descent
     widths = [face.getlength(line) for line in lines]
@@ -202,20 +207,18 @@ def render_text(text: str, font_id: str = DEFAULT_FONT) -> Image.Image:
 
 
 def _wrap(text: str, face: ImageFont.FreeTypeFont) -> list[str]:
-    """The text's own lines, each broken (between words, or between CJK characters) to about the width that
-    keeps the whole block near MAX_ASPECT - 1 : 1."""
+    """The text broken (between words, or between CJK characters) into lines of about the width that keeps the
+    whole block near MAX_ASPECT - 1 : 1."""
     ascent, descent = face.getmetrics()
     line_height = ascent + descent
+    target = max(math.sqrt(face.getlength(text) * line_height * (MAX_ASPECT - 1)), line_height * (MAX_ASPECT - 1))
     lines: list[str] = []
-    for paragraph in text.splitlines() or [text]:
-        full = face.getlength(paragraph)
-        target = max(math.sqrt(full * line_height * (MAX_ASPECT - 1)), line_height * (MAX_ASPECT - 1))
-        line = ""
-        for token in _TOKENS.findall(paragraph):
-            if line.strip() and face.getlength((line + token).rstrip()) > target:
-                lines.append(line.rstrip())
-                line = token.lstrip()
-            else:
-                line += token
-        lines.append(line.rstrip())
-    return [line for line in lines if line] or [" "]
+    line = ""
+    for token in _TOKENS.findall(text):
+        if line.strip() and face.getlength((line + token).rstrip()) > target:
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line += token
+    lines.append(line.rstrip())
+    return [line for line in lines if line]

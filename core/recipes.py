@@ -22,13 +22,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from core import catalog, errors, sizes
+from core import catalog, errors, lettering, sizes
 
 BUILT_IN = Path(__file__).with_name("recipes.toml")
 KINDS = ("text", "choice", "image", "number")
 IMAGE_SLOTS = 10  # "Image 1" to "Image 10", as core.references reads them
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_TEXT_MAX = 200  # a field's text: a few words on a sign, not a prompt of its own
+TEXT_MAX = lettering.MAX_CHARS  # a field's text: a few words on a sign (and what can be rendered of them)
 
 
 class RecipeFileError(ValueError):
@@ -75,14 +75,14 @@ class Field:
         the RecipeValueError that names the field. A choice may also be given by its words, in either language."""
         label = {"recipe": recipe.label, "recipe_zh": recipe.label_zh, "label": self.label, "label_zh": self.label_zh}
         if self.kind == "text":
-            text = str(raw if raw is not None else "").strip()
+            text = " ".join(str(raw if raw is not None else "").split())  # one line, as the prompt has it
             if not text:
                 raise errors.RecipeFieldEmptyError(field=self.name, **label)
-            if len(text) > _TEXT_MAX:
+            if len(text) > TEXT_MAX:
                 raise errors.RecipeValueError(
                     field=self.name,
-                    reason=f"longer than {_TEXT_MAX} characters",
-                    reason_zh=f"超过 {_TEXT_MAX} 个字符",
+                    reason=f"longer than {TEXT_MAX} characters",
+                    reason_zh=f"超过 {TEXT_MAX} 个字符",
                     **label,
                 )
             return text

@@ -86,3 +86,11 @@ def test_a_long_text_is_wrapped_into_a_shape_every_model_takes(noto: Font):
         width, height = image.size
         assert max(width, height) <= lettering.MAX_ASPECT * min(width, height)
         assert max(width, height) / min(width, height) <= INPUT_SIDE_MAX / INPUT_SIDE_MIN
+
+
+def test_the_longest_text_a_form_takes_renders_within_the_input_limits(noto: Font):
+    """200 characters (a recipe field's most; line breaks are spaces) stay a few megapixels, never a huge canvas."""
+    image = render_text("\n".join(["营业"] * 66) + "中中", noto.id)
+    assert image.width * image.height < 8_000_000
+    with pytest.raises(ValueError, match="1 to 200 characters"):
+        render_text("x" * 201, noto.id)
