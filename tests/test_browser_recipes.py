@@ -130,6 +130,10 @@ def test_the_chinese_page_labels_the_form_in_chinese_and_renders_the_new_text_in
     sent = sim.stats.requests[-1]
     assert sent["text"] == written and sent["image_count"] == 2
 
+    page.locator("#undo").click()  # the rendered text goes with the prompt it came with
+    expect(page.locator("#slot-2 img")).to_have_count(0)
+    expect(page.locator("#prompt textarea")).to_have_value("")
+
 
 def test_the_recipe_form_fits_a_phone(open_page: OpenPage, screenshots: Path):
     """At 390 px the relight form (two choices and a text) stacks in one column, its labels whole."""
@@ -142,3 +146,23 @@ def test_the_recipe_form_fits_a_phone(open_page: OpenPage, screenshots: Path):
     box = page.locator("#recipe-write").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     screenshot(page, screenshots, "recipe-relight-phone.png", top=page.locator("#recipes"))
+
+
+def test_explore_writes_one_prompt_per_value_of_the_studio_recipe_and_counts_them(page: Page):
+    """The Studio's recipe (change text, old text filled there) in Explore: vary "New text" over three values and
+    the plan's prompts are the three prompts it writes, the cost line counting three edits per seed."""
+    open_recipes(page, CHANGE_TEXT.label)
+    field(page, 0).fill("OPEN")
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#explore-recipe").locator("button, .label-wrap").first.click()
+    expect(page.locator("#explore-recipe-line")).to_contain_text(CHANGE_TEXT.label)
+    expect(page.locator("#explore-recipe-field input")).to_have_value("Old text (as it reads in the image)")
+    page.locator("#explore-recipe-field input").click()
+    page.get_by_role("option", name="New text", exact=True).click()
+    page.locator("#explore-recipe-values textarea").fill("CLOSED\nSOLD OUT\nBACK SOON")
+    page.locator("#explore-seeds textarea, #explore-seeds input").first.fill("7")
+    page.locator("#explore-recipe-write").click()
+
+    prompts = [CHANGE_TEXT.prompt({"old": "OPEN", "new": new}, "en") for new in ("CLOSED", "SOLD OUT", "BACK SOON")]
+    expect(page.locator("#explore-prompts textarea")).to_have_value("\n".join(prompts))
+    expect(page.locator("#explore-cost")).to_contain_text("3 edit(s), 3 image(s) billed")

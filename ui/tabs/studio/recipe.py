@@ -107,7 +107,7 @@ def listen(view: StudioView) -> None:
         return gr.update(value="  \n".join(lines), visible=bool(lines))
 
     texts = {place.text for place in form.places}
-    for trigger in (form.picker.change, *(text.input for text in texts), *(text.change for text in texts)):
+    for trigger in (form.picker.change, *(text.change for text in texts)):
         trigger(check, {form.picker, *texts}, form.warning, queue=False, **PRIVATE)
 
     controls = view.controls
