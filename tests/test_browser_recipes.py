@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+import queue_calls
 from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures, requested by name
     LAPTOP,
     PHONE,
@@ -33,6 +34,7 @@ from browser_support import (  # noqa: F401 - the fixture_* are pytest fixtures,
     screenshot,
     upload,
 )
+from gradio.utils import get_upload_folder
 from playwright.sync_api import Page, expect
 
 from core import catalog
@@ -136,13 +138,19 @@ def test_the_chinese_page_labels_the_form_in_chinese_and_renders_the_new_text_in
 
 
 def test_the_recipe_form_fits_a_phone(open_page: OpenPage, screenshots: Path):
-    """At 390 px the relight form (two choices and a text) stacks in one column, its labels whole."""
+    """At 390 px the relight form (two choices and a text) stacks in one column, its labels whole; a choice
+    picked there is written into the prompt."""
     page = open_page(viewport=PHONE)
     relight = get_recipe("relight")
     open_recipes(page, relight.label)
     expect(page.locator("#recipe-choice-0")).to_contain_text("Direction")
     expect(page.locator("#recipe-text-1")).to_contain_text("Colour of the light")
     expect(page.locator("#recipe-choice-2")).to_contain_text("Time of day")
+    page.locator("#recipe-choice-0 input").click()
+    page.get_by_role("option", name="the right", exact=True).click()
+    page.locator("#recipe-write").click()
+    written = relight.prompt({"direction": "right", "colour": "warm golden", "time": "golden-hour"}, "en")
+    expect(page.locator("#prompt textarea")).to_have_value(written)
     box = page.locator("#recipe-write").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     screenshot(page, screenshots, "recipe-relight-phone.png", top=page.locator("#recipes"))
@@ -166,3 +174,38 @@ def test_explore_writes_one_prompt_per_value_of_the_studio_recipe_and_counts_the
     prompts = [CHANGE_TEXT.prompt({"old": "OPEN", "new": new}, "en") for new in ("CLOSED", "SOLD OUT", "BACK SOON")]
     expect(page.locator("#explore-prompts textarea")).to_have_value("\n".join(prompts))
     expect(page.locator("#explore-cost")).to_contain_text("3 edit(s), 3 image(s) billed")
+
+
+def _write_event(url: str) -> int:
+    """The fn_index of the handler that writes the prompt (the step after Undo's copy of the setup)."""
+    conf = queue_calls.config(url)
+    ids = {c["props"].get("elem_id"): c["id"] for c in conf["components"] if c.get("props", {}).get("elem_id")}
+    (index,) = [
+        index
+        for index, dependency in enumerate(conf["dependencies"])
+        if dependency.get("backend_fn") and {ids["recipe-picker"], ids["recipe-render"]} <= set(dependency["inputs"])
+    ]
+    return index
+
+
+@pytest.mark.parametrize(
+    ("forged", "says"),
+    [
+        ({"recipe-picker": "make-it-pop"}, "not in the list of choices"),  # Gradio's own refusal
+        ({"recipe-text-1": "W" * 10_000}, "longer than 200 characters"),
+        ({"recipe-font": "../../../etc/passwd"}, "not in the list of choices"),
+        ({"recipe-text-1": "营业中", "recipe-font": "dejavu-sans"}, "has no glyphs for 营 业 中"),
+    ],
+)
+def test_a_forged_write_is_refused_with_its_reason_and_renders_nothing(app_url: str, forged: dict, says: str):
+    """Called straight through the queue, as any client can: an unknown recipe or font (Gradio refuses a value
+    its dropdown does not offer), a text no form gives, a font without the characters: each refused naming it,
+    no file rendered."""
+    index = _write_event(app_url)
+    values = {"recipe-picker": "change-text", "recipe-text-0": "OPEN", "recipe-text-1": "CLOSED"}
+    values |= {"recipe-render": True, "recipe-font": "noto-sans", **forged}
+    folder = Path(get_upload_folder()) / "recipe-text"
+    before = set(folder.glob("*.png")) if folder.exists() else set()
+    answer = queue_calls.call(app_url, index, queue_calls.page_values(app_url, index, values, {}))
+    assert answer["success"] is False and says in answer["output"]["error"]
+    assert (set(folder.glob("*.png")) if folder.exists() else set()) == before
