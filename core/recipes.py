@@ -226,11 +226,7 @@ class Recipe:
     def prompt(self, values: Mapping[str, Any], lang: str, reference: int | None = None) -> str:
         """The prompt in `lang` for these values; with `reference` (the slot of the rendered text), the sentence
         that tells the model to copy the glyphs from it. Raises the RecipeValueError of the first bad value."""
-        checked = self.read(values, lang)
-        words = {f.name: f.words(checked[f.name], lang) for f in self.fields if f.kind != "choice"}
-        for f in self.fields:  # a choice's words may hold the other fields
-            if f.kind == "choice":
-                words[f.name] = _fill(f.words(checked[f.name], lang), words)
+        words = self.words(values, lang)
         text = _fill(self.template_zh if lang == "zh" else self.template, words)
         if reference is not None and self.rendering is not None:
             reference_words = f"图{reference}" if lang == "zh" else f"Image {reference}"
@@ -238,6 +234,15 @@ class Recipe:
                 self.rendering.sentence(lang), {**words, "reference": reference_words}
             )
         return text
+
+    def words(self, values: Mapping[str, Any], lang: str) -> dict[str, str]:
+        """How each field's checked value reads in the prompt, a choice's words filled with the other fields."""
+        checked = self.read(values, lang)
+        words = {f.name: f.words(checked[f.name], lang) for f in self.fields if f.kind != "choice"}
+        for f in self.fields:
+            if f.kind == "choice":
+                words[f.name] = _fill(f.words(checked[f.name], lang), words)
+        return words
 
     def example_prompt(self, lang: str) -> str:
         """What the form writes from the example's values."""

@@ -209,3 +209,17 @@ def test_a_forged_write_is_refused_with_its_reason_and_renders_nothing(app_url: 
     answer = queue_calls.call(app_url, index, queue_calls.page_values(app_url, index, values, {}))
     assert answer["success"] is False and says in answer["output"]["error"]
     assert (set(folder.glob("*.png")) if folder.exists() else set()) == before
+
+
+def test_the_chinese_camera_form_on_a_phone_offers_the_moves_in_chinese(open_page: OpenPage, screenshots: Path):
+    """The Chinese page at 390 px: the camera-angle form's move and degrees in Chinese, written in Chinese."""
+    page = open_page(locale="zh-CN", viewport=PHONE)
+    camera = get_recipe("camera-angle")
+    open_recipes(page, camera.label_zh)
+    expect(page.locator("#recipe-choice-0")).to_contain_text("镜头运动")
+    expect(page.locator("#recipe-number-1")).to_contain_text("角度")
+    page.locator("#recipe-choice-0 input").click()
+    page.get_by_role("option", name="将镜头转为俯视（鸟瞰）视角，从正上方往下看", exact=True).click()
+    page.locator("#recipe-write").click()
+    expect(page.locator("#prompt textarea")).to_have_value(camera.prompt({"move": "birds-eye"}, "zh"))
+    screenshot(page, screenshots, "recipe-camera-phone-zh.png", top=page.locator("#recipes"))

@@ -145,8 +145,10 @@ def about_text(recipe: Recipe, lang: str) -> str:
     """What the recipe does, what it suggests, and its example: the values and the prompt they write."""
     _label, about = recipe.text(lang)
     example = recipe.example_values(lang)
+    words = recipe.words(example, lang)
+    colon = "：" if lang == "zh" else ": "
     shown = " · ".join(
-        f"{field.label_in(lang)}: {html.escape(field.words(recipe.read(example, lang)[field.name], lang))}"
+        f"{field.label_in(lang)}{colon}{html.escape(words[field.name])}"
         for field in recipe.fields
         if field.name in example
     )
