@@ -168,6 +168,7 @@ EN: dict[str, str] = {
     "explore_recipe_values": "Its values, one per line",
     "explore_recipe_placeholder": "CLOSED\nSOLD OUT\nBACK SOON",
     "explore_recipe_write": "Write the variants",
+    "explore_recipe_none": "Pick a recipe in the Studio tab first; its fields are filled there.",
 }
 
 ZH: dict[str, str] = {
@@ -320,6 +321,7 @@ ZH: dict[str, str] = {
     "explore_recipe_values": "它的取值，每行一个",
     "explore_recipe_placeholder": "暂停营业\n售罄\n马上回来",
     "explore_recipe_write": "写入变体",
+    "explore_recipe_none": "请先在“工作室”标签页选择一个配方，并在那里填写它的字段。",
 }
 
 # Lines built on the server, with placeholders.
@@ -468,7 +470,6 @@ STATUS: dict[str, dict[str, str]] = {
         "recipe_n": "{n} image(s)",
         "recipe_example": "**Example**: {values}",
         "undo_recipe": "↶ Undo: recipe written",
-        "explore_recipe_none": "Pick a recipe in the Studio tab first; its fields are filled there.",
         "explore_recipe_for": "Recipe “{recipe}” (from the Studio tab): pick the field to vary.",
     },
     "zh": {
@@ -611,7 +612,6 @@ STATUS: dict[str, dict[str, str]] = {
         "recipe_n": "{n} 张图片",
         "recipe_example": "**示例**：{values}",
         "undo_recipe": "↶ 撤销：写入配方",
-        "explore_recipe_none": "请先在“工作室”标签页选择一个配方，并在那里填写它的字段。",
         "explore_recipe_for": "配方“{recipe}”（来自工作室标签页）：选择要变化的字段。",
     },
 }

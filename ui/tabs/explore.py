@@ -20,9 +20,9 @@ from core.workflows.explore import CellOutcome, CellState
 from core.workflows.export import archive_name, export_run
 from core.workflows.plan import AXES, Cell, Plan, PlanForm, recipe_prompts
 from ui import gallery
-from ui.alerts import fail, inform, refuse
+from ui.alerts import fail, inform, quiet, refuse
 from ui.forms import Binding, ExploreForm, recall_values, settings_of
-from ui.strings import I18N, language_of, status
+from ui.strings import I18N, label, language_of, status
 from ui.tabs import explore_grid
 from ui.tabs.studio import StudioView
 from ui.tabs.studio import recipe as recipe_form
@@ -123,7 +123,7 @@ def _render_plan() -> PlanFields:
     )
     with gr.Accordion(I18N("explore_recipe"), open=False, elem_id="explore-recipe"):
         recipe = RecipeVariants(
-            gr.Markdown(status("explore_recipe_none", "en"), elem_id="explore-recipe-line", elem_classes="hint"),
+            gr.Markdown(I18N("explore_recipe_none"), elem_id="explore-recipe-line", elem_classes="hint"),
             gr.Dropdown([], value=None, label=I18N("explore_recipe_field"), elem_id="explore-recipe-field"),
             gr.Textbox(
                 label=I18N("explore_recipe_values"),
@@ -229,7 +229,7 @@ def _listen_recipe(view: ExploreView, studio_view: StudioView) -> None:
         lang = language_of(request)
         recipe = _recipe_of(recipe_id)
         if recipe is None:
-            return status("explore_recipe_none", lang), gr.update(choices=[], value=None)
+            return label("explore_recipe_none", lang), gr.update(choices=[], value=None)
         fields = [(field.label_in(lang), field.name) for field in recipe.fields]
         line = status("explore_recipe_for", lang, recipe=recipe.text(lang)[0])
         return line, gr.update(choices=fields, value=fields[0][1])
@@ -240,7 +240,7 @@ def _listen_recipe(view: ExploreView, studio_view: StudioView) -> None:
         lang = language_of(request)
         recipe = _recipe_of(values[form.picker])
         if recipe is None:
-            raise refuse("explore_recipe_none", lang)
+            raise quiet(label("explore_recipe_none", lang), "explore_recipe_none", lang=lang)
         given = recipe_form.field_values(form, recipe, values)
         try:
             prompts = recipe_prompts(recipe, given, str(values[variants.field] or ""), values[variants.values], lang)

@@ -25,10 +25,10 @@ def render(studio: Studio) -> StudioView:
         with gr.Column(scale=4, min_width=340, elem_id="inputs", elem_classes="pane"):
             input_group = inputs.render()
             region_group = region.render()
-            recipe_group = recipe.render()
             prompt_group = prompt.render()
             run_group = run.render(settings)
             undo_place = gr.Row(elem_id="undo-row")
+            recipe_group = recipe.render()  # under Generate: the setup, prompt and Generate fit a laptop's window
             example_group = examples.render()
         with gr.Column(scale=7, min_width=360, elem_id="outputs"):
             result_group = results.render()

@@ -1,4 +1,4 @@
-"""Recipes near the prompt: pick a task (change text, remove an object, relight, …), fill its fields, and one
+"""Recipes under Generate: pick a task (change text, remove an object, relight, …), fill its fields, and one
 button writes the prompt in the page's language (still editable) and applies the recipe's suggested model, size
 and number of results; Undo puts the setup back. For change text, the new text can be rendered in a chosen font
 as a reference image, put in the next free slot, and the prompt tells the model to copy its glyphs."""
@@ -34,7 +34,7 @@ RENDERED = "recipe-text"
 
 
 def render() -> RecipeForm:
-    """A closed accordion over the prompt: the picker, then (once a recipe is picked) its form."""
+    """A closed accordion (under Generate): the picker, then (once a recipe is picked) its form."""
     with gr.Accordion(I18N("recipe_panel"), open=False, elem_id="recipes") as panel:
         picker = gr.Dropdown(
             [(I18N(f"recipe_{recipe.id}"), recipe.id) for recipe in RECIPES],
