@@ -925,8 +925,8 @@ class NoFreeSlotError(RecipeError):
 
     field = "images"
     messages: ClassVar[dict[str, str]] = {
-        "en": "The rendered text goes into an empty slot, and {slots} are all in use. Empty one of them, or untick "
-        "“Render the new text as a reference”.",
-        "zh": "渲染出的文字需要放进一个空位置，但{slots_zh}都已占用。"
+        "en": "The rendered text goes into an empty slot ({slots}), and each of them holds an image. Empty one, "
+        "or untick “Render the new text as a reference”.",
+        "zh": "渲染出的文字需要放进一个空位置（{slots_zh}），但它们都已占用。"
         "请清空其中一个，或取消勾选“把新文字渲染为参考图”。",
     }

@@ -223,3 +223,17 @@ def test_the_chinese_camera_form_on_a_phone_offers_the_moves_in_chinese(open_pag
     page.locator("#recipe-write").click()
     expect(page.locator("#prompt textarea")).to_have_value(camera.prompt({"move": "birds-eye"}, "zh"))
     screenshot(page, screenshots, "recipe-camera-phone-zh.png", top=page.locator("#recipes"))
+
+
+def test_rendering_with_images_2_and_3_in_use_is_refused_and_leaves_them(app_url: str, tmp_path: Path):
+    """Both slots a rendered text may go to hold the visitor's images: Write refuses, naming them, and replaces
+    neither."""
+    index = _write_event(app_url)
+    photo = tmp_path / "mine.png"
+    photo.write_bytes(SIGN.read_bytes())
+    values = {"recipe-picker": "change-text", "recipe-text-0": "OPEN", "recipe-text-1": "CLOSED"}
+    values |= {"recipe-render": True, "recipe-font": "noto-sans"}
+    values |= {"slot-2": queue_calls.upload(app_url, str(photo)), "slot-3": queue_calls.upload(app_url, str(photo))}
+    answer = queue_calls.call(app_url, index, queue_calls.page_values(app_url, index, values, {}))
+    assert answer["success"] is False
+    assert "an empty slot (Image 2 or Image 3), and each of them holds an image" in answer["output"]["error"]

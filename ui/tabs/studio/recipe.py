@@ -190,8 +190,8 @@ def _free_slot(paths: Sequence[str | None]) -> int:
     for slot, path in zip(REFERENCE_SLOTS, paths, strict=True):
         if not path:
             return slot
-    names = ", ".join(f"Image {slot}" for slot in REFERENCE_SLOTS)
-    names_zh = "、".join(f"图{slot}" for slot in REFERENCE_SLOTS)
+    names = " or ".join(f"Image {slot}" for slot in REFERENCE_SLOTS)
+    names_zh = "或".join(f"图{slot}" for slot in REFERENCE_SLOTS)
     raise errors.NoFreeSlotError(slots=names, slots_zh=names_zh)
 
 
