@@ -906,4 +906,71 @@ class MarksWithRegionError(InvalidRequestError):
         "marks prompt.",
         "zh": "提示词要求应用图2中的标记，同时图1上涂抹了区域：区域编辑只发送涂抹的部分，与带标记的副本对不上。"
         "请选择“整张图”，或删除标记提示词。",
+# --- recipes (core/recipes.py) and the rendered text of change-text (core/lettering.py) -----------------
+
+
+class RecipeError(InvalidRequestError):
+    """A recipe's form cannot write its prompt."""
+
+
+class UnknownRecipeError(RecipeError):
+    """No recipe has that id."""
+
+    field = "recipe"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "There is no recipe {recipe!r}. Pick one from the list.",
+        "zh": "没有名为 {recipe!r} 的配方，请从列表中选择。",
+    }
+
+
+class RecipeFieldEmptyError(RecipeError):
+    """A text field of the recipe is empty."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Recipe “{recipe}”: fill in “{label}” first.",
+        "zh": "配方“{recipe_zh}”：请先填写“{label_zh}”。",
+    }
+
+
+class RecipeValueError(RecipeError):
+    """A field of the recipe holds a value it does not take."""
+
+    messages: ClassVar[dict[str, str]] = {
+        "en": "Recipe “{recipe}”, “{label}”: {reason}.",
+        "zh": "配方“{recipe_zh}”，“{label_zh}”：{reason_zh}。",
+    }
+
+
+class FontMissingError(RecipeError):
+    """The font chosen for the rendered text is not installed on this server."""
+
+    field = "font"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The font “{font}” is not installed on this server, so the text cannot be rendered. Pick another "
+        "font, or install it (Debian: apt-get install {package}).",
+        "zh": "服务器上没有安装字体“{font_zh}”，无法渲染文字。"
+        "请换一种字体，或安装它（Debian：apt-get install {package}）。",
+    }
+
+
+class GlyphsMissingError(RecipeError):
+    """The chosen font has no glyphs for some characters of the text: it would render empty boxes."""
+
+    field = "font"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The font “{font}” has no glyphs for {characters}: it would render empty boxes. Pick a font that "
+        "has them, such as {suggestion}.",
+        "zh": "字体“{font_zh}”没有 {characters} 的字形，只会渲染成空框。请换用包含这些字的字体，例如 {suggestion}。",
+    }
+
+
+class NoFreeSlotError(RecipeError):
+    """The rendered text needs an empty slot and every one it may go to is in use."""
+
+    field = "images"
+    messages: ClassVar[dict[str, str]] = {
+        "en": "The rendered text goes into an empty slot ({slots}), and each of them holds an image. Empty one, "
+        "or untick “Render the new text as a reference”.",
+        "zh": "渲染出的文字需要放进一个空位置（{slots_zh}），但它们都已占用。"
+        "请清空其中一个，或取消勾选“把新文字渲染为参考图”。",
     }

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from core.lettering import FONTS
+from core.recipes import RECIPES
 from ui.examples import EXAMPLES
 
 EN: dict[str, str] = {
@@ -189,6 +191,22 @@ EN: dict[str, str] = {
     "history_show_discarded": "Show discarded",
     "keep_only": "Keep only this",
     "discard": "Discard",
+    # recipes and the rendered text (issue 17, ui/tabs/studio/recipe.py)
+    "recipe_panel": "Recipes: prompts written the way the models' authors recommend",
+    "recipe_picker": "Recipe",
+    "recipe_write": "Write the prompt",
+    "recipe_render": "Render the new text as a reference",
+    "recipe_render_info": "The new text, black on white in the font below, goes into the next free slot (Image 2 or "
+    "3) and the prompt tells the model to copy its glyphs.",
+    "recipe_font": "Font",
+    **{f"recipe_{recipe.id}": recipe.label for recipe in RECIPES},
+    **{f"font_{font.id}": font.label for font in FONTS},
+    "explore_recipe": "Variants from the Studio's recipe",
+    "explore_recipe_field": "Vary this field",
+    "explore_recipe_values": "Its values, one per line",
+    "explore_recipe_placeholder": "CLOSED\nSOLD OUT\nBACK SOON",
+    "explore_recipe_write": "Write the variants",
+    "explore_recipe_none": "Pick a recipe in the Studio tab first; its fields are filled there.",
 }
 
 ZH: dict[str, str] = {
@@ -365,6 +383,21 @@ ZH: dict[str, str] = {
     "history_show_discarded": "显示已舍弃",
     "keep_only": "只保留这张",
     "discard": "舍弃",
+    # recipes and the rendered text (issue 17, ui/tabs/studio/recipe.py)
+    "recipe_panel": "配方：按模型作者推荐的方式写提示词",
+    "recipe_picker": "配方",
+    "recipe_write": "写入提示词",
+    "recipe_render": "把新文字渲染为参考图",
+    "recipe_render_info": "新文字以下方字体渲染为白底黑字，放进下一个空位置（图2或图3），提示词会让模型照抄其字形。",
+    "recipe_font": "字体",
+    **{f"recipe_{recipe.id}": recipe.label_zh for recipe in RECIPES},
+    **{f"font_{font.id}": font.label_zh for font in FONTS},
+    "explore_recipe": "由工作室的配方生成变体",
+    "explore_recipe_field": "变化的字段",
+    "explore_recipe_values": "它的取值，每行一个",
+    "explore_recipe_placeholder": "暂停营业\n售罄\n马上回来",
+    "explore_recipe_write": "写入变体",
+    "explore_recipe_none": "请先在“工作室”标签页选择一个配方，并在那里填写它的字段。",
 }
 
 # Lines built on the server, with placeholders.
@@ -531,6 +564,14 @@ STATUS: dict[str, dict[str, str]] = {
         "undo_branch": "↶ Undo: version put in Image 1",
         "kept_only": "Kept this result; {count} other(s) of its run discarded (Show discarded in History finds them).",
         "discarded_one": "Discarded ({count}): Show discarded in History finds it until storage needs the space.",
+        # recipes and the rendered text (issue 17, ui/tabs/studio/recipe.py)
+        "recipe_suggests": "**Suggests**: {items}",
+        "recipe_size_match": "the size of Image {slot}",
+        "recipe_size": "size {size}",
+        "recipe_n": "{n} image(s)",
+        "recipe_example": "**Example**: {values}",
+        "undo_recipe": "↶ Undo: recipe written",
+        "explore_recipe_for": "Recipe “{recipe}” (from the Studio tab): pick the field to vary.",
     },
     "zh": {
         "preparing": "正在准备图片…",
@@ -688,6 +729,14 @@ STATUS: dict[str, dict[str, str]] = {
         "undo_branch": "↶ 撤销：版本已放入图1",
         "kept_only": "已保留这张；同一次运行的其他 {count} 张已舍弃（可在历史记录中勾选“显示已舍弃”找回）。",
         "discarded_one": "已舍弃 {count} 张：在存储需要空间之前，可在历史记录中勾选“显示已舍弃”找回。",
+        # recipes and the rendered text (issue 17, ui/tabs/studio/recipe.py)
+        "recipe_suggests": "**建议**：{items}",
+        "recipe_size_match": "与图{slot}相同的尺寸",
+        "recipe_size": "尺寸 {size}",
+        "recipe_n": "{n} 张图片",
+        "recipe_example": "**示例**：{values}",
+        "undo_recipe": "↶ 撤销：写入配方",
+        "explore_recipe_for": "配方“{recipe}”（来自工作室标签页）：选择要变化的字段。",
     },
 }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from core import catalog, errors
 from core.images import ImageSource
 from core.parameters import EditParameters, parse_size
+from core.recipes import Recipe
 from core.references import normalise_references
 from core.request import EditRequest, check_image_count
 from core.settings import Price
@@ -82,6 +83,25 @@ def _shared_run(words: list[str], other: list[str]) -> int:
             break
         count += 1
     return count
+
+
+def recipe_prompts(
+    recipe: Recipe, values: Mapping[str, Any], field: str, options: str | Sequence[Any], lang: str
+) -> tuple[str, ...]:
+    """The prompt variants of a recipe over one field: a prompt per value of `field` (`options`: one per line,
+    or a list), the other fields as in `values`, in `lang`; each value is checked as the form checks it (the
+    RecipeError of the first bad one), repeated prompts kept once. A plan takes them as its prompts."""
+    recipe.field(field)
+    given = _prompt_lines(options)
+    if not given:
+        raise errors.RecipeFieldEmptyError(
+            field=field,
+            recipe=recipe.label,
+            recipe_zh=recipe.label_zh,
+            label=recipe.field(field).label,
+            label_zh=recipe.field(field).label_zh,
+        )
+    return tuple(dict.fromkeys(recipe.prompt({**values, field: option}, lang) for option in given))
 
 
 def split_values(text: str) -> list[str]:

@@ -12,18 +12,20 @@ import gradio as gr
 
 from core import catalog, errors
 from core.pacing import Waiting
+from core.recipes import Recipe, get_recipe
 from core.settings import Price
 from core.studio import Progress, Stage, Studio
 from core.workflows import explore
 from core.workflows.explore import CellOutcome, CellState
 from core.workflows.export import archive_name, export_run
-from core.workflows.plan import AXES, Cell, Plan, PlanForm
+from core.workflows.plan import AXES, Cell, Plan, PlanForm, recipe_prompts
 from ui import gallery
-from ui.alerts import fail, inform, refuse
+from ui.alerts import fail, inform, quiet, refuse
 from ui.forms import Binding, ExploreForm, recall_values, settings_of
-from ui.strings import I18N, language_of, status
+from ui.strings import I18N, label, language_of, status
 from ui.tabs import explore_grid
 from ui.tabs.studio import StudioView
+from ui.tabs.studio import recipe as recipe_form
 from ui.wiring import PRIVATE, Page
 
 DEFAULTS = PlanForm()
@@ -31,10 +33,22 @@ DEFAULTS = PlanForm()
 
 
 @dataclass(frozen=True)
+class RecipeVariants:
+    """Prompt variants from the Studio tab's recipe: which of its fields varies, its values, and the button that
+    writes one prompt per value into the plan's prompts."""
+
+    line: gr.Markdown  # which recipe, or that none is picked
+    field: gr.Dropdown
+    values: gr.Textbox
+    write: gr.Button
+
+
+@dataclass(frozen=True)
 class PlanFields:
     """The plan's axes, the grid's layout, what it costs, Run and Cancel."""
 
     prompts: gr.Textbox
+    recipe: RecipeVariants
     seeds: gr.Textbox
     random_seeds: gr.Number
     models: gr.CheckboxGroup
@@ -107,6 +121,18 @@ def _render_plan() -> PlanFields:
         placeholder=I18N("explore_prompts_placeholder"),
         elem_id="explore-prompts",
     )
+    with gr.Accordion(I18N("explore_recipe"), open=False, elem_id="explore-recipe"):
+        recipe = RecipeVariants(
+            gr.Markdown(I18N("explore_recipe_none"), elem_id="explore-recipe-line", elem_classes="hint"),
+            gr.Dropdown([], value=None, label=I18N("explore_recipe_field"), elem_id="explore-recipe-field"),
+            gr.Textbox(
+                label=I18N("explore_recipe_values"),
+                placeholder=I18N("explore_recipe_placeholder"),
+                lines=4,
+                elem_id="explore-recipe-values",
+            ),
+            gr.Button(I18N("explore_recipe_write"), size="sm", elem_id="explore-recipe-write"),
+        )
     with gr.Row():
         seeds = gr.Textbox(
             DEFAULTS.seeds,
@@ -136,7 +162,7 @@ def _render_plan() -> PlanFields:
     with gr.Row(elem_classes="button-row"):
         run = gr.Button(I18N("explore_run"), variant="primary", scale=3, elem_id="explore-run")
         cancel = gr.Button(I18N("cancel"), variant="stop", scale=1, elem_id="explore-cancel")
-    return PlanFields(prompts, seeds, random_seeds, models, sizes, n, rows, columns, cost, run, cancel)
+    return PlanFields(prompts, recipe, seeds, random_seeds, models, sizes, n, rows, columns, cost, run, cancel)
 
 
 def _render_panel() -> GridPanel:
@@ -177,6 +203,7 @@ def listen(
 ) -> None:
     """Wire the tab's events."""
     _listen_cost(view, page.studio)
+    _listen_recipe(view, studio_view)
     _listen_run(view, page, studio_view)
     _listen_cells(view, page, studio_view, tabs, studio_tab_id)
 
@@ -191,6 +218,46 @@ def _listen_cost(view: ExploreView, studio: Studio) -> None:
 
     for component in form.inputs:
         component.change(on_plan, form.inputs, view.plan.cost, queue=False, **PRIVATE)
+
+
+def _listen_recipe(view: ExploreView, studio_view: StudioView) -> None:
+    """The Studio's recipe offers its fields to vary; Write puts one prompt per value into the plan's prompts
+    (core's `recipe_prompts`), where the cost line counts them as it counts any prompts."""
+    form, variants = studio_view.recipe, view.plan.recipe
+
+    def offer(recipe_id: str | None, request: gr.Request) -> tuple[Any, Any]:
+        lang = language_of(request)
+        recipe = _recipe_of(recipe_id)
+        if recipe is None:
+            return label("explore_recipe_none", lang), gr.update(choices=[], value=None)
+        fields = [(field.label_in(lang), field.name) for field in recipe.fields]
+        line = status("explore_recipe_for", lang, recipe=recipe.text(lang)[0])
+        return line, gr.update(choices=fields, value=fields[0][1])
+
+    form.picker.change(offer, form.picker, [variants.line, variants.field], queue=False, **PRIVATE)
+
+    def write(values: dict[Any, Any], request: gr.Request) -> str:
+        lang = language_of(request)
+        recipe = _recipe_of(values[form.picker])
+        if recipe is None:
+            raise quiet(label("explore_recipe_none", lang), "explore_recipe_none", lang=lang)
+        given = recipe_form.field_values(form, recipe, values)
+        try:
+            prompts = recipe_prompts(recipe, given, str(values[variants.field] or ""), values[variants.values], lang)
+        except errors.EditError as error:
+            raise fail(error, lang) from None
+        return "\n".join(prompts)
+
+    variants.write.click(
+        write, {form.picker, *form.fields, variants.field, variants.values}, view.plan.prompts, **PRIVATE
+    )
+
+
+def _recipe_of(recipe_id: Any) -> Recipe | None:
+    try:
+        return get_recipe(str(recipe_id)) if recipe_id else None
+    except errors.UnknownRecipeError:
+        return None
 
 
 def _listen_run(view: ExploreView, page: Page, studio_view: StudioView) -> None:

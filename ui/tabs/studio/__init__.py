@@ -18,6 +18,7 @@ from ui.tabs.studio import (
     key,
     marks,
     prompt,
+    recipe,
     region,
     results,
     run,
@@ -43,6 +44,7 @@ def render(studio: Studio) -> StudioView:
             prompt_group = prompt.render()
             run_group = run.render(settings)
             undo_place = gr.Row(elem_id="undo-row")
+            recipe_group = recipe.render()  # under Generate: the setup, prompt and Generate fit a laptop's window
             example_group = examples.render()
         with gr.Column(scale=7, min_width=360, elem_id="outputs"):
             result_group = results.render()
@@ -57,6 +59,7 @@ def render(studio: Studio) -> StudioView:
         region_group,
         marks_group,
         prompt_group,
+        recipe_group,
         run_group,
         control_group,
         key_group,
@@ -74,6 +77,7 @@ def listen(view: StudioView, page: Page) -> None:
     region.listen(view.region, view.slots[0])
     marks.listen(view.marks, view.region.area, view.slots[0], view.slots[1], view.prompt.prompt, view.undo)
     prompt.listen(view.prompt, view.controls.model, view.all_slots)
+    recipe.listen(view)
     controls.listen(view.controls, view.all_slots)
     results.listen(view)
     staging.listen(view.results, page)

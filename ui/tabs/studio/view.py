@@ -81,6 +81,38 @@ class PromptFields:
 
 
 @dataclass(frozen=True)
+class FieldPlace:
+    """One place of a recipe's form: a field of any kind shows in the one control of its kind (the others
+    hidden), so every recipe's fields keep their order with a fixed set of controls."""
+
+    text: gr.Textbox
+    choice: gr.Dropdown  # a choice field, or an image slot number
+    number: gr.Number
+
+
+@dataclass(frozen=True)
+class RecipeForm:
+    """The Recipes picker near the prompt: the chosen recipe's fields, its example and suggestions, the live
+    warning, the option of rendering the new text as a reference (change text) and the button that writes
+    the prompt."""
+
+    panel: gr.Accordion
+    picker: gr.Dropdown
+    about: gr.Markdown
+    places: tuple[FieldPlace, ...]
+    warning: gr.Markdown
+    rendering: gr.Column
+    render: gr.Checkbox
+    font: gr.Dropdown
+    write: gr.Button
+
+    @property
+    def fields(self) -> list[gr.components.Component]:
+        """Every control of the places, in order."""
+        return [c for place in self.places for c in (place.text, place.choice, place.number)]
+
+
+@dataclass(frozen=True)
 class RunButtons:
     """Generate, Cancel and what the run bills; how many runs this tab has started (their lines name them)."""
 
@@ -167,6 +199,7 @@ class StudioView:
     region: RegionPanel
     marks: MarksPanel
     prompt: PromptFields
+    recipe: RecipeForm
     run: RunButtons
     controls: Controls
     key: KeyFields
