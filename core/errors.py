@@ -906,6 +906,9 @@ class MarksWithRegionError(InvalidRequestError):
         "marks prompt.",
         "zh": "提示词要求应用图2中的标记，同时图1上涂抹了区域：区域编辑只发送涂抹的部分，与带标记的副本对不上。"
         "请选择“整张图”，或删除标记提示词。",
+    }
+
+
 # --- recipes (core/recipes.py) and the rendered text of change-text (core/lettering.py) -----------------
 
 
