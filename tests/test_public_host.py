@@ -71,8 +71,9 @@ def picture(tmp_path, make_image) -> str:
 
 
 def _history_listing(url: str, owner_state, session: str | None = None) -> dict:
-    """The History tab's refresh, as the page would call it, with `owner_state` as the browser state."""
-    return call(url, fn_index(url, "history-refresh"), ["", "", None, owner_state], session=session)
+    """The History tab's refresh, as the page would call it (discarded results hidden), with `owner_state` as the
+    browser state."""
+    return call(url, fn_index(url, "history-refresh"), ["", "", None, False, owner_state], session=session)
 
 
 def test_a_forged_owner_state_lists_and_exports_nothing_of_anyone(hosted, picture, make_image):
