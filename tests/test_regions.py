@@ -100,7 +100,11 @@ def test_opaque_on_transparent_marks_what_may_change(studio):
 
 def test_registration_undoes_the_simulators_drift_inside_the_crop(studio, sim):
     sim.configure(drift={"dx": 12, "dy": -8, "zoom": 0.02, "gain": [1.1, 0.95, 1.0]})
-    request = EditRequest.create([photo(1600, 1200)], "gold helmet", mask=mask_png(1600, 1200, (700, 400, 900, 560)))
+    # The seed fixes the simulator's grain, tint and mark: over seeds 0-39 dy came within 0.6 px but for one
+    # (1.0 px), as the darkened caption band pulls ECC a little; a test must not depend on the draw.
+    request = EditRequest.create(
+        [photo(1600, 1200)], "gold helmet", mask=mask_png(1600, 1200, (700, 400, 900, 560)), seed=7
+    )
     result = studio.edit(request)
 
     transform = result.record()["composites"][0]["transform"]  # in the model's pixels, as the drift is

@@ -152,7 +152,10 @@ def listen(panel: RegionPanel, image_1: InputSlot) -> None:
 
     # The editor's front end keeps drawing the strokes it has when a new value comes with layers of its own, so
     # a tool's result is put in after the editor is emptied (held meanwhile in `painted`).
+    # No progress is shown on the editor: the tools take a moment, and the front end could leave a stale
+    # overlay of a finished step over the canvas when the steps' answers crossed on a slow machine.
     painted = gr.State(None)
+    quiet = {**local, "show_progress": "hidden"}
     for button, tool in ((panel.clear, "clear"), (panel.invert, "invert"), (panel.rectangle, "rectangle")):
         button.click(
             repaint(tool),
@@ -160,10 +163,9 @@ def listen(panel: RegionPanel, image_1: InputSlot) -> None:
             painted,
             concurrency_id="region",
             concurrency_limit=4,
+            show_progress="hidden",
             **PRIVATE,
-        ).success(lambda: None, None, panel.editor, **local).success(
-            lambda value: value, painted, panel.editor, **local
-        )
+        ).success(lambda: None, None, panel.editor, **quiet).success(lambda value: value, painted, panel.editor, **quiet)
 
     def to_aspect(aspect: str, path: str | None) -> list[Any]:
         dims = read_dimensions(path) if path and aspect in ASPECTS else None
