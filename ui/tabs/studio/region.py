@@ -165,7 +165,9 @@ def listen(panel: RegionPanel, image_1: InputSlot) -> None:
             concurrency_limit=4,
             show_progress="hidden",
             **PRIVATE,
-        ).success(lambda: None, None, panel.editor, **quiet).success(lambda value: value, painted, panel.editor, **quiet)
+        ).success(lambda: None, None, panel.editor, **quiet).success(
+            lambda value: value, painted, panel.editor, **quiet
+        )
 
     def to_aspect(aspect: str, path: str | None) -> list[Any]:
         dims = read_dimensions(path) if path and aspect in ASPECTS else None
