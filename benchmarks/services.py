@@ -55,11 +55,13 @@ def wait_for_page(url: str, deadline: float, process: subprocess.Popen[bytes] | 
 
 
 class SimulatorProcess:
-    """`python -m core.simulator` with a model latency and a per-connection download bandwidth."""
+    """`python -m core.simulator` with a model latency and a per-connection download bandwidth; with `noise`,
+    results of incompressible noise (photo-sized PNGs)."""
 
-    def __init__(self, *, latency: float, bandwidth: float | None, log: Path) -> None:
+    def __init__(self, *, latency: float, bandwidth: float | None, log: Path, noise: bool = False) -> None:
         self.latency = latency
         self.bandwidth = bandwidth
+        self.noise = noise
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
         self.base_url = ""
@@ -68,6 +70,8 @@ class SimulatorProcess:
         command = [sys.executable, "-m", "core.simulator", "--latency", str(self.latency)]
         if self.bandwidth is not None:
             command += ["--bandwidth", str(self.bandwidth)]
+        if self.noise:
+            command.append("--noise")
         with open(self._log, "ab") as log:
             self._process = subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=log)
         assert self._process.stdout is not None

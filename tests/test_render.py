@@ -60,3 +60,20 @@ def test_a_1000x800_input_is_edited_end_to_end_at_its_default_size(studio, sim, 
     with Image.open(image.path) as png:
         assert png.size == (expected.width, expected.height)
     assert sim.stats.generation_calls == 1
+
+
+def test_noise_results_are_photo_heavy_pngs_that_the_studio_saves_and_each_differs(studio, sim, make_image) -> None:
+    sim.configure(noise=True)
+    result = studio.edit(EditRequest.create([make_image(640, 480)], "make it blue", n=2, size="1024*1024", seed=3))
+
+    saved = []
+    for image in result.images:
+        assert image.size_bytes > 1024 * 1024 * 3  # incompressible: as heavy as the raw pixels
+        with Image.open(image.path) as png:
+            png.verify()  # structure and CRCs
+        with Image.open(image.path) as png:
+            saved.append(png.convert("RGB").tobytes())
+            assert (png.format, png.size) == ("PNG", (1024, 1024))
+    assert saved[0] != saved[1] and len(set(saved[0][5000:6000])) > 200  # noise, one per output
+    again = studio.edit(EditRequest.create([make_image(640, 480)], "make it blue", n=1, size="1024*1024", seed=3))
+    assert again.images[0].sha256 == result.images[0].sha256  # a pure function of the seed, as every render is

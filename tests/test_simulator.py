@@ -679,8 +679,11 @@ def test_the_control_api_queues_and_clears_faults_changes_settings_and_reports_s
         "enforce_rate_limits": False,
         "rate_limits": {},
         "drift": None,
+        "noise": False,
     }
     assert sim.config.latency == 0.1
+    assert requests.post(f"{control}/config", json={"noise": True}, timeout=10).json()["noise"] is True
+    assert requests.post(f"{control}/config", json={"noise": "yes"}, timeout=10).status_code == 400
     assert requests.post(f"{control}/config", json={"speed": 1}, timeout=10).status_code == 400
     limits = {"enforce_rate_limits": True, "rate_limits": {MAX: "1/10"}}
     settings = requests.post(f"{control}/config", json=limits, timeout=10).json()

@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         help="the limit of a model, over the catalog's: N requests per S seconds, or off (repeatable; "
         "implies --rate-limits)",
     )
+    parser.add_argument(
+        "--noise", action="store_true", help="results of incompressible noise, as heavy as photos (2048x2048: 12 MB)"
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     limits = dict(_model_limit(parser, text) for text in args.rate_limit)
@@ -49,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         link_ttl=args.link_ttl,
         enforce_rate_limits=args.rate_limits or bool(limits),
         rate_limits=limits,
+        noise=args.noise,
         valid_keys=args.valid_keys,
     )
     with simulator:

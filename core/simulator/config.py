@@ -92,6 +92,7 @@ class RuntimeConfig:
     enforce_rate_limits: bool = False  # refuse calls over the account limits, per (key, rate group), with 429
     rate_limits: Mapping[str, RateLimit | None] = field(default_factory=dict)  # by model id, over the catalog's
     drift: Drift | None = None  # how outputs shift, zoom and change colour; None = not at all
+    noise: bool = False  # outputs of seeded per-pixel noise: incompressible, as heavy as photos (2048x2048: 12 MB)
 
     def __post_init__(self) -> None:
         if not is_number(self.latency) or self.latency < 0:
@@ -109,6 +110,8 @@ class RuntimeConfig:
             raise ValueError('rate_limits: each limit is requests/seconds (e.g. "2/60") or "off"')
         if self.drift is not None and not isinstance(self.drift, Drift):
             raise ValueError(f"drift must be a Drift or None, not {self.drift!r}")
+        if not isinstance(self.noise, bool):
+            raise ValueError(f"noise must be true or false, not {self.noise!r}")
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)

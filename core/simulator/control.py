@@ -1,9 +1,10 @@
 """The HTTP control API, for processes that cannot call the Simulator's Python methods.
 
 POST /_sim/faults {"fault", "times", ...options}   queue a fault (GET lists, DELETE clears the queue)
-POST /_sim/config {"latency", "bandwidth", "link_ttl", "enforce_rate_limits", "rate_limits", "drift"}   change
-    settings at run time; "rate_limits" maps model ids to "requests/seconds" or "off", over the catalog's limits;
-    "drift" is {"dx", "dy", "zoom", "rotation", "gain": [r, g, b], "offset": [r, g, b]} or null (see Drift)
+POST /_sim/config {"latency", "bandwidth", "link_ttl", "enforce_rate_limits", "rate_limits", "drift", "noise"}
+    change settings at run time; "rate_limits" maps model ids to "requests/seconds" or "off", over the catalog's
+    limits; "drift" is {"dx", "dy", "zoom", "rotation", "gain": [r, g, b], "offset": [r, g, b]} or null (see
+    Drift); "noise" true makes outputs incompressible noise (photo-sized PNGs)
 GET /_sim/stats   the counters (DELETE resets them)
 """
 
@@ -17,7 +18,7 @@ from core.simulator.protocol import Reply, json_reply
 from core.simulator.stats import SimulatorStats
 
 PREFIX = "/_sim/"
-CONFIG_FIELDS = ("latency", "bandwidth", "link_ttl", "enforce_rate_limits", "rate_limits", "drift")
+CONFIG_FIELDS = ("latency", "bandwidth", "link_ttl", "enforce_rate_limits", "rate_limits", "drift", "noise")
 
 
 class Controllable(Protocol):

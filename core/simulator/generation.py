@@ -112,7 +112,13 @@ class GenerationService:
         seed = generation.seed if generation.seed is not None else secrets.randbelow(SEED_MAX + 1)
         config = self.config()
         job = RenderJob(
-            generation.images, generation.prompt, seed, generation.size, generation.inputs_digest, config.drift
+            generation.images,
+            generation.prompt,
+            seed,
+            generation.size,
+            generation.inputs_digest,
+            config.drift,
+            config.noise,
         )
         # Rendering runs inside the latency: the answer comes after max(latency, render time).
         images = render_all(job, generation.count, self.pool, self.cache)

@@ -4,7 +4,7 @@ An output is the last input scaled to cover the canvas, the other inputs as inse
 runtime config asks (shifted, zoomed and colour-shifted like the real model's outputs), a tint whose hue
 comes from the seed and the output's index, a light film grain, the prompt written along the bottom and a
 "SIMULATED" mark.
-It is a pure function of (inputs, prompt, seed, index, size, drift), so tests can compare bytes, and an
+It is a pure function of (inputs, prompt, seed, index, size, drift, noise), so tests can compare bytes, and an
 identical request can be answered from a cache of earlier renders instead of spending the CPU again.
 """
 
@@ -14,8 +14,10 @@ import colorsys
 import hashlib
 import io
 import random
+import struct
 import textwrap
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -36,7 +38,8 @@ INSET_HEIGHT_SHARE = 0.7
 MAX_PROMPT_LINES = 4
 CACHE_CAPACITY = 256 * 1024 * 1024  # bytes of rendered PNGs kept for identical requests
 
-RenderKey = tuple[str, str, int, tuple[int, int], Drift | None, int]  # inputs digest, prompt, seed, size, drift, index
+# inputs digest, prompt, seed, size, drift, noise, index
+RenderKey = tuple[str, str, int, tuple[int, int], Drift | None, bool, int]
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,13 @@ class RenderJob:
     size: tuple[int, int]
     inputs_digest: str = ""  # identifies the inputs' bytes; "" means the outputs are never cached
     drift: Drift | None = None
+    noise: bool = False  # seeded per-pixel noise in place of the composed inputs (see _render_one)
 
     def key(self, index: int) -> RenderKey | None:
         """What output `index` depends on, or None when it must not be cached."""
         if not self.inputs_digest:
             return None
-        return (self.inputs_digest, self.prompt, self.seed, self.size, self.drift, index)
+        return (self.inputs_digest, self.prompt, self.seed, self.size, self.drift, self.noise, index)
 
 
 class RenderCache:
@@ -119,7 +123,7 @@ def render_all(job: RenderJob, count: int, pool: Executor, cache: RenderCache | 
         key = job.key(index) if cache is not None else None
         future = cache.lookup(key) if cache is not None and key is not None else None
         if future is None:
-            if base is None:  # composed only when something is rendered
+            if base is None and not job.noise:  # composed only when something is rendered from it
                 base = drifted(_compose_base(job.inputs, job.size), job.drift)
             start = _starter(pool, job, base, index)
             future = cache.claim(key, start) if cache is not None and key is not None else start()
@@ -127,21 +131,43 @@ def render_all(job: RenderJob, count: int, pool: Executor, cache: RenderCache | 
     return [future.result() for future in futures]
 
 
-def _starter(pool: Executor, job: RenderJob, base: Image.Image, index: int) -> Callable[[], Future[bytes]]:
+def _starter(pool: Executor, job: RenderJob, base: Image.Image | None, index: int) -> Callable[[], Future[bytes]]:
     return lambda: pool.submit(_render_one, job, base, index)
 
 
-def _render_one(job: RenderJob, base: Image.Image, index: int) -> bytes:
-    """Output number `index` as PNG bytes: the composed base, tinted, captioned and marked."""
+def _render_one(job: RenderJob, base: Image.Image | None, index: int) -> bytes:
+    """Output number `index` as PNG bytes: the composed base, tinted, captioned and marked; with `job.noise`,
+    seeded noise in every pixel instead (it does not compress: 2048x2048 weighs 12 MB, like a photo's PNG)."""
     width = job.size[0]
+    mark = f"SIMULATED  seed {job.seed}  #{index + 1}"
+    if job.noise or base is None:
+        pixels = np.random.default_rng([job.seed, index]).bytes(job.size[0] * job.size[1] * 3)
+        image = Image.frombytes("RGB", job.size, pixels)
+        _draw_mark(image, mark, max(12, width // 64))
+        return _stored_png(image)
     tint = Image.new("RGB", job.size, _tint_colour(job.seed, index))
     image = Image.blend(Image.blend(base, tint, TINT_STRENGTH), _grain(job.size, job.seed, index), GRAIN_STRENGTH)
     _draw_caption(image, job.prompt)
-    _draw_mark(image, f"SIMULATED  seed {job.seed}  #{index + 1}", max(12, width // 64))
+    _draw_mark(image, mark, max(12, width // 64))
     buffer = io.BytesIO()
     # Speed over size: level 1 keeps six 2048x2048 outputs well under the latency budget.
     image.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def _stored_png(image: Image.Image) -> bytes:
+    """`image` (RGB) as a PNG whose rows are stored unfiltered and uncompressed: noise would not shrink anyway,
+    and this takes a few milliseconds where Pillow's encoder takes a second for 2048x2048."""
+    width, height = image.size
+    rows = np.zeros((height, width * 3 + 1), np.uint8)  # each row: filter type 0, then its pixels
+    rows[:, 1:] = np.asarray(image).reshape(height, width * 3)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    idat = zlib.compress(rows.tobytes(), 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def _compose_base(inputs: tuple[Image.Image, ...], size: tuple[int, int]) -> Image.Image:

@@ -66,6 +66,7 @@ class Simulator:
         enforce_rate_limits: bool = False,
         rate_limits: Mapping[str, RateLimit | str | None] | None = None,
         drift: Drift | Mapping[str, Any] | None = None,
+        noise: bool = False,
         valid_keys: Collection[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -77,6 +78,7 @@ class Simulator:
             enforce_rate_limits=enforce_rate_limits,
             rate_limits=parse_limits(rate_limits or {}),
             drift=Drift.parse(drift),
+            noise=noise,
         )
         self._valid_keys = frozenset(valid_keys) if valid_keys is not None else None
         self._faults = FaultQueue()
@@ -165,11 +167,12 @@ class Simulator:
         enforce_rate_limits: bool | EllipsisType = ...,
         rate_limits: Mapping[str, RateLimit | str | None] | EllipsisType = ...,
         drift: Drift | Mapping[str, Any] | EllipsisType | None = ...,
+        noise: bool | EllipsisType = ...,
     ) -> None:
         """Change the given settings (omitted ones stay); ValueError for a bad value. `rate_limits` are
         account limits by model id (RateLimit, None or "2/60" / "off"), over the catalog's, enforced while
         `enforce_rate_limits` is on. `drift` (a Drift, a mapping of its fields, or None for none) shifts, zooms
-        and colour-shifts every output from then on."""
+        and colour-shifts every output from then on; `noise` makes outputs incompressible seeded noise."""
         changes: dict[str, Any] = {
             "latency": latency,
             "bandwidth": bandwidth,
@@ -177,6 +180,7 @@ class Simulator:
             "enforce_rate_limits": enforce_rate_limits,
             "rate_limits": ... if rate_limits is ... else parse_limits(rate_limits),
             "drift": ... if drift is ... else Drift.parse(drift),
+            "noise": noise,
         }
         self._config = replace(self._config, **{k: v for k, v in changes.items() if v is not ...})
 
