@@ -8,20 +8,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from PIL import Image
 
 from core import errors
 from core.links import link_expired
+from core.png_stream import DamagedPng, PngStream
 from core.store import ContentStore, Hold
 
 log = logging.getLogger(__name__)
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Any host name under aliyuncs.com: DashScope publishes no fixed list of result hosts (2026 links came from
 # dashscope-result-*.oss-cn-*, dashscope-a717.oss-accelerate, dashscope-7c2c.oss-cn-shanghai, ...). One or
 # more DNS labels, then the domain itself: an IP literal, a look-alike suffix or the bare domain never match.
@@ -178,22 +176,24 @@ def _fetch(
         declared = int(response.headers.get("Content-Length") or 0)
         if declared > policy.max_bytes:
             raise errors.DownloadFailedError(index=index, attempts=1, reason=f"{declared} bytes is too large")
-        with store.writer("png", verify=lambda path: _verify_png(path, index), hold=hold) as stream:
-            head = b""
-            for chunk in response.iter_content(_CHUNK):
-                if len(head) < len(PNG_SIGNATURE):
-                    head += chunk[: len(PNG_SIGNATURE)]
-                stream.write(chunk)
-                if stream.size > policy.max_bytes:
-                    raise errors.DownloadFailedError(index=index, attempts=1, reason="the file is too large")
-            if declared and stream.size != declared:
-                raise _Transient(f"got {stream.size} of {declared} bytes")
-            if not head.startswith(PNG_SIGNATURE):
-                raise errors.DownloadFailedError(index=index, attempts=1, reason="the file is not a PNG")
+        # Checked as it streams (structure and CRCs, as Pillow's verify would), hashed as it is written: the
+        # saved file is never read again.
+        png = PngStream()
+        with store.writer("png", hold=hold) as stream:
+            try:
+                for chunk in response.iter_content(_CHUNK):
+                    stream.write(chunk)
+                    if stream.size > policy.max_bytes:
+                        raise errors.DownloadFailedError(index=index, attempts=1, reason="the file is too large")
+                    png.feed(chunk)
+                if declared and stream.size != declared:
+                    raise _Transient(f"got {stream.size} of {declared} bytes")
+                width, height = png.finish()
+            except DamagedPng as damage:
+                reason = "the file is not a PNG" if damage.not_png else "the PNG is damaged"
+                raise errors.DownloadFailedError(index=index, attempts=1, reason=reason) from None
     stored = stream.stored
     assert stored is not None
-    with Image.open(stored.path, formats=["PNG"]) as image:
-        width, height = image.size
     return SavedImage(index, url, str(stored.path), stored.sha256, width, height, stored.size)
 
 
@@ -221,12 +221,3 @@ def _host(url: str) -> str:
         return urlsplit(url).hostname or url[:60]
     except ValueError:
         return url[:60]
-
-
-def _verify_png(path: Path, index: int) -> None:
-    """Refuse a file whose PNG structure or chunk checksums are damaged."""
-    try:
-        with Image.open(path, formats=["PNG"]) as image:
-            image.verify()
-    except Exception:
-        raise errors.DownloadFailedError(index=index, attempts=1, reason="the PNG is damaged") from None

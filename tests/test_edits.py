@@ -221,6 +221,22 @@ def test_a_download_reset_halfway_is_retried_and_leaves_no_partial_file(studio, 
     assert not list((studio.store.root / "tmp").iterdir())
 
 
+def test_a_damaged_result_is_refused_and_nothing_of_it_is_kept_while_the_others_are(studio, sim, make_image):
+    sim.inject("download_damaged")
+    request = EditRequest.create([make_image(800, 600)], "x", n=2, size="1024*768", seed=1)
+    result = studio.edit(request)
+
+    (image,) = result.images
+    (failure,) = result.failures
+    assert isinstance(failure, errors.DownloadFailedError) and "the PNG is damaged" in failure.message("en")
+    with Image.open(image.path) as png:
+        png.load()
+        assert (image.width, image.height) == png.size == (1024, 768)  # the size read as it streamed
+    assert not list((studio.store.root / "tmp").iterdir())
+    kept = {path.stem for path in studio.store.objects.rglob("*.png")}
+    assert kept == {request.images[0].sha256, image.sha256}
+
+
 def test_a_download_that_keeps_failing_leaves_nothing_behind(studio, sim, make_image):
     sim.inject("download_reset", times=50)
     request = EditRequest.create([make_image()], "x", n=1, seed=1)

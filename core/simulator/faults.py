@@ -59,6 +59,7 @@ FAULT_OPTIONS: Mapping[str, tuple[Kind, Mapping[str, Any]]] = {
     "download_expired": ("download", {}),
     "download_error": ("download", {}),
     "download_redirect": ("download", {"url": None}),
+    "download_damaged": ("download", {}),  # served whole, with one byte of its image data flipped
 }
 KNOWN_OPTIONS = frozenset(option for _, options in FAULT_OPTIONS.values() for option in options)
 

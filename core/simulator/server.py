@@ -232,6 +232,9 @@ class Simulator:
             return oss_error_reply(result, request_id)
         bandwidth = fault.options["bandwidth"] if fault_name == "download_slow" else self._config.bandwidth
         cut_after = len(result) // 2 if fault_name == "download_reset" else None
+        if fault_name == "download_damaged":
+            middle = len(result) // 2  # inside IDAT: the length is right, the CRC is not
+            result = result[:middle] + bytes([result[middle] ^ 0xFF]) + result[middle + 1 :]
         return Reply(200, result, "image/png", bandwidth=bandwidth, cut_after=cut_after)
 
     def _resolve_own_url(self, url: str) -> bytes | str:
