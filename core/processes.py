@@ -1,9 +1,13 @@
-"""Which process runs what: an id for this process, and whether another one is still alive."""
+"""Which process runs what: an id for this process, whether another one is still alive, and background
+threads that give way to the rest."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sys
+import threading
 
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 """This process, as history records the runner of an edit."""
@@ -37,3 +41,12 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def lower_this_thread() -> None:
+    """Run the calling thread at the lowest CPU priority (nice 19) where the system allows one thread its own
+    (Linux); elsewhere, or when refused, it keeps the process's."""
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)

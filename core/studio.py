@@ -29,7 +29,7 @@ from core.history import EditRow, FileRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
 from core.pacing import Pacer, Turn, WaitCap, Waiting, account_of
 from core.pins import PinGroup, Pins
-from core.processes import port_open
+from core.processes import lower_this_thread, port_open
 from core.ratelimit import RateLimiter
 from core.regions.expand import Expansion
 from core.regions.plan import RegionPlan, RegionSettings
@@ -225,6 +225,8 @@ class Studio:
         self.wait_cap = WaitCap(settings.max_waiting)  # edits waiting at once, per address
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
+        # Thumbnails for History, one at a time at the lowest priority: the CPU goes to the edits under way.
+        self._thumbnails = ThreadPoolExecutor(1, thread_name_prefix="thumbnails", initializer=lower_this_thread)
         self._stopping = threading.Event()
         self._evicting = threading.Lock()
         self._pins = Pins()
@@ -504,7 +506,7 @@ class Studio:
             kept.append(image)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
             shown = Path(image.composite_path).stem if image.composite_path else image.sha256
-            self._workers.submit(self._thumbnail, shown)  # History's first page then finds it made
+            self._thumbnails.submit(self._thumbnail, shown)  # History's first page then finds it made
 
         outcomes = download_all(
             answer.image_urls, self.store, DownloadPolicy(base_url=base_url), on_saved=saved, hold=hold
@@ -620,6 +622,7 @@ class Studio:
         self._stopping.set()
         self.pacer.close()  # edits waiting for their turn end unsent, so closing does not wait for them
         self._workers.shutdown(wait=True)
+        self._thumbnails.shutdown(wait=True)
         self._resumer.join()
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()

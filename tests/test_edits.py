@@ -1,6 +1,7 @@
 """Edits end to end: the real dashscope SDK against the simulator over real HTTP, results on real disk."""
 
 import logging
+import os
 import socket
 import threading
 
@@ -355,3 +356,14 @@ def test_the_key_never_appears_in_logs_errors_or_records(sim, tmp_path, make_ima
     assert SECRET not in caplog.text
     assert SECRET not in str(caught.value) and SECRET not in caught.value.message("zh")
     assert SECRET not in repr(studio.endpoint("singapore")) and SECRET not in str(result.record())
+
+
+def test_history_thumbnails_are_made_after_the_edit_by_a_thread_of_the_lowest_priority(studio, sim, make_image):
+    result = studio.edit(EditRequest.create([make_image()], "x", n=1, seed=1))
+    thumbnails = studio._thumbnails  # the pool the edit handed its thumbnail to
+    thumbnails.submit(lambda: None).result()  # one thread: the edit's thumbnail is made by now
+
+    (image,) = result.images
+    assert (studio.store.thumbs / f"{image.sha256}-320.jpg").exists()
+    (thread,) = [t for t in threading.enumerate() if t.name.startswith("thumbnails")]
+    assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == 19
