@@ -46,6 +46,7 @@ def markdown(report: Report, *, image: str) -> str:
         *_scenario_d(report),
         *_scenario_e(report),
         *_scenario_f(report),
+        *_scenario_g(report),
         *_changes(),
     ]
     return "\n".join(parts) + "\n"
@@ -264,6 +265,35 @@ def _scenario_f(report: Report) -> list[str]:
             + f" MB; {trend}.",
         ]
     return [*lines, ""]
+
+
+def _scenario_g(report: Report) -> list[str]:
+    facts = report.facts.get("g")
+    if not facts:
+        return []
+    config = facts["config"]
+    cpu = facts["cpu"]
+    alone = report.find("g", "one visitor / ideal client")
+    crowd = report.find("g", f"{config.crowd} visitors / {config.crowd} ideal clients")
+    return [
+        f"**(g) Photo-sized results** (`benchmarks/photo_sized.py`): every result an incompressible "
+        f"{config.size.replace('*', 'x')} PNG of about 12.6 MB (the simulator's `--noise`: seeded noise stored",
+        f"unfiltered), {config.latency:g} s model latency, {config.bandwidth / 1e6:g} MB/s per download link, in its",
+        "own simulator and app processes. The *ideal client* is one raw POST of the SDK's wire format, then every",
+        "result streamed to disk at once, one thread per link, with no checks: no front end can do better. Through",
+        "`/edit` (gradio_client) the time includes the upload, the queue, the studio's downloads, checks and",
+        "history, and the client's own download of every result from the app (gradio_client fetches them one",
+        "after another). Every call asks for a random seed, so every result is new to the simulator and to the",
+        f"store. {config.runs} runs, each measuring the ideal client and the app one after the other.",
+        "",
+        f"- one visitor, n={config.n}: {_verdict(alone)} (target <= 1.10x the ideal client);",
+        f"- {config.crowd} visitors at once, n={config.crowd_n} each: {_verdict(crowd)} (target <= 1.5x "
+        f"{config.crowd} ideal clients at once);",
+        f"- CPU during each crowd (medians): app {cpu['app'].median:.1f} s, simulator {cpu['simulator'].median:.1f} s,"
+        f" clients {cpu['clients'].median:.1f} s, other {cpu['other'].median:.1f} s;"
+        " `python -m benchmarks.profile_photo` puts the app's on its steps.",
+        "",
+    ]
 
 
 def _changes() -> list[str]:

@@ -48,6 +48,7 @@ class PhotoConfig:
     runs: int = 3
 
 
+FULL = PhotoConfig()
 QUICK = PhotoConfig(latency=1.0, bandwidth=16_000_000, size="1024*1024", n=2, crowd=4, runs=1)
 
 
@@ -132,6 +133,10 @@ def scenario_g(report: Report, config: PhotoConfig, work: Path) -> None:
                 f"{config.crowd} ideal {ideal_many[-1]:.2f} s, {config.crowd} visitors {observed.run.wall:.2f} s",
                 flush=True,
             )
+    report.facts["g"] = {
+        "config": config,
+        "cpu": {name: Figure.of(o.cpu[name] for o in crowds) for name in ("app", "simulator", "clients", "other")},
+    }
     mb = config.size.replace("*", "x")
     ideal_fig, alone_fig = Figure.of(ideal), Figure.of(alone)
     ideal_crowd_fig = Figure.of(ideal_many)
@@ -167,7 +172,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int)
     args = parser.parse_args()
-    config = QUICK if args.quick else PhotoConfig()
+    config = QUICK if args.quick else FULL
     if args.runs:
         config = replace(config, runs=args.runs)
     report = Report(facts={})

@@ -27,7 +27,7 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 from gradio_client import handle_file
 
-from benchmarks import memory, one_edit, prep, regions, reopen, startup, visitors
+from benchmarks import memory, one_edit, photo_sized, prep, regions, reopen, startup, visitors
 from benchmarks.figures import Figure, Report, Row, Target, percentile, ratios, table
 from benchmarks.inputs import photo_file
 from benchmarks.note import markdown
@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="first wait up to this long for other processes to leave the CPU (a shared machine)",
     )
-    parser.add_argument("--only", nargs="+", choices=list("abcdef"), help="run only these scenarios (f comes with c)")
+    parser.add_argument("--only", nargs="+", choices=list("abcdefg"), help="run only these scenarios (f comes with c)")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     if args.runs:
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     started, busy_before, own_before = time.perf_counter(), machine_busy_seconds(), _own_cpu()
     load_before = os.getloadavg()[0]
     try:
-        wanted = set(args.only or "abcdef") | ({"c"} if args.only and "f" in args.only else set())
+        wanted = set(args.only or "abcdefg") | ({"c"} if args.only and "f" in args.only else set())
         if "b" in wanted:
             scenario_b(report, config, work)
         if "d" in wanted:
@@ -410,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                         scenario_c_f(report, config, work, app, sim)
             if "c" in wanted:
                 scenario_c_default(report, config, work, sim)
+        if "g" in wanted:  # its own simulator (photo-sized results) and app
+            photo_sized.scenario_g(report, photo_sized.QUICK if args.quick else photo_sized.FULL, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

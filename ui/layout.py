@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
+from starlette.responses import FileResponse
 
 from core import catalog
 from core.identity import OwnerTokens
@@ -27,6 +28,7 @@ from ui.visitors import Visitors
 from ui.wiring import Page
 
 CACHE_PURGE = (3600, 24 * 3600)  # every hour, Gradio's uploads and file copies older than a day are removed
+SERVE_CHUNK = 1024 * 1024  # bytes read per step when a file is served
 STUDIO_TAB = "studio"
 HISTORY_TAB = "history"
 EXPLORE_TAB = "explore"
@@ -41,6 +43,9 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
     # Unguessable names and nothing else in these folders: served in place (not copied into Gradio's cache),
     # never listed. Everything else Gradio keeps (uploads, copies of returned files) is purged when old.
     gr.set_static_paths([studio.store.objects, studio.store.thumbs, exports.root])
+    # Gradio serves files with Starlette's FileResponse, which reads 64 KB per hop to a worker thread; results
+    # weigh 6-12 MB, and 1 MiB pieces served them 1.3-1.6x faster (measured with benchmarks/photo_sized.py).
+    FileResponse.chunk_size = SERVE_CHUNK
     with gr.Blocks(
         title="Qwen Edit Studio", analytics_enabled=False, delete_cache=CACHE_PURGE, fill_width=True
     ) as demo:
