@@ -178,6 +178,8 @@ def main() -> None:
     report = Report(facts={})
     scenario_g(report, config, Path(tempfile.mkdtemp(prefix="qwen-bench-g-")))
     print(table(report.rows))
+    cpu = report.facts["g"]["cpu"]
+    print("CPU seconds during a crowd (medians): " + ", ".join(f"{k} {v.median:.1f}" for k, v in cpu.items()))
 
 
 if __name__ == "__main__":

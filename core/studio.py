@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from core import catalog, errors, images
+from core.background import Background
 from core.caller import LOCAL, Caller
 from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage, call_edit
 from core.downloads import DownloadPolicy, SavedImage, download_all
@@ -29,7 +30,7 @@ from core.history import EditRow, FileRow, History, InputRow, NotFoundError
 from core.images import PreparedImage
 from core.pacing import Pacer, Turn, WaitCap, Waiting, account_of
 from core.pins import PinGroup, Pins
-from core.processes import lower_this_thread, port_open
+from core.processes import port_open
 from core.ratelimit import RateLimiter
 from core.regions.expand import Expansion
 from core.regions.plan import RegionPlan, RegionSettings
@@ -225,8 +226,8 @@ class Studio:
         self.wait_cap = WaitCap(settings.max_waiting)  # edits waiting at once, per address
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
-        # Thumbnails for History, one at a time at the lowest priority: the CPU goes to the edits under way.
-        self._thumbnails = ThreadPoolExecutor(1, thread_name_prefix="thumbnails", initializer=lower_this_thread)
+        # History's thumbnails wait for a quiet moment, on a thread of the lowest priority: the CPU goes to edits.
+        self.background = Background()
         self._stopping = threading.Event()
         self._evicting = threading.Lock()
         self._pins = Pins()
@@ -321,7 +322,8 @@ class Studio:
             self.rate_limiter.acquire(caller.owner, caller.address)
         try:
             go = sending or (lambda: not (cancelled is not None and cancelled()))
-            return self._edit(request, caller, endpoint, started, on_progress, cancelled, go, pin_to)
+            with self.background.busy():
+                return self._edit(request, caller, endpoint, started, on_progress, cancelled, go, pin_to)
         except (errors.EditCancelledError, errors.TooManyWaitingError):
             if counted:  # ended unsent: it spent nothing of the hour's allowance
                 self.rate_limiter.release(caller.owner, caller.address)
@@ -506,7 +508,7 @@ class Studio:
             kept.append(image)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
             shown = Path(image.composite_path).stem if image.composite_path else image.sha256
-            self._thumbnails.submit(self._thumbnail, shown)  # History's first page then finds it made
+            self.background.submit(self._thumbnail, shown)  # History's first page then finds it made
 
         outcomes = download_all(
             answer.image_urls, self.store, DownloadPolicy(base_url=base_url), on_saved=saved, hold=hold
@@ -622,7 +624,7 @@ class Studio:
         self._stopping.set()
         self.pacer.close()  # edits waiting for their turn end unsent, so closing does not wait for them
         self._workers.shutdown(wait=True)
-        self._thumbnails.shutdown(wait=True)
+        self.background.shutdown()
         self._resumer.join()
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()
