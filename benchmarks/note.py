@@ -283,14 +283,16 @@ def _scenario_g(report: Report) -> list[str]:
         "result streamed to disk at once, one thread per link, with no checks: no front end can do better. Through",
         "`/edit` (gradio_client) the time includes the upload, the queue, the studio's downloads, checks and",
         "history, and the client's own download of every result from the app (gradio_client fetches them one",
-        "after another). Every call asks for a random seed, so every result is new to the simulator and to the",
-        f"store. {config.runs} runs, each measuring the ideal client and the app one after the other.",
+        "after another). Each client of a crowd is its own process, as visitors on their own machines are (in one",
+        "Python process, sixteen gradio_clients share one GIL and measure it). Every call asks for a random seed,",
+        f"so every result is new to the simulator and to the store. {config.runs} runs, each measuring the ideal",
+        "client and the app one after the other.",
         "",
         f"- one visitor, n={config.n}: {_verdict(alone)} (target <= 1.10x the ideal client);",
         f"- {config.crowd} visitors at once, n={config.crowd_n} each: {_verdict(crowd)} (target <= 1.5x "
         f"{config.crowd} ideal clients at once);",
         f"- CPU during each crowd (medians): app {cpu['app'].median:.1f} s, simulator {cpu['simulator'].median:.1f} s,"
-        f" clients {cpu['clients'].median:.1f} s, other {cpu['other'].median:.1f} s;"
+        f" clients and the rest {cpu['clients'].median:.1f} s;"
         " `python -m benchmarks.profile_photo` puts the app's on its steps.",
         "",
     ]

@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import argparse
 import base64
+import multiprocessing
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from benchmarks import visitors
 from benchmarks.figures import Figure, Report, Row, Target, ratios, table
 from benchmarks.inputs import photo_file
-from benchmarks.services import BENCH_KEY, AppProcess, SimulatorProcess
+from benchmarks.services import BENCH_KEY, AppProcess, SimulatorProcess, cpu_seconds, machine_busy_seconds
 from core.simulator.server import GENERATION_PATH
 
 MODEL = "qwen-image-edit-plus"
@@ -83,28 +86,61 @@ def ideal_edit(origin: str, inputs: tuple[Path, ...], n: int, size: str, out: Pa
     return time.perf_counter() - started
 
 
-def ideal_crowd(origin: str, inputs: tuple[Path, ...], config: PhotoConfig, out: Path) -> float:
-    """`config.crowd` ideal clients at the same moment; wall seconds until the last has every result."""
-    start = threading.Barrier(config.crowd + 1)
-    failures: list[BaseException] = []
+@dataclass(frozen=True)
+class Crowd:
+    """One crowd of processes: wall seconds until the last had every result, and what the app and the
+    simulator spent meanwhile (CPU seconds, the app's peak RSS in bytes); `clients` is the rest of the machine."""
 
-    def one(number: int) -> None:
-        start.wait()
-        try:
-            ideal_edit(origin, inputs, config.crowd_n, config.size, out / str(number))
-        except BaseException as error:  # reported after the crowd, not lost in a thread
-            failures.append(error)
+    wall: float
+    cpu: dict[str, float]
+    peak_rss: int
 
-    threads = [threading.Thread(target=one, args=(number,), daemon=True) for number in range(config.crowd)]
-    for thread in threads:
-        thread.start()
-    start.wait()
+
+def crowd_of_processes(jobs: list[Callable[[], Callable[[], object]]], app: AppProcess | None, sim: int) -> Crowd:
+    """Each job in its own process, as visitors on their own machines would be (16 clients in one Python
+    process would share one GIL, and measure it): each prepares (connects), then all start at one signal."""
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(len(jobs) + 1)
+    outcomes: multiprocessing.Queue[str] = context.Queue()
+    processes = [context.Process(target=_one_of_a_crowd, args=(job, ready, outcomes)) for job in jobs]
+    for process in processes:
+        process.start()
+    if app is not None:
+        app.reset_peak()
+    pids = {"simulator": sim, **({"app": app.pid} if app is not None else {})}
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    busy = machine_busy_seconds()
+    ready.wait(timeout=120)
     began = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    failures = [outcome for outcome in (outcomes.get(timeout=600) for _ in processes) if outcome]
+    wall = time.perf_counter() - began
+    for process in processes:
+        process.join(timeout=30)
     if failures:
-        raise RuntimeError(f"{len(failures)} of {config.crowd} ideal clients failed: {failures[0]!r}")
-    return time.perf_counter() - began
+        raise RuntimeError(f"{len(failures)} of {len(jobs)} clients failed: {failures[0]}")
+    cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    cpu["clients"] = max(0.0, machine_busy_seconds() - busy - sum(cpu.values()))
+    return Crowd(wall, cpu, app.memory()["VmHWM"] if app is not None else 0)
+
+
+def _one_of_a_crowd(job: Callable[[], Callable[[], object]], ready: Any, outcomes: Any) -> None:
+    run = job()
+    ready.wait(timeout=120)
+    try:
+        run()
+    except BaseException as error:  # told to the parent, which raises it
+        outcomes.put(repr(error))
+        return
+    outcomes.put("")
+
+
+def _visitor(url: str, downloads: Path, visit: visitors.Visit) -> Callable[[], object]:
+    (client,) = visitors.clients(url, 1, downloads)
+    return lambda: visit.run(client)
+
+
+def _ideal(origin: str, inputs: tuple[Path, ...], config: PhotoConfig, out: Path) -> Callable[[], object]:
+    return lambda: ideal_edit(origin, inputs, config.crowd_n, config.size, out)
 
 
 def scenario_g(report: Report, config: PhotoConfig, work: Path) -> None:
@@ -115,7 +151,7 @@ def scenario_g(report: Report, config: PhotoConfig, work: Path) -> None:
     )
     with simulator as sim, AppProcess(sim.base_url, work / "app-g", concurrency=config.crowd * 2) as app:
         origin = sim.base_url.removesuffix("/api/v1")
-        people = visitors.clients(app.url, config.crowd, work / "downloads-g")
+        people = visitors.clients(app.url, 1, work / "downloads-g")
         one = visitors.Visit(inputs, PROMPT, n=config.n, size=config.size, seed=-1)
         many = replace(one, n=config.crowd_n)
         ideal_edit(origin, inputs, config.n, config.size, work / "ideal-warm")  # first connections
@@ -124,23 +160,26 @@ def scenario_g(report: Report, config: PhotoConfig, work: Path) -> None:
         for run in range(config.runs):
             ideal.append(ideal_edit(origin, inputs, config.n, config.size, work / f"ideal-{run}"))
             alone.append(visitors.crowd(people[:1], one).wall)
-            ideal_many.append(ideal_crowd(origin, inputs, config, work / f"ideal-crowd-{run}"))
+            folder = work / f"crowd-{run}"
+            jobs = [partial(_ideal, origin, inputs, config, folder / f"ideal-{k}") for k in range(config.crowd)]
+            ideal_many.append(crowd_of_processes(jobs, None, sim.pid).wall)
             single.append(visitors.crowd(people[:1], many).wall)
-            observed = visitors.observed_crowd(app, sim, people, many)
+            jobs = [partial(_visitor, app.url, folder / f"visitor-{k}", many) for k in range(config.crowd)]
+            observed = crowd_of_processes(jobs, app, sim.pid)
             crowds.append(observed)
             print(
                 f"(g) run {run + 1}: ideal {ideal[-1]:.2f} s, one visitor {alone[-1]:.2f} s; "
-                f"{config.crowd} ideal {ideal_many[-1]:.2f} s, {config.crowd} visitors {observed.run.wall:.2f} s",
+                f"{config.crowd} ideal {ideal_many[-1]:.2f} s, {config.crowd} visitors {observed.wall:.2f} s",
                 flush=True,
             )
     report.facts["g"] = {
         "config": config,
-        "cpu": {name: Figure.of(o.cpu[name] for o in crowds) for name in ("app", "simulator", "clients", "other")},
+        "cpu": {name: Figure.of(o.cpu[name] for o in crowds) for name in ("app", "simulator", "clients")},
     }
     mb = config.size.replace("*", "x")
     ideal_fig, alone_fig = Figure.of(ideal), Figure.of(alone)
     ideal_crowd_fig = Figure.of(ideal_many)
-    crowd_fig = Figure.of(observed.run.wall for observed in crowds)
+    crowd_fig = Figure.of(observed.wall for observed in crowds)
     report.add(Row("g", f"ideal client: n={config.n} at {mb}", ideal_fig, "s"))
     report.add(Row("g", f"one visitor through /edit: n={config.n}", alone_fig, "s"))
     report.add(Row("g", "one visitor / ideal client", ratios(alone_fig, ideal_fig), "x", Target(1.10)))
