@@ -275,9 +275,10 @@ def _scenario_g(report: Report) -> list[str]:
     cpu = facts["cpu"]
     alone = report.find("g", "one visitor / ideal client")
     crowd = report.find("g", f"{config.crowd} visitors / {config.crowd} ideal clients")
+    width, height = (int(side) for side in config.size.split("*"))
     return [
-        f"**(g) Photo-sized results** (`benchmarks/photo_sized.py`): every result an incompressible "
-        f"{config.size.replace('*', 'x')} PNG of about 12.6 MB (the simulator's `--noise`: seeded noise stored",
+        "**(g) Photo-sized results** (`benchmarks/photo_sized.py`): every result an incompressible",
+        f"{width}x{height} PNG of {width * height * 3 / 1e6:.1f} MB (the simulator's `--noise`: seeded noise stored",
         f"unfiltered), {config.latency:g} s model latency, {config.bandwidth / 1e6:g} MB/s per download link, in its",
         "own simulator and app processes. The *ideal client* is one raw POST of the SDK's wire format, then every",
         "result streamed to disk at once, one thread per link, with no checks: no front end can do better. Through",
