@@ -25,6 +25,7 @@ class Background:
         self._busy = 0
         self._last_busy = 0.0
         self._quiet = threading.Condition()
+        self._closing = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="background", initializer=lower_this_thread)
 
     @contextmanager
@@ -46,8 +47,8 @@ class Background:
 
     def shutdown(self) -> None:
         """Run what is queued (without waiting for quiet) and stop."""
-        self._patience = 0.0
         with self._quiet:
+            self._closing = True
             self._quiet.notify_all()
         self._pool.shutdown(wait=True)
 
@@ -57,7 +58,7 @@ class Background:
             while True:
                 now = time.monotonic()
                 calm = self._busy == 0 and now - self._last_busy >= self._settle
-                if calm or now >= deadline or self._patience == 0.0:
+                if calm or now >= deadline or self._closing:
                     break
                 wake = deadline if self._busy else min(deadline, self._last_busy + self._settle)
                 self._quiet.wait(max(0.01, wake - now))

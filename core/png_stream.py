@@ -1,5 +1,6 @@
-"""A PNG checked as its bytes stream in: the signature, every chunk's length, type and CRC, IHDR first, at
-least one IDAT and nothing after IEND; the same checks as Pillow's `verify()`, without reading the file again.
+"""PNG's chunk format, written (`chunk`) and checked as the bytes stream in (`PngStream`): the signature, every
+chunk's length, type and CRC, IHDR first, at least one IDAT and nothing after IEND; the same checks as Pillow's
+`verify()`, without reading the file again.
 
 A download feeds each piece it writes; at the end `finish()` gives the image's width and height (from IHDR)
 or raises DamagedPng. Only chunk headers are buffered, never chunk data: memory stays a few bytes whatever
@@ -13,6 +14,11 @@ import zlib
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_LENGTH = 2**31 - 1  # the PNG spec's limit for one chunk
+
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data and the CRC of type and data."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 class DamagedPng(ValueError):

@@ -227,7 +227,7 @@ class Studio:
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
         # History's thumbnails wait for a quiet moment, on a thread of the lowest priority: the CPU goes to edits.
-        self.background = Background()
+        self._background = Background()
         self._stopping = threading.Event()
         self._evicting = threading.Lock()
         self._pins = Pins()
@@ -322,7 +322,7 @@ class Studio:
             self.rate_limiter.acquire(caller.owner, caller.address)
         try:
             go = sending or (lambda: not (cancelled is not None and cancelled()))
-            with self.background.busy():
+            with self._background.busy():
                 return self._edit(request, caller, endpoint, started, on_progress, cancelled, go, pin_to)
         except (errors.EditCancelledError, errors.TooManyWaitingError):
             if counted:  # ended unsent: it spent nothing of the hour's allowance
@@ -508,7 +508,7 @@ class Studio:
             kept.append(image)
             notify(Progress(Stage.SAVED, next(counter), total, image=image))
             shown = Path(image.composite_path).stem if image.composite_path else image.sha256
-            self.background.submit(self._thumbnail, shown)  # History's first page then finds it made
+            self._background.submit(self._thumbnail, shown)  # History's first page then finds it made
 
         outcomes = download_all(
             answer.image_urls, self.store, DownloadPolicy(base_url=base_url), on_saved=saved, hold=hold
@@ -624,7 +624,7 @@ class Studio:
         self._stopping.set()
         self.pacer.close()  # edits waiting for their turn end unsent, so closing does not wait for them
         self._workers.shutdown(wait=True)
-        self.background.shutdown()
+        self._background.shutdown()
         self._resumer.join()
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()

@@ -19,9 +19,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
+from core.png_stream import SIGNATURE, chunk
+
 STRIP_ROWS = 64
 LEVEL = 1  # zlib's fastest: a composite is written once and read rarely
-_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPES = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
 _ZLIB_HEADER = b"\x78\x01"
 _FINAL_BLOCK = b"\x03\x00"  # an empty final block of fixed codes: ends the stream after the last flushed strip
@@ -63,10 +64,6 @@ def _adler_combine(first: int, second: int, second_length: int) -> int:
     sum1 %= _ADLER_BASE
     sum2 %= _ADLER_BASE
     return (sum2 << 16) | sum1
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
 class StripEncoder:
@@ -135,14 +132,14 @@ class StripEncoder:
     def _assemble(self, strips: Sequence[_Strip]) -> bytes:
         width, height = self.size
         header = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[self.mode], 0, 0, 0)
-        parts = [_SIGNATURE, _chunk(b"IHDR", header)]
+        parts = [SIGNATURE, chunk(b"IHDR", header)]
         if self._icc:
-            parts.append(_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(self._icc)))
+            parts.append(chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(self._icc)))
         adler = 1
-        parts.append(_chunk(b"IDAT", _ZLIB_HEADER))
+        parts.append(chunk(b"IDAT", _ZLIB_HEADER))
         for strip in strips:
             adler = _adler_combine(adler, strip.adler, strip.length)
-            parts.append(_chunk(b"IDAT", strip.data))
-        parts.append(_chunk(b"IDAT", _FINAL_BLOCK + struct.pack(">I", adler)))
-        parts.append(_chunk(b"IEND", b""))
+            parts.append(chunk(b"IDAT", strip.data))
+        parts.append(chunk(b"IDAT", _FINAL_BLOCK + struct.pack(">I", adler)))
+        parts.append(chunk(b"IEND", b""))
         return b"".join(parts)

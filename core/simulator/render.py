@@ -140,7 +140,7 @@ def _render_one(job: RenderJob, base: Image.Image | None, index: int) -> bytes:
     seeded noise in every pixel instead (it does not compress: 2048x2048 weighs 12 MB, like a photo's PNG)."""
     width = job.size[0]
     mark = f"SIMULATED  seed {job.seed}  #{index + 1}"
-    if job.noise or base is None:
+    if base is None:  # job.noise: nothing was composed
         pixels = np.random.default_rng([job.seed, index]).bytes(job.size[0] * job.size[1] * 3)
         image = Image.frombytes("RGB", job.size, pixels)
         _draw_mark(image, mark, max(12, width // 64))
@@ -162,7 +162,7 @@ def _stored_png(image: Image.Image) -> bytes:
     rows = np.zeros((height, width * 3 + 1), np.uint8)  # each row: filter type 0, then its pixels
     rows[:, 1:] = np.asarray(image).reshape(height, width * 3)
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:  # the simulator stands alone: core.png_stream's, written again
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
