@@ -236,18 +236,22 @@ def test_edit_api_answers_in_chinese_to_a_chinese_browser(served, image_files):
 
 def test_eight_visitors_at_once_are_served_concurrently(served, image_files):
     client, _studio, sim = served
-    sim.configure(latency=1.0)
+    sim.configure(latency=4.0)  # long enough that eight uploads under a loaded CI still overlap at the model
+    visitors = [Client(client.src, verbose=False) for _ in range(8)]  # connected first: only the edits race
+    start = threading.Barrier(len(visitors))
     outcomes = []
 
-    def visit() -> None:
-        own = Client(client.src, verbose=False)
+    def visit(own: Client) -> None:
+        start.wait()
         outcomes.append(edit(own, [image_files[0]], seed=1))
 
-    threads = [threading.Thread(target=visit) for _ in range(8)]
+    threads = [threading.Thread(target=visit, args=(own,)) for own in visitors]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    for own in visitors:
+        own.close()
     assert len(outcomes) == 8
     assert sim.stats.max_in_flight == 8  # all eight calls were at the model together, none queued behind another
 

@@ -124,6 +124,10 @@ def test_a_three_step_chain_branched_from_step_one_shows_in_history_and_is_compa
 
     open_history(page)
     page.locator("#history-gallery button.thumbnail-item").nth(0).click()  # the branch
+    # The tree was shown (focused on step 3) when the tab opened; the click's own answer focuses on the snow. Wait
+    # for it, or it lands after the picks below and puts the focus back (as for a visitor who clicks in the tree
+    # before the edit they chose has loaded).
+    expect(page.locator("#versions-line")).to_contain_text("Step 2 · #1 Make it snow against Step 1 · #1")
     expect(nodes(page)).to_have_count(5)
     expect(node(page, "Step 2")).to_have_count(2)  # siblings: the boat and the snow, both made from step 1
     newest = page.locator("#versions-tree button.node.newest")
