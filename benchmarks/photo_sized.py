@@ -3,10 +3,12 @@ simulator's `--noise`), fetched at a set bandwidth per link, against an ideal cl
 
 The ideal client is what no front end can beat: one raw POST of the SDK's wire format, then every result
 streamed to disk at once, one thread per link, in 1 MiB chunks, with no checks. One visitor (n=6) and a
-crowd (16 visitors, n=2 each) go through `/edit` of the running app with `gradio_client`, so their time
-includes the uploads, the queue, the studio's downloads, checks and history, and the client's download of
-each result from the app. Every call asks for a random seed, so every result is new to the simulator (no
-render cache) and to the studio's store (no shared file, no thumbnail made before).
+crowd (16 visitors, n=2 each) go through `/edit` of the running app with `gradio_client`, then fetch their
+results from the app all at once as a browser's gallery does, so their time includes the uploads, the queue,
+the studio's downloads, checks and history, and the transfer of each result from the app. The same visits
+with `gradio_client` downloading the results itself (one after another, hashing each) are measured too.
+Every call asks for a random seed, so every result is new to the simulator (no render cache) and to the
+studio's store (no shared file, no thumbnail made before).
 
     python -m benchmarks.photo_sized            # the table alone, against a fresh simulator and app
 """
@@ -20,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -145,7 +147,8 @@ def _one_of_a_crowd(job: Callable[[], Callable[[], object]], ready: Any, outcome
     outcomes.put("")
 
 
-def _visitor(url: str, downloads: Path, visit: visitors.Visit) -> Callable[[], object]:
+def visitor_job(url: str, downloads: Path | None, visit: visitors.Visit) -> Callable[[], object]:
+    """A crowd job: connects one client, then returns its visit (run when the crowd starts)."""
     (client,) = visitors.clients(url, 1, downloads)
     return lambda: visit.run(client)
 
@@ -154,69 +157,86 @@ def _ideal(origin: str, inputs: tuple[Path, ...], config: PhotoConfig, out: Path
     return lambda: ideal_edit(origin, inputs, config.crowd_n, config.size, out)
 
 
+@dataclass
+class _Runs:
+    """Scenario (g)'s measurements, run by run."""
+
+    ideal: list[float] = field(default_factory=list)
+    alone: list[float] = field(default_factory=list)
+    alone_library: list[float] = field(default_factory=list)
+    ideal_many: list[float] = field(default_factory=list)
+    single: list[float] = field(default_factory=list)
+    crowds: list[Crowd] = field(default_factory=list)
+    crowds_library: list[float] = field(default_factory=list)
+
+
 def scenario_g(report: Report, config: PhotoConfig, work: Path) -> None:
-    """One visitor and a crowd through `/edit`, each beside the ideal client, run by run."""
+    """One visitor and a crowd through `/edit`, each beside the ideal client, run by run. A visitor fetches its
+    results at once as a browser's gallery does; the same visits with `gradio_client` downloading each result
+    (one after another, hashing it) are measured beside them."""
     inputs = (photo_file(work / "inputs-g", 1024, 1024, "JPEG", seed=5),)
     simulator = SimulatorProcess(
         latency=config.latency, bandwidth=config.bandwidth, noise=True, log=work / "simulator-g.log"
     )
     with simulator as sim, AppProcess(sim.base_url, work / "app-g", concurrency=config.crowd * 2) as app:
         origin = sim.base_url.removesuffix("/api/v1")
-        people = visitors.clients(app.url, 1, work / "downloads-g")
-        one = visitors.Visit(inputs, PROMPT, n=config.n, size=config.size, seed=-1)
-        many = replace(one, n=config.crowd_n)
+        browser, library = visitors.clients(app.url, 1, None), visitors.clients(app.url, 1, work / "downloads-g")
+        one = visitors.Visit(inputs, PROMPT, n=config.n, size=config.size, seed=-1, fetch_to=work / "fetched-g")
+        one_library, many = replace(one, fetch_to=None), replace(one, n=config.crowd_n)
         ideal_edit(origin, inputs, config.n, config.size, work / "ideal-warm")  # first connections
-        one.run(people[0])  # warm-up of the app: imports, first connections, SQLite
-        ideal, alone, ideal_many, crowds, single = [], [], [], [], []
+        one.run(browser[0])  # warm-up of the app: imports, first connections, SQLite
+        runs = _Runs()
         for run in range(config.runs):
             settle(app)
-            ideal.append(ideal_edit(origin, inputs, config.n, config.size, work / f"ideal-{run}"))
-            alone.append(visitors.crowd(people[:1], one).wall)
+            runs.ideal.append(ideal_edit(origin, inputs, config.n, config.size, work / f"ideal-{run}"))
+            runs.alone.append(visitors.crowd(browser, one).wall)
+            settle(app)
+            runs.alone_library.append(visitors.crowd(library, one_library).wall)
             folder = work / f"crowd-{run}"
             jobs = [partial(_ideal, origin, inputs, config, folder / f"ideal-{k}") for k in range(config.crowd)]
             settle(app)
-            ideal_many.append(crowd_of_processes(jobs, None, sim.pid).wall)
-            single.append(visitors.crowd(people[:1], many).wall)
-            jobs = [partial(_visitor, app.url, folder / f"visitor-{k}", many) for k in range(config.crowd)]
-            observed = crowd_of_processes(jobs, app, sim.pid)
-            crowds.append(observed)
+            runs.ideal_many.append(crowd_of_processes(jobs, None, sim.pid).wall)
+            runs.single.append(visitors.crowd(browser, many).wall)
+            jobs = [partial(visitor_job, app.url, None, many) for _ in range(config.crowd)]
+            runs.crowds.append(crowd_of_processes(jobs, app, sim.pid))
+            settle(app)
+            jobs = [
+                partial(visitor_job, app.url, folder / f"visitor-{k}", replace(many, fetch_to=None))
+                for k in range(config.crowd)
+            ]
+            runs.crowds_library.append(crowd_of_processes(jobs, app, sim.pid).wall)
             print(
-                f"(g) run {run + 1}: ideal {ideal[-1]:.2f} s, one visitor {alone[-1]:.2f} s; "
-                f"{config.crowd} ideal {ideal_many[-1]:.2f} s, {config.crowd} visitors {observed.wall:.2f} s",
+                f"(g) run {run + 1}: ideal {runs.ideal[-1]:.2f} s, one visitor {runs.alone[-1]:.2f} s "
+                f"({runs.alone_library[-1]:.2f} s with gradio_client's downloads); {config.crowd} ideal "
+                f"{runs.ideal_many[-1]:.2f} s, {config.crowd} visitors {runs.crowds[-1].wall:.2f} s "
+                f"({runs.crowds_library[-1]:.2f} s)",
                 flush=True,
             )
     report.facts["g"] = {
         "config": config,
-        "cpu": {name: Figure.of(o.cpu[name] for o in crowds) for name in ("app", "simulator", "clients")},
+        "cpu": {name: Figure.of(o.cpu[name] for o in runs.crowds) for name in ("app", "simulator", "clients")},
     }
-    mb = config.size.replace("*", "x")
-    ideal_fig, alone_fig = Figure.of(ideal), Figure.of(alone)
-    ideal_crowd_fig = Figure.of(ideal_many)
-    crowd_fig = Figure.of(observed.wall for observed in crowds)
-    report.add(Row("g", f"ideal client: n={config.n} at {mb}", ideal_fig, "s"))
-    report.add(Row("g", f"one visitor through /edit: n={config.n}", alone_fig, "s"))
-    report.add(Row("g", "one visitor / ideal client", ratios(alone_fig, ideal_fig), "x", Target(1.10)))
-    report.add(Row("g", f"{config.crowd} ideal clients at once: n={config.crowd_n} each", ideal_crowd_fig, "s"))
-    report.add(Row("g", f"{config.crowd} visitors at once through /edit", crowd_fig, "s"))
+    _report_g(report, config, runs)
+
+
+def _report_g(report: Report, config: PhotoConfig, runs: _Runs) -> None:
+    mb, crowd, n = config.size.replace("*", "x"), config.crowd, config.crowd_n
+    ideal, alone, alone_library = Figure.of(runs.ideal), Figure.of(runs.alone), Figure.of(runs.alone_library)
+    ideal_crowd, crowds = Figure.of(runs.ideal_many), Figure.of(observed.wall for observed in runs.crowds)
+    crowds_library = Figure.of(runs.crowds_library)
+    report.add(Row("g", f"ideal client: n={config.n} at {mb}", ideal, "s"))
+    report.add(Row("g", f"one visitor through /edit: n={config.n}", alone, "s"))
+    report.add(Row("g", "one visitor / ideal client", ratios(alone, ideal), "x", Target(1.10)))
+    report.add(Row("g", "the same, gradio_client downloading each result / ideal", ratios(alone_library, ideal), "x"))
+    report.add(Row("g", f"{crowd} ideal clients at once: n={n} each", ideal_crowd, "s"))
+    report.add(Row("g", f"{crowd} visitors at once through /edit", crowds, "s"))
+    report.add(Row("g", f"{crowd} visitors / {crowd} ideal clients", ratios(crowds, ideal_crowd), "x", Target(1.5)))
     report.add(
-        Row(
-            "g",
-            f"{config.crowd} visitors / {config.crowd} ideal clients",
-            ratios(crowd_fig, ideal_crowd_fig),
-            "x",
-            Target(1.5),
-        )
+        Row("g", "the same, gradio_client downloading each result / ideal", ratios(crowds_library, ideal_crowd), "x")
     )
-    report.add(
-        Row(
-            "g",
-            f"{config.crowd} visitors / one visitor's n={config.crowd_n}",
-            ratios(crowd_fig, Figure.of(single)),
-            "x",
-        )
-    )
-    report.add(Row("g", f"peak RSS, {config.crowd} visitors", Figure.of(o.peak_rss / 1e6 for o in crowds), "MB"))
-    report.add(Row("g", f"app CPU, {config.crowd} visitors", Figure.of(o.cpu["app"] for o in crowds), "s"))
+    report.add(Row("g", f"{crowd} visitors / one visitor's n={n}", ratios(crowds, Figure.of(runs.single)), "x"))
+    report.add(Row("g", f"peak RSS, {crowd} visitors", Figure.of(o.peak_rss / 1e6 for o in runs.crowds), "MB"))
+    report.add(Row("g", f"app CPU, {crowd} visitors", Figure.of(o.cpu["app"] for o in runs.crowds), "s"))
 
 
 def main() -> None:

@@ -67,8 +67,10 @@ def profile(config: PhotoConfig, work: Path) -> tuple[dict[str, int], int]:
     inputs = (photo_file(work / "inputs", 1024, 1024, "JPEG", seed=5),)
     simulator = SimulatorProcess(latency=config.latency, bandwidth=config.bandwidth, noise=True, log=work / "sim.log")
     with simulator as sim, AppProcess(sim.base_url, work / "app", concurrency=config.crowd * 2) as app:
-        people = visitors.clients(app.url, config.crowd, work / "downloads")
-        visit = visitors.Visit(inputs, PROMPT, n=config.crowd_n, size=config.size, seed=-1)  # new results each time
+        # Connected before the sampling starts (a client's connection is not part of an edit); in this process, as
+        # the app is what is sampled. New results each time, fetched at once as a browser's gallery does.
+        people = visitors.clients(app.url, config.crowd, None)
+        visit = visitors.Visit(inputs, PROMPT, n=config.crowd_n, size=config.size, seed=-1, fetch_to=work / "fetched")
         visitors.crowd(people, visit)  # warm-up: the app's first of everything
         raw = work / "profile.txt"
         spy = subprocess.Popen(

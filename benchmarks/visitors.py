@@ -16,8 +16,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -27,6 +30,8 @@ from gradio_client import Client, handle_file
 from benchmarks.figures import percentile
 from benchmarks.inputs import photo_file
 from benchmarks.services import AppProcess, SimulatorProcess, cpu_seconds, machine_busy_seconds
+
+CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,16 +43,37 @@ class Visit:
     n: int = 1
     size: str = "auto"
     seed: int = 1
+    fetch_to: Path | None = None
+    """None: `gradio_client` downloads each result (one after another, hashing each). A folder: the client
+    downloads nothing (`download_files=False`) and the results are streamed into the folder all at once, as a
+    browser's gallery fetches its images."""
 
     def run(self, client: Client) -> float:
-        """One edit, its results downloaded by the client; returns the seconds the studio itself took."""
+        """One edit, its results downloaded; returns the seconds the studio itself took."""
         slots = [handle_file(str(path)) for path in self.inputs] + [None] * (3 - len(self.inputs))
         images, record = client.predict(
             *slots, prompt=self.prompt, size=self.size, n=self.n, seed=self.seed, api_name="/edit"
         )
         if len(images) != self.n:
             raise RuntimeError(f"asked for {self.n} results, got {len(images)}")
+        if self.fetch_to is not None:
+            fetch_at_once([item["image"]["url"] for item in images], self.fetch_to)
         return float(record["seconds"])
+
+
+def fetch_at_once(urls: Sequence[str], folder: Path) -> None:
+    """Every URL streamed to a file of `folder` at the same time, one thread per link, in 1 MiB chunks."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def fetch(url: str) -> None:
+        with requests.get(url, stream=True, timeout=120) as answer:
+            answer.raise_for_status()
+            with tempfile.NamedTemporaryFile(dir=folder, suffix=".png", delete=False) as file:
+                for chunk in answer.iter_content(CHUNK):
+                    file.write(chunk)
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        list(pool.map(fetch, urls))
 
 
 @dataclass(frozen=True)
@@ -64,10 +90,12 @@ class CrowdRun:
         return percentile(self.latencies, 0.95)
 
 
-def clients(url: str, count: int, downloads: Path) -> list[Client]:
-    """`count` independent visitors (each its own session), connected before any timing starts."""
+def clients(url: str, count: int, downloads: Path | None) -> list[Client]:
+    """`count` independent visitors (each its own session), connected before any timing starts; None for
+    `downloads`: the clients download nothing themselves (see `Visit.fetch_to`)."""
+    files = str(downloads) if downloads is not None else False
     return [
-        Client(url, verbose=False, download_files=str(downloads), analytics_enabled=False, ssl_verify=False)
+        Client(url, verbose=False, download_files=files, analytics_enabled=False, ssl_verify=False)
         for _ in range(count)
     ]
 

@@ -284,10 +284,15 @@ def _read(source: str | os.PathLike[str] | bytes, slot: int) -> bytes:
     else:
         try:
             with open(source, "rb") as file:
-                if os.fstat(file.fileno()).st_size > limit:
+                size = os.fstat(file.fileno()).st_size
+                if size > limit:
                     raise _unreadable(slot, _over_cap(limit))
-                # One byte past the cap still tells a file that grew, or a device reporting no size.
-                data = file.read(limit + 1)
+                # As many bytes as the file says it has and one more: a buffer of the cap's size would cost an
+                # mmap of tens of MB per upload. A file that grew, or a device reporting no size, is read on up
+                # to one byte past the cap.
+                data = file.read(size + 1)
+                if len(data) > size:
+                    data += file.read(limit + 1 - len(data))
         except OSError as exc:
             raise _unreadable(slot, _UNOPENABLE) from exc
     if not data:
