@@ -8,13 +8,13 @@ from benchmarks.figures import Figure, Report, Row
 
 
 def plot(report: Report, path: Path) -> None:
-    """Six panels, one per scenario: medians as bars or points, min-max as error bars, targets dashed."""
+    """Eight panels, (g) in two of them: medians as bars or points, min-max as error bars, targets dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9.5))
+    fig, axes = plt.subplots(2, 4, figsize=(21, 9.5))
     _bars(
         axes[0][0],
         [r for r in report.rows if r.scenario == "a" and r.unit == "s"],
@@ -42,6 +42,11 @@ def plot(report: Report, path: Path) -> None:
         targets=True,
     )
     _memory(axes[1][2], report)
+    photo = [r for r in report.rows if r.scenario == "g"]
+    _bars(
+        axes[0][3], [r for r in photo if r.unit == "s" and "CPU" not in r.label], "(g) photo-sized results", "seconds"
+    )
+    _bars(axes[1][3], [r for r in photo if r.unit == "x"], "(g) photo-sized: ratios", "ratio", targets=True)
     title = report.facts.get("plot_title")
     if title:
         fig.suptitle(str(title), fontsize=11)
@@ -51,6 +56,9 @@ def plot(report: Report, path: Path) -> None:
 
 
 def _bars(ax, rows: list[Row], title: str, unit: str, *, targets: bool = False) -> None:
+    if not rows:  # a scenario left out of this run
+        ax.set_visible(False)
+        return
     labels = [_short(row.label) for row in rows]
     medians = [row.figure.median for row in rows]
     lows = [row.figure.median - row.figure.low for row in rows]
