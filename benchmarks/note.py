@@ -33,6 +33,7 @@ def markdown(report: Report, *, image: str) -> str:
         f"{config.runs} runs for (a) and (c), {config.fast_runs} for (b) and (d) and {config.start_runs} for (e), with",
         f"min and max beside it. The whole run took {run['seconds'] / 60:.1f} min.",
         _shared_machine(run),
+        _speed(run),
         "",
         table(report.rows),
         "",
@@ -59,6 +60,15 @@ def _shared_machine(run: dict[str, Any]) -> str:
     return (
         f"Other processes on this shared machine used **{cores:.2f} cores** on average during the run (load "
         f"{run['load_before']:.1f} before, {run['load_after']:.1f} after); where they ran, they widen the min-max."
+    )
+
+
+def _speed(run: dict[str, Any]) -> str:
+    before, after = run["cpu_check_ms"]
+    return (
+        f"A fixed piece of CPU work (`benchmarks.run.cpu_check`: 2 million Python additions and the SHA-256 of 32 MB)"
+        f" took **{before:.0f} ms** before the run and **{after:.0f} ms** after it: a shared host's speed varies, so"
+        " compare this figure before comparing two pages' times."
     )
 
 

@@ -10,6 +10,7 @@ a simulator process (model latency, per-connection bandwidth) and `python app.py
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import shutil
@@ -346,6 +347,21 @@ def _progress(line: str) -> None:
     print(f"  {line}", file=sys.stderr, flush=True)
 
 
+def cpu_check() -> float:
+    """Milliseconds of a fixed piece of CPU work (the best of three): a page's figures are comparable with
+    another's only where the machine ran this as fast."""
+    data = bytes(32 << 20)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number
+        hashlib.sha256(data).digest()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def machine_facts(config: Config) -> dict[str, object]:
     """What the numbers were measured on."""
     cpu = "unknown CPU"
@@ -388,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_quiet(args.wait_quiet)
     work = Path(tempfile.mkdtemp(prefix="qwen-bench-"))
     report = Report(facts=machine_facts(config))
+    speed_before = cpu_check()
     started, busy_before, own_before = time.perf_counter(), machine_busy_seconds(), _own_cpu()
     load_before = os.getloadavg()[0]
     try:
@@ -422,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "other_cores": other / elapsed,
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
+        "cpu_check_ms": (speed_before, cpu_check()),
     }
     report.rows.sort(key=lambda row: row.scenario)  # stable: each scenario keeps its own order
     print(table(report.rows))
