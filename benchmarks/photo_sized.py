@@ -21,7 +21,6 @@ import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -37,7 +36,6 @@ from core.simulator.server import GENERATION_PATH
 
 MODEL = "qwen-image-edit-plus"
 PROMPT = "the same street at golden hour"
-CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -75,16 +73,7 @@ def ideal_edit(origin: str, inputs: tuple[Path, ...], n: int, size: str, out: Pa
     links = [item["image"] for item in answer.json()["output"]["choices"][0]["message"]["content"]]
     if len(links) != n:
         raise RuntimeError(f"asked for {n} results, got {len(links)} links")
-    out.mkdir(parents=True, exist_ok=True)
-
-    def fetch(number: int, link: str) -> None:
-        with requests.get(link, stream=True, timeout=120) as download, open(out / f"{number}.png", "wb") as file:
-            download.raise_for_status()
-            for chunk in download.iter_content(CHUNK):
-                file.write(chunk)
-
-    with ThreadPoolExecutor(len(links)) as pool:
-        list(pool.map(fetch, range(len(links)), links))
+    visitors.fetch_at_once(links, out)
     return time.perf_counter() - started
 
 
