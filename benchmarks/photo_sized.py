@@ -8,7 +8,9 @@ results from the app all at once as a browser's gallery does, so their time incl
 the studio's downloads, checks and history, and the transfer of each result from the app. The same visits
 with `gradio_client` downloading the results itself (one after another, hashing each) are measured too.
 Every call asks for a random seed, so every result is new to the simulator (no render cache) and to the
-studio's store (no shared file, no thumbnail made before).
+studio's store (no shared file, no thumbnail made before). One visitor is also measured with a real photograph
+(`assets/examples/coffee.jpg`) as its input and the simulator's ordinary renders of it as results: PNGs of a
+photograph, lighter than noise.
 
     python -m benchmarks.photo_sized            # the table alone, against a fresh simulator and app
 """
@@ -35,6 +37,7 @@ from benchmarks.services import BENCH_KEY, AppProcess, SimulatorProcess, cpu_sec
 from core.simulator.server import GENERATION_PATH
 
 MODEL = "qwen-image-edit-plus"
+PHOTOGRAPH = Path(__file__).resolve().parent.parent / "assets" / "examples" / "coffee.jpg"
 PROMPT = "the same street at golden hour"
 
 
@@ -157,6 +160,9 @@ class _Runs:
     single: list[float] = field(default_factory=list)
     crowds: list[Crowd] = field(default_factory=list)
     crowds_library: list[float] = field(default_factory=list)
+    photo_ideal: list[float] = field(default_factory=list)
+    photo_alone: list[float] = field(default_factory=list)
+    photo_bytes: list[float] = field(default_factory=list)
 
 
 def scenario_g(report: Report, config: PhotoConfig, work: Path) -> None:
@@ -172,6 +178,7 @@ def scenario_g(report: Report, config: PhotoConfig, work: Path) -> None:
         browser, library = visitors.clients(app.url, 1, None), visitors.clients(app.url, 1, work / "downloads-g")
         one = visitors.Visit(inputs, PROMPT, n=config.n, size=config.size, seed=-1, fetch_to=work / "fetched-g")
         one_library, many = replace(one, fetch_to=None), replace(one, n=config.crowd_n)
+        photo = replace(one, inputs=(PHOTOGRAPH,), fetch_to=work / "fetched-photo-g")
         ideal_edit(origin, inputs, config.n, config.size, work / "ideal-warm")  # first connections
         one.run(browser[0])  # warm-up of the app: imports, first connections, SQLite
         runs = _Runs()
@@ -194,11 +201,18 @@ def scenario_g(report: Report, config: PhotoConfig, work: Path) -> None:
                 for k in range(config.crowd)
             ]
             runs.crowds_library.append(crowd_of_processes(jobs, app, sim.pid).wall)
+            sim.configure(noise=False)  # a photograph's PNGs
+            settle(app)
+            runs.photo_ideal.append(ideal_edit(origin, photo.inputs, config.n, config.size, folder / "ideal-photo"))
+            runs.photo_bytes.append(sum(f.stat().st_size for f in (folder / "ideal-photo").iterdir()) / config.n)
+            runs.photo_alone.append(visitors.crowd(browser, photo).wall)
+            sim.configure(noise=True)
             print(
                 f"(g) run {run + 1}: ideal {runs.ideal[-1]:.2f} s, one visitor {runs.alone[-1]:.2f} s "
                 f"({runs.alone_library[-1]:.2f} s with gradio_client's downloads); {config.crowd} ideal "
                 f"{runs.ideal_many[-1]:.2f} s, {config.crowd} visitors {runs.crowds[-1].wall:.2f} s "
-                f"({runs.crowds_library[-1]:.2f} s)",
+                f"({runs.crowds_library[-1]:.2f} s); a photograph: ideal {runs.photo_ideal[-1]:.2f} s, "
+                f"one visitor {runs.photo_alone[-1]:.2f} s",
                 flush=True,
             )
     report.facts["g"] = {
@@ -226,6 +240,12 @@ def _report_g(report: Report, config: PhotoConfig, runs: _Runs) -> None:
     report.add(Row("g", f"{crowd} visitors / one visitor's n={n}", ratios(crowds, Figure.of(runs.single)), "x"))
     report.add(Row("g", f"peak RSS, {crowd} visitors", Figure.of(o.peak_rss / 1e6 for o in runs.crowds), "MB"))
     report.add(Row("g", f"app CPU, {crowd} visitors", Figure.of(o.cpu["app"] for o in runs.crowds), "s"))
+    photo_ideal, photo_alone = Figure.of(runs.photo_ideal), Figure.of(runs.photo_alone)
+    each = Figure.of(runs.photo_bytes).median / 1e6
+    report.add(Row("g", f"a photograph, ideal client: n={config.n}, {each:.1f} MB each", photo_ideal, "s"))
+    report.add(Row("g", f"a photograph, one visitor through /edit: n={config.n}", photo_alone, "s"))
+    photo_ratio = ratios(photo_alone, photo_ideal)
+    report.add(Row("g", "a photograph, one visitor / ideal client", photo_ratio, "x", Target(1.10)))
 
 
 def main() -> None:

@@ -85,9 +85,12 @@ class SimulatorProcess:
         assert self._process is not None
         return self._process.pid
 
-    def configure(self, *, latency: float | None = None, bandwidth: float | None = None) -> None:
-        """Change latency and/or bandwidth while it runs (through its control API)."""
-        changes = {k: v for k, v in {"latency": latency, "bandwidth": bandwidth}.items() if v is not None}
+    def configure(
+        self, *, latency: float | None = None, bandwidth: float | None = None, noise: bool | None = None
+    ) -> None:
+        """Change latency, bandwidth and/or noise while it runs (through its control API)."""
+        wanted = {"latency": latency, "bandwidth": bandwidth, "noise": noise}
+        changes = {k: v for k, v in wanted.items() if v is not None}
         origin = self.base_url.removesuffix("/api/v1")
         request = urllib.request.Request(f"{origin}/_sim/config", data=json.dumps(changes).encode(), method="POST")
         with urllib.request.urlopen(request, timeout=5) as response:
