@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from typing import Any
 from PIL import Image
 
 from core.history import EditRow, History
+from core.history.database import Connection
 from core.store import ContentStore, Hold
 
 IN_FLIGHT = ("calling", "waiting", "downloading")
@@ -76,14 +76,14 @@ class Drafts:
 
     def get(self, owner: str) -> Draft:
         """The owner's draft (an empty one when they have none)."""
-        db = self._history.reader()
-        row = db.execute("SELECT * FROM drafts WHERE owner = ?", (owner,)).fetchone()
-        if row is None:
-            return Draft(owner)
-        images = tuple(
-            DraftImage(r["slot"], r["sha256"], r["ext"], r["bytes"], r["source"])
-            for r in db.execute("SELECT * FROM draft_images WHERE owner = ? ORDER BY slot", (owner,))
-        )
+        with self._history.reading() as db:
+            row = db.execute("SELECT * FROM drafts WHERE owner = ?", (owner,)).fetchone()
+            if row is None:
+                return Draft(owner)
+            images = tuple(
+                DraftImage(r["slot"], r["sha256"], r["ext"], r["bytes"], r["source"])
+                for r in db.execute("SELECT * FROM draft_images WHERE owner = ? ORDER BY slot", (owner,))
+            )
         return Draft(owner, json.loads(row["settings"]), tuple(json.loads(row["shown"])), images, row["running_since"])
 
     def path(self, image: DraftImage) -> Path | None:
@@ -107,11 +107,11 @@ class Drafts:
         Returns the ids kept."""
         wanted = list(dict.fromkeys(i for i in edit_ids if isinstance(i, str) and i))[:SHOWN_MAX]
         with self._history.transaction() as db:
-            marks = ",".join("?" * len(wanted))
-            found = {
-                row[0]
-                for row in db.execute(f"SELECT id FROM edits WHERE owner = ? AND id IN ({marks})", (owner, *wanted))
-            }
+            found: set[str] = set()
+            if wanted:  # "IN ()" is SQLite's only
+                marks = ",".join("?" * len(wanted))
+                sql = f"SELECT id FROM edits WHERE owner = ? AND id IN ({marks})"
+                found = {row[0] for row in db.execute(sql, (owner, *wanted))}
             kept = tuple(i for i in wanted if i in found)
             _ensure(db, owner)
             db.execute("UPDATE drafts SET shown = ? WHERE owner = ?", (json.dumps(kept), owner))
@@ -195,7 +195,7 @@ class Drafts:
         return match[1], match[2]
 
 
-def _ensure(db: sqlite3.Connection, owner: str) -> None:
+def _ensure(db: Connection, owner: str) -> None:
     """The owner's drafts row exists, its time of change is now."""
     db.execute(
         """INSERT INTO drafts (owner, updated) VALUES (?, ?)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -36,6 +37,9 @@ class Settings:
     base_url_override: str | None = None
     region: str = catalog.DEFAULT_REGION
     data_dir: Path = Path(platformdirs.user_data_dir(APP_NAME))
+    # PostgreSQL shared by replicas (None: SQLite under the data dir). Not in repr: the URL may hold a password.
+    database_url: str | None = field(default=None, repr=False)
+    replica: str | None = None  # this replica's name behind a load balancer (its route cookie's value)
     simulate: bool = False
     require_user_key: bool = False
     concurrency: int = 32
@@ -88,6 +92,8 @@ class Settings:
             base_url_override=(env.get("DASHSCOPE_HTTP_BASE_URL") or "").strip().rstrip("/") or None,
             region=region,
             data_dir=Path(data_dir or env.get("QWEN_EDIT_DATA_DIR") or _default_data_dir(env)).expanduser(),
+            database_url=_database_url(env.get("QWEN_EDIT_DATABASE_URL")),
+            replica=_replica(env.get("QWEN_EDIT_REPLICA")),
             simulate=simulate if simulate is not None else _flag(env, "QWEN_EDIT_SIMULATE"),
             require_user_key=_flag(env, "QWEN_EDIT_REQUIRE_USER_KEY"),
             concurrency=_int(env, "QWEN_EDIT_CONCURRENCY", 32),
@@ -115,6 +121,26 @@ def _default_data_dir(env: Mapping[str, str]) -> Path:
     if env.get("SPACE_ID") and os.access("/data", os.W_OK):
         return Path("/data") / APP_NAME
     return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def _database_url(raw: str | None) -> str | None:
+    """A PostgreSQL URL, or None (unset: SQLite under the data dir)."""
+    url = (raw or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("QWEN_EDIT_DATABASE_URL should be a postgresql://user:password@host/database URL")
+    return url
+
+
+def _replica(raw: str | None) -> str | None:
+    """A replica's name: letters, digits, `-` and `_`, up to 32 (it goes into a cookie and nginx's map)."""
+    name = (raw or "").strip()
+    if not name:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", name):
+        raise SettingsError("QWEN_EDIT_REPLICA should be a short name of letters, digits, - and _ (like r1)")
+    return name
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

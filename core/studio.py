@@ -215,7 +215,7 @@ class Studio:
         self.settings = settings
         images.configure(settings)  # the decode budget and upload cap are the process's, as the settings say
         configure_regions(settings.region_margin, settings.region_feather)
-        self.history = History(settings.data_dir / "history.sqlite3")
+        self.history = History(settings.database_url or settings.data_dir / "history.sqlite3")
         self.store = ContentStore(settings.data_dir / "store", registry=self.history)
         self.drafts = Drafts(self.history, self.store, private=settings.data_dir)  # each owner's Studio setup
         self._own_simulator = simulator is None and settings.uses_simulator
@@ -628,6 +628,7 @@ class Studio:
         self._resumer.join()
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()
+        self.history.close()
 
     def _finish_output(
         self, edit_id: str, image: SavedImage, exact_size: Size | None, hold: Hold, tool: Tool | None = None

@@ -1,9 +1,11 @@
-"""Fixtures: a running simulator, a temporary data dir, and input images made with Pillow."""
+"""Fixtures: a running simulator, a temporary data dir, input images made with Pillow, and the history's two
+engines (SQLite, and a real PostgreSQL server started for the session)."""
 
 import io
 import logging
 import os
 import queue
+import shutil
 import tempfile
 
 # Before gradio is imported anywhere: no telemetry, no proxy for loopback, a private temp dir.
@@ -12,9 +14,11 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="qwen-edit-gradio-"))
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image
+from postgres_server import PostgresServer
 
 from core import catalog
 from core.client import RetryPolicy
@@ -50,10 +54,30 @@ def make_image() -> Callable[..., bytes]:
     return make
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Debian's PostgreSQL, started once for the session on 127.0.0.1 (in its own temp dir: pytest's are
+    private to this user, and the server may run as `postgres`)."""
+    root = Path(tempfile.mkdtemp(prefix="qwen-edit-postgres-"))
+    server = PostgresServer(root).start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str | None:
+    """The history's engine for a test that runs on both: None (SQLite under the data dir), or a new, empty
+    PostgreSQL database's URL. A test that asks for it also gets the `studio` fixture on that engine."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()
+
+
 @pytest.fixture
-def studio(sim: Simulator, tmp_path) -> Iterator[Studio]:
-    """A Studio in simulator mode over `sim`, with a temporary data dir and quick retries."""
-    settings = Settings(data_dir=tmp_path / "data", simulate=True)
+def studio(sim: Simulator, tmp_path, request) -> Iterator[Studio]:
+    """A Studio in simulator mode over `sim`, with a temporary data dir and quick retries (its history on the
+    test's `database_url` when the test asks for one)."""
+    url = request.getfixturevalue("database_url") if "database_url" in request.fixturenames else None
+    settings = Settings(data_dir=tmp_path / "data", simulate=True, database_url=url)
     studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
     yield studio
     studio.close()

@@ -103,9 +103,8 @@ def look(page: Page, folder: Path, name: str) -> None:
 
 
 def newest_inputs(studio: Studio) -> list[Path]:
-    owner, edit_id = (
-        studio.history.reader().execute("SELECT owner, id FROM edits ORDER BY created DESC LIMIT 1").fetchone()
-    )
+    with studio.history.reading() as db:
+        owner, edit_id = db.execute("SELECT owner, id FROM edits ORDER BY created DESC LIMIT 1").fetchone()
     return [studio.store.path_for(row.sha256, row.ext) for row in studio.history.get(owner, edit_id).inputs]
 
 

@@ -149,9 +149,8 @@ def grown(mask: np.ndarray, pixels: int) -> np.ndarray:
 
 def last_mask(studio: Studio) -> Path:
     """The mask file history keeps for the module's newest edit (the page's only one with a mask)."""
-    owner, edit_id = (
-        studio.history.reader().execute("SELECT owner, id FROM edits ORDER BY created DESC LIMIT 1").fetchone()
-    )
+    with studio.history.reading() as db:
+        owner, edit_id = db.execute("SELECT owner, id FROM edits ORDER BY created DESC LIMIT 1").fetchone()
     kept = studio.history.get(owner, edit_id).plan["files"]["mask"]
     return studio.store.path_for(kept["sha256"], kept["ext"])
 

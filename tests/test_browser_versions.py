@@ -89,11 +89,9 @@ def after(url: str, index: int) -> int:
 
 def newest_edit(studio: Studio, owner_prompt: str) -> tuple[str, str]:
     """(owner, id) of the newest edit with this prompt."""
-    row = (
-        studio.history.reader()
-        .execute("SELECT owner, id FROM edits WHERE prompt = ? ORDER BY created DESC LIMIT 1", (owner_prompt,))
-        .fetchone()
-    )
+    with studio.history.reading() as db:
+        sql = "SELECT owner, id FROM edits WHERE prompt = ? ORDER BY created DESC LIMIT 1"
+        row = db.execute(sql, (owner_prompt,)).fetchone()
     return row["owner"], row["id"]
 
 

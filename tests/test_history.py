@@ -1,4 +1,5 @@
-"""History never loses a result: real SQLite files, real processes killed with SIGKILL, real downloads."""
+"""History never loses a result: real SQLite files and a real PostgreSQL server (a test that asks for
+`database_url` runs on both), real processes killed with SIGKILL, real downloads."""
 
 import json
 import os
@@ -204,7 +205,7 @@ def test_an_expired_pending_link_is_marked_failed_with_the_reason(sim, tmp_path,
         studio.close()
 
 
-def test_a_failed_call_is_in_history_with_its_reason(studio, sim, make_image):
+def test_a_failed_call_is_in_history_with_its_reason(studio, sim, make_image, database_url):
     sim.inject("content_inspection")
     with pytest.raises(errors.ContentInspectionError):
         studio.edit(EditRequest.create([make_image()], "x", seed=1), Caller("me"))
@@ -212,7 +213,7 @@ def test_a_failed_call_is_in_history_with_its_reason(studio, sim, make_image):
     assert edit.status == "failed" and "content check" in edit.error and edit.request_id
 
 
-def test_one_owner_cannot_see_reopen_or_delete_another_owners_edits(studio, make_image):
+def test_one_owner_cannot_see_reopen_or_delete_another_owners_edits(studio, make_image, database_url):
     mine = studio.edit(EditRequest.create([make_image()], "mine", seed=1), Caller("alice"))
     studio.edit(EditRequest.create([make_image()], "theirs", seed=1), Caller("bob"))
 
@@ -226,7 +227,7 @@ def test_one_owner_cannot_see_reopen_or_delete_another_owners_edits(studio, make
     assert studio.history.get("alice", mine.edit_id).status == "done"
 
 
-def test_history_lists_newest_first_and_filters_by_prompt_and_model(studio, make_image):
+def test_history_lists_newest_first_and_filters_by_prompt_and_model(studio, make_image, database_url):
     for prompt, model in [
         ("red hat", "qwen-image-edit-plus"),
         ("blue sky", "qwen-image-edit"),
@@ -240,7 +241,7 @@ def test_history_lists_newest_first_and_filters_by_prompt_and_model(studio, make
     assert studio.history.list("me", search="100%_") == []
 
 
-def test_deleting_an_edit_removes_only_files_no_other_edit_uses(studio, make_image):
+def test_deleting_an_edit_removes_only_files_no_other_edit_uses(studio, make_image, database_url):
     shared_input = make_image(700, 500)
     first = studio.edit(EditRequest.create([shared_input], "a", seed=1), Caller("me"))
     second = studio.edit(EditRequest.create([shared_input], "b", seed=2), Caller("me"))
@@ -252,8 +253,10 @@ def test_deleting_an_edit_removes_only_files_no_other_edit_uses(studio, make_ima
     assert studio.store.path_for(kept_input.sha256, kept_input.ext).exists()
 
 
-def test_over_the_owner_quota_the_least_recently_used_unstarred_edits_go_first(sim, tmp_path, make_image):
-    studio = Studio(Settings(data_dir=tmp_path, simulate=True), simulator=sim, retry=FAST_RETRY)
+def test_over_the_owner_quota_the_least_recently_used_unstarred_edits_go_first(sim, tmp_path, make_image, database_url):
+    studio = Studio(
+        Settings(data_dir=tmp_path, simulate=True, database_url=database_url), simulator=sim, retry=FAST_RETRY
+    )
     try:
         ids = [
             studio.edit(
@@ -263,7 +266,7 @@ def test_over_the_owner_quota_the_least_recently_used_unstarred_edits_go_first(s
         ]
         studio.history.star("me", ids[0])
         studio.history.touch("me", ids[1])  # reopened: used more recently than ids[2]
-        studio.settings = Settings(data_dir=tmp_path, simulate=True, owner_storage_mb=1)  # now over the cap
+        studio.settings = replace(studio.settings, owner_storage_mb=1)  # now over the cap
         big = studio.edit(
             EditRequest.create([make_image(1500, 1500)], "big", n=2, size="2048*2048", seed=9), Caller("me")
         )
@@ -276,8 +279,9 @@ def test_over_the_owner_quota_the_least_recently_used_unstarred_edits_go_first(s
         studio.close()
 
 
-def test_an_edit_is_never_evicted_while_it_runs(sim, tmp_path, make_image):
-    settings = Settings(data_dir=tmp_path, simulate=True, owner_storage_mb=0)  # every finished edit is over it
+def test_an_edit_is_never_evicted_while_it_runs(sim, tmp_path, make_image, database_url):
+    # Every finished edit is over the cap.
+    settings = Settings(data_dir=tmp_path, simulate=True, owner_storage_mb=0, database_url=database_url)
     studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
     evicted: list[str] = []
 
@@ -293,8 +297,8 @@ def test_an_edit_is_never_evicted_while_it_runs(sim, tmp_path, make_image):
         studio.close()
 
 
-def test_eight_writers_and_a_reader_at_once(tmp_path):
-    history = History(tmp_path / "h.sqlite3")
+def test_eight_writers_and_a_reader_at_once(tmp_path, database_url):
+    history = History(database_url or tmp_path / "h.sqlite3")
     params = EditParameters.from_dict(
         {
             "model": "qwen-image-edit-plus",
@@ -336,6 +340,7 @@ def test_eight_writers_and_a_reader_at_once(tmp_path):
     assert all(len(history.list(f"w{i}", limit=100)) == 25 for i in range(8))
     assert reads == sorted(reads)  # a reader only ever sees history grow
     assert all(e.status == "done" for e in history.list("w0", limit=100))
+    history.close()
 
 
 def test_a_database_of_the_first_schema_is_migrated_keeping_its_edits(tmp_path):
@@ -356,7 +361,7 @@ def test_a_database_of_the_first_schema_is_migrated_keeping_its_edits(tmp_path):
     assert history.migrate() == len(MIGRATIONS)
 
 
-def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, tmp_path):
+def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, tmp_path, database_url):
     result = studio.edit(
         EditRequest.create(
             [make_image(), make_image(600, 800)], "swap", n=2, seed=8, size="1024*1024", exact_size=Size(600, 800)
@@ -381,7 +386,9 @@ def test_a_zip_of_edits_holds_the_pngs_and_every_parameter(studio, make_image, t
     assert entry["request_id"] == result.request_id and not entry["missing"] and entry["folder"] == folder
 
 
-def test_a_zip_gives_each_edit_its_own_folder_when_date_and_prompt_are_the_same(studio, make_image, tmp_path):
+def test_a_zip_gives_each_edit_its_own_folder_when_date_and_prompt_are_the_same(
+    studio, make_image, tmp_path, database_url
+):
     request = EditRequest.create([make_image()], "Make it a watercolour: soft, *wet* edges?", seed=3)
     edits = [studio.history.get("me", studio.edit(request, Caller("me")).edit_id) for _ in range(2)]
     first = edits[0].id
@@ -399,7 +406,9 @@ def test_a_zip_gives_each_edit_its_own_folder_when_date_and_prompt_are_the_same(
     assert [name for name in names if set(name) & set('*:?"<>|\\')] == []
 
 
-def test_rerunning_an_edit_repeats_inputs_parameters_and_seed_or_draws_a_new_seed(studio, sim, make_image):
+def test_rerunning_an_edit_repeats_inputs_parameters_and_seed_or_draws_a_new_seed(
+    studio, sim, make_image, database_url
+):
     first = studio.edit(
         EditRequest.create([make_image(), make_image(640, 640)], "swap Image 1 and Image 2", n=2, seed=77), Caller("me")
     )
@@ -413,8 +422,9 @@ def test_rerunning_an_edit_repeats_inputs_parameters_and_seed_or_draws_a_new_see
         studio.rerun_request("someone-else", first.edit_id)
 
 
-def test_edits_finishing_together_over_the_quota_all_succeed(sim, tmp_path, make_image):
-    studio = Studio(Settings(data_dir=tmp_path, simulate=True, owner_storage_mb=1), simulator=sim, retry=FAST_RETRY)
+def test_edits_finishing_together_over_the_quota_all_succeed(sim, tmp_path, make_image, database_url):
+    settings = Settings(data_dir=tmp_path, simulate=True, owner_storage_mb=1, database_url=database_url)
+    studio = Studio(settings, simulator=sim, retry=FAST_RETRY)
     sim.configure(latency=0.5)  # all eight answers arrive together, so their quota checks overlap
     failures: list[Exception] = []
 

@@ -1,24 +1,26 @@
-"""The history schema as small named changes, applied once each, in order, recorded in `migrations`.
+"""The history schema as small named changes, applied once each, in order, recorded in `migrations`. One list
+for both engines, in SQLite's spelling (`core.history.database` turns it into PostgreSQL's).
 
 Adding a column is one new function at the bottom, decorated with `@migration`; nothing else moves.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+from core.history.database import Connection
+
+MIGRATIONS: list[Callable[[Connection], None]] = []
 
 
-def migration(function: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+def migration(function: Callable[[Connection], None]) -> Callable[[Connection], None]:
     """Append a schema change; never edit one that has shipped, add a new one at the bottom."""
     MIGRATIONS.append(function)
     return function
 
 
-def _run(db: sqlite3.Connection, script: str) -> None:
+def _run(db: Connection, script: str) -> None:
     """Execute `;`-separated DDL statement by statement (executescript would commit the open transaction)."""
     for statement in script.split(";"):
         if statement.strip():
@@ -26,7 +28,7 @@ def _run(db: sqlite3.Connection, script: str) -> None:
 
 
 @migration
-def m001_initial(db: sqlite3.Connection) -> None:
+def m001_initial(db: Connection) -> None:
     _run(
         db,
         """
@@ -86,7 +88,7 @@ def m001_initial(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m002_star_and_last_used(db: sqlite3.Connection) -> None:
+def m002_star_and_last_used(db: Connection) -> None:
     _run(
         db,
         """
@@ -98,7 +100,7 @@ def m002_star_and_last_used(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m003_exact_size(db: sqlite3.Connection) -> None:
+def m003_exact_size(db: Connection) -> None:
     _run(
         db,
         """
@@ -109,12 +111,12 @@ def m003_exact_size(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m004_runner(db: sqlite3.Connection) -> None:
+def m004_runner(db: Connection) -> None:
     _run(db, "ALTER TABLE edits ADD COLUMN runner TEXT")
 
 
 @migration
-def m005_thumbnails(db: sqlite3.Connection) -> None:
+def m005_thumbnails(db: Connection) -> None:
     _run(
         db,
         """
@@ -130,7 +132,7 @@ def m005_thumbnails(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m006_call_seconds(db: sqlite3.Connection) -> None:
+def m006_call_seconds(db: Connection) -> None:
     _run(
         db,
         """
@@ -141,7 +143,7 @@ def m006_call_seconds(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m007_drafts(db: sqlite3.Connection) -> None:
+def m007_drafts(db: Connection) -> None:
     _run(
         db,
         """
@@ -167,7 +169,7 @@ def m007_drafts(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m008_region_edits(db: sqlite3.Connection) -> None:
+def m008_region_edits(db: Connection) -> None:
     """Region edits: the edit's plan (mask, canvas expansion or alignment) and its files, each output's
     composite beside the raw model output, and how it was lined up and blended."""
     _run(
@@ -195,12 +197,12 @@ def m008_region_edits(db: sqlite3.Connection) -> None:
 SHOWN = "COALESCE(o.composite_sha256, o.exact_sha256, o.sha256)"
 
 PARENTS = f"""UPDATE inputs SET (parent_edit, parent_index) = (
-    SELECT o.edit_id, o.idx FROM outputs o CROSS JOIN edits made ON made.id = o.edit_id
-    CROSS JOIN edits this ON this.id = inputs.edit_id
-    WHERE o.rowid IN (
-        SELECT rowid FROM outputs WHERE composite_sha256 = inputs.sha256
-        UNION SELECT rowid FROM outputs WHERE exact_sha256 = inputs.sha256
-        UNION SELECT rowid FROM outputs WHERE sha256 = inputs.sha256)
+    SELECT o.edit_id, o.idx FROM outputs o JOIN edits made ON made.id = o.edit_id
+    JOIN edits this ON this.id = inputs.edit_id
+    WHERE (o.edit_id, o.idx) IN (
+        SELECT edit_id, idx FROM outputs WHERE composite_sha256 = inputs.sha256
+        UNION SELECT edit_id, idx FROM outputs WHERE exact_sha256 = inputs.sha256
+        UNION SELECT edit_id, idx FROM outputs WHERE sha256 = inputs.sha256)
       AND {SHOWN} = inputs.sha256 AND o.state = 'saved' AND o.edit_id != inputs.edit_id
       AND made.owner = this.owner AND made.created <= this.created
     ORDER BY made.created DESC, o.idx LIMIT 1)"""
@@ -211,7 +213,7 @@ inputs to link."""
 
 
 @migration
-def m009_versions(db: sqlite3.Connection) -> None:
+def m009_versions(db: Connection) -> None:
     """Versions: the result each input was made from (its parent), the edit a re-run repeated, and results the
     visitor discarded (hidden, recoverable until the quota needs the space). Edits made before are linked from
     their files."""
@@ -229,7 +231,7 @@ def m009_versions(db: sqlite3.Connection) -> None:
     db.execute(PARENTS)
 
 
-def apply(db: sqlite3.Connection, upto: int | None = None) -> int:
+def apply(db: Connection, upto: int | None = None) -> int:
     """Apply the migrations not applied yet (only the first `upto`, for tests) inside the caller's
     transaction; return how many are applied now."""
     wanted = MIGRATIONS[:upto] if upto is not None else MIGRATIONS

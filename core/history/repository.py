@@ -1,4 +1,5 @@
-"""Edit history in SQLite: one row per edit, per input and per output, each owned by one visitor.
+"""Edit history: one row per edit, per input and per output, each owned by one visitor, in SQLite or PostgreSQL
+(`core.history.database`).
 
 The rows are written as the edit goes (calling -> downloading -> done/failed), so a crash at any point
 leaves enough behind to finish the job at the next start: pending outputs keep their result links.
@@ -8,16 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from core.history import migrations
+from core.history.database import Connection, open_database
 from core.history.rows import EditRow, FileRow, InputRow, LineageEdit, LineageResult, NotFoundError, OutputRow
 from core.links import link_expiry
 from core.parameters import EditParameters
@@ -39,45 +39,37 @@ _PARAMETER_COLUMNS = (
 
 
 class History:
-    """The history database under the data dir. Thread-safe: one connection per thread."""
+    """The history database: a SQLite file under the data dir, or PostgreSQL shared by replicas
+    (`core.history.database`). Thread-safe."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _make_private(self.path)
-        self._local = threading.local()
+    def __init__(self, location: str | os.PathLike[str], *, pool_size: int = 8) -> None:
+        self.location = location
+        self.database = open_database(location, pool_size=pool_size)
         self.migrate()
 
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = FULL")  # a saved row survives power loss, not only a crash
-            db.execute("PRAGMA foreign_keys = ON")
-            self._local.db = db
-        return db
+    @property
+    def path(self) -> Path:
+        """The SQLite file (for tests that look inside it); AttributeError on PostgreSQL."""
+        return self.database.path  # type: ignore[attr-defined]
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self.database.writing()
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self.database.reading()
+
+    def transaction(self) -> AbstractContextManager[Connection]:
         """A write transaction on the database, for the modules that keep tables of their own in it
         (`core.drafts`): committed when the block ends, rolled back if it raises."""
         return self._write()
 
-    def reader(self) -> sqlite3.Connection:
-        """This thread's connection, for reading those tables."""
-        return self._db()
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A connection to read those tables with, for the block's length."""
+        return self._read()
+
+    def close(self) -> None:
+        """Release the database's connections (a PostgreSQL pool); SQLite's close with their threads."""
+        self.database.close()
 
     def migrate(self, upto: int | None = None) -> int:
         """Apply the migrations not applied yet (only the first `upto`, for tests); return the version."""
@@ -232,7 +224,7 @@ class History:
             return len(calls)
 
     @staticmethod
-    def _settle(db: sqlite3.Connection, edit_id: str) -> None:
+    def _settle(db: Connection, edit_id: str) -> None:
         states = [row[0] for row in db.execute("SELECT state FROM outputs WHERE edit_id = ?", (edit_id,))]
         if states and "pending" not in states:
             db.execute("UPDATE edits SET status = 'done' WHERE id = ?", (edit_id,))
@@ -241,10 +233,12 @@ class History:
 
     def pending_outputs(self) -> list[Pending]:
         """Every output not saved yet, across owners, with what resuming it needs."""
-        rows = self._db().execute(
-            """SELECT e.owner, e.base_url, e.exact_size, e.region_plan IS NOT NULL AS regional, o.*
-               FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
-        )
+        with self._read() as db:
+            rows = db.execute(
+                """SELECT e.owner, e.base_url, e.exact_size, e.region_plan IS NOT NULL AS regional, o.*
+                   FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending'
+                   ORDER BY o.edit_id, o.idx"""
+            ).fetchall()
         return [
             Pending(row["owner"], row["base_url"], row["exact_size"], bool(row["regional"]), _output(row))
             for row in rows
@@ -253,20 +247,21 @@ class History:
     def call_seconds(self, model: str, *, simulated: bool, last: int = 20) -> list[float]:
         """How long DashScope (or the simulator) took to answer the `last` answered calls of `model`, newest
         first, across owners: a model's speed is the service's, not anyone's data."""
-        rows = self._db().execute(
-            """SELECT call_seconds FROM edits WHERE model = ? AND simulated = ? AND call_seconds IS NOT NULL
-               ORDER BY created DESC LIMIT ?""",
-            (model, int(simulated), last),
-        )
+        with self._read() as db:
+            rows = db.execute(
+                """SELECT call_seconds FROM edits WHERE model = ? AND simulated = ? AND call_seconds IS NOT NULL
+                   ORDER BY created DESC LIMIT ?""",
+                (model, int(simulated), last),
+            ).fetchall()
         return [row[0] for row in rows]
 
     def get(self, owner: str, edit_id: str) -> EditRow:
         """One edit of `owner` with its inputs and outputs; NotFoundError for anyone else's."""
-        db = self._db()
-        row = db.execute("SELECT * FROM edits WHERE id = ? AND owner = ?", (edit_id, owner)).fetchone()
-        if row is None:
-            raise NotFoundError(edit_id)
-        return self._full(db, row)
+        with self._read() as db:
+            row = db.execute("SELECT * FROM edits WHERE id = ? AND owner = ?", (edit_id, owner)).fetchone()
+            if row is None:
+                raise NotFoundError(edit_id)
+            return self._full(db, row)
 
     def list(
         self,
@@ -292,14 +287,14 @@ class History:
         if model:
             clauses.append("model = ?")
             args.append(model)
-        db = self._db()
-        rows = db.execute(
-            f"SELECT * FROM edits WHERE {' AND '.join(clauses)} ORDER BY created DESC LIMIT ? OFFSET ?",
-            (*args, limit, offset),
-        ).fetchall()
-        return [self._full(db, row) for row in rows]
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT * FROM edits WHERE {' AND '.join(clauses)} ORDER BY created DESC LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+            return [self._full(db, row) for row in rows]
 
-    def _full(self, db: sqlite3.Connection, row: sqlite3.Row) -> EditRow:
+    def _full(self, db: Connection, row: Any) -> EditRow:
         inputs = tuple(
             InputRow(
                 r["slot"],
@@ -316,7 +311,7 @@ class History:
         outputs = tuple(
             _output(r) for r in db.execute("SELECT * FROM outputs WHERE edit_id = ? ORDER BY idx", (row["id"],))
         )
-        values = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row has no items()
+        values = {key: row[key] for key in row.keys()}  # noqa: SIM118 - neither engine's row has items()
         for flag in ("seed_was_random", "prompt_extend", "watermark", "simulated", "starred"):
             values[flag] = bool(values[flag])
         values["last_used"] = values["last_used"] or values["created"]
@@ -351,23 +346,24 @@ class History:
 
     def lineage(self, owner: str) -> tuple[list[LineageEdit], list[LineageResult]]:
         """What the versions tree is built from, `owner`'s only: each edit, oldest first, and each saved result."""
-        db = self._db()
-        edits = db.execute(
-            """SELECT e.id, e.created, e.prompt, e.rerun_of,
-                 (SELECT i.parent_edit FROM inputs i WHERE i.edit_id = e.id AND i.parent_edit IS NOT NULL
-                  ORDER BY i.slot LIMIT 1) AS parent_edit,
-                 (SELECT i.parent_index FROM inputs i WHERE i.edit_id = e.id AND i.parent_edit IS NOT NULL
-                  ORDER BY i.slot LIMIT 1) AS parent_index,
-                 (SELECT i.sha256 FROM inputs i WHERE i.edit_id = e.id ORDER BY i.slot LIMIT 1) AS first_sha256,
-                 (SELECT i.ext FROM inputs i WHERE i.edit_id = e.id ORDER BY i.slot LIMIT 1) AS first_ext
-               FROM edits e WHERE e.owner = ? ORDER BY e.created""",
-            (owner,),
-        ).fetchall()
-        outputs = db.execute(
-            f"""SELECT o.edit_id, o.idx, {migrations.SHOWN} AS shown, o.discarded FROM outputs o
-                JOIN edits e ON e.id = o.edit_id WHERE e.owner = ? AND o.state = 'saved' ORDER BY o.edit_id, o.idx""",
-            (owner,),
-        ).fetchall()
+        with self._read() as db:
+            edits = db.execute(
+                """SELECT e.id, e.created, e.prompt, e.rerun_of,
+                     (SELECT i.parent_edit FROM inputs i WHERE i.edit_id = e.id AND i.parent_edit IS NOT NULL
+                      ORDER BY i.slot LIMIT 1) AS parent_edit,
+                     (SELECT i.parent_index FROM inputs i WHERE i.edit_id = e.id AND i.parent_edit IS NOT NULL
+                      ORDER BY i.slot LIMIT 1) AS parent_index,
+                     (SELECT i.sha256 FROM inputs i WHERE i.edit_id = e.id ORDER BY i.slot LIMIT 1) AS first_sha256,
+                     (SELECT i.ext FROM inputs i WHERE i.edit_id = e.id ORDER BY i.slot LIMIT 1) AS first_ext
+                   FROM edits e WHERE e.owner = ? ORDER BY e.created""",
+                (owner,),
+            ).fetchall()
+            outputs = db.execute(
+                f"""SELECT o.edit_id, o.idx, {migrations.SHOWN} AS shown, o.discarded FROM outputs o
+                    JOIN edits e ON e.id = o.edit_id WHERE e.owner = ? AND o.state = 'saved'
+                    ORDER BY o.edit_id, o.idx""",
+                (owner,),
+            ).fetchall()
         return (
             [
                 LineageEdit(
@@ -420,35 +416,28 @@ class History:
     def references(self, sha256: str) -> bool:
         """True while any edit's input or output (or exact-size version), or any Studio draft, is the file with
         this digest, as committed now."""
-        return _referenced(self._db(), sha256)
+        with self._read() as db:
+            return _referenced(db, sha256)
 
     def owns_file(self, owner: str, sha256: str) -> bool:
         """True while an edit of `owner` has the file with this digest as an input or an output."""
-        db = self._db()
-        return (
-            db.execute(
-                "SELECT 1 FROM inputs i JOIN edits e ON e.id = i.edit_id WHERE e.owner = ? AND i.sha256 = ? LIMIT 1",
-                (owner, sha256),
-            ).fetchone()
-            is not None
-            or db.execute(
-                """SELECT 1 FROM outputs o JOIN edits e ON e.id = o.edit_id
-                   WHERE e.owner = ? AND ? IN (o.sha256, o.exact_sha256, o.composite_sha256) LIMIT 1""",
-                (owner, sha256),
-            ).fetchone()
-            is not None
-            or db.execute(
-                """SELECT 1 FROM edit_files f JOIN edits e ON e.id = f.edit_id
-                   WHERE e.owner = ? AND f.sha256 = ? LIMIT 1""",
-                (owner, sha256),
-            ).fetchone()
-            is not None
+        queries = (
+            "SELECT 1 FROM inputs i JOIN edits e ON e.id = i.edit_id WHERE e.owner = ? AND i.sha256 = ? LIMIT 1",
+            """SELECT 1 FROM outputs o JOIN edits e ON e.id = o.edit_id
+               WHERE e.owner = ? AND ? IN (o.sha256, o.exact_sha256, o.composite_sha256) LIMIT 1""",
+            "SELECT 1 FROM edit_files f JOIN edits e ON e.id = f.edit_id WHERE e.owner = ? AND f.sha256 = ? LIMIT 1",
         )
+        with self._read() as db:
+            return any(db.execute(query, (owner, sha256)).fetchone() is not None for query in queries)
 
     def record_thumbnail(self, sha256: str, side: int, size: int) -> None:
         """A thumbnail of `size` bytes exists of that file: from now on it counts in `usage_bytes`."""
         with self._write() as db:
-            db.execute("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?)", (sha256, side, size))
+            db.execute(
+                """INSERT INTO thumbnails VALUES (?, ?, ?)
+                   ON CONFLICT (sha256, side) DO UPDATE SET bytes = excluded.bytes""",
+                (sha256, side, size),
+            )
 
     def forget_thumbnails(self, sha256: str) -> None:
         """That file's thumbnails were removed with it."""
@@ -459,30 +448,33 @@ class History:
         """Bytes referenced by the owner's edits, their files' thumbnails included, and by their Studio draft
         (each reference counts), or by everyone's."""
         where, args = ("WHERE e.owner = ?", (owner,)) if owner is not None else ("", ())
-        db = self._db()
-        return sum(int(db.execute(query.format(where=where), args).fetchone()[0]) for query in _USAGE)
+        with self._read() as db:
+            return sum(int(db.execute(query.format(where=where), args).fetchone()[0]) for query in _USAGE)
 
     def discarded_order(self, owner: str | None = None) -> list[tuple[str, str, int]]:
         """(owner, edit id, index) of discarded results of finished, unstarred edits that no later edit was made
         from, discarded longest ago first: what quota eviction takes before whole edits."""
         where, args = ("AND e.owner = ?", (owner,)) if owner is not None else ("", ())
-        rows = self._db().execute(
-            f"""SELECT e.owner, o.edit_id, o.idx FROM outputs o JOIN edits e ON e.id = o.edit_id
-                WHERE o.discarded IS NOT NULL AND e.starred = 0 AND e.status IN ('done', 'failed', 'cancelled') {where}
-                AND NOT EXISTS (SELECT 1 FROM inputs i WHERE i.parent_edit = o.edit_id AND i.parent_index = o.idx)
-                ORDER BY o.discarded""",
-            args,
-        )
+        with self._read() as db:
+            rows = db.execute(
+                f"""SELECT e.owner, o.edit_id, o.idx FROM outputs o JOIN edits e ON e.id = o.edit_id
+                    WHERE o.discarded IS NOT NULL AND e.starred = 0 AND e.status IN ('done', 'failed', 'cancelled')
+                    {where}
+                    AND NOT EXISTS (SELECT 1 FROM inputs i WHERE i.parent_edit = o.edit_id AND i.parent_index = o.idx)
+                    ORDER BY o.discarded""",
+                args,
+            ).fetchall()
         return [(row["owner"], row["edit_id"], row["idx"]) for row in rows]
 
     def eviction_order(self, owner: str | None = None) -> list[tuple[str, str]]:
         """(owner, edit id) of unstarred, finished edits, least recently used first."""
         where, args = ("AND owner = ?", (owner,)) if owner is not None else ("", ())
-        rows = self._db().execute(
-            f"""SELECT owner, id FROM edits WHERE starred = 0 AND status IN ('done', 'failed', 'cancelled') {where}
-                ORDER BY COALESCE(last_used, created), created""",
-            args,
-        )
+        with self._read() as db:
+            rows = db.execute(
+                f"""SELECT owner, id FROM edits WHERE starred = 0 AND status IN ('done', 'failed', 'cancelled') {where}
+                    ORDER BY COALESCE(last_used, created), created""",
+                args,
+            ).fetchall()
         return [(row["owner"], row["id"]) for row in rows]
 
 
@@ -512,18 +504,7 @@ class Pending(NamedTuple):
     output: OutputRow
 
 
-def _make_private(path: Path) -> None:
-    """Create the database readable and writable by this user only, or make an older one so. SQLite creates
-    the -wal and -shm files with the database's own permissions, so they follow; older ones are fixed too."""
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        try:
-            name.chmod(0o600)
-        except FileNotFoundError:  # no WAL yet, or its last user just closed it
-            continue
-
-
-def _output(row: sqlite3.Row) -> OutputRow:
+def _output(row: Any) -> OutputRow:
     return OutputRow(
         row["edit_id"],
         row["idx"],
@@ -542,7 +523,7 @@ def _output(row: sqlite3.Row) -> OutputRow:
     )
 
 
-def _files_of(db: sqlite3.Connection, edit_id: str) -> list[tuple[str, str]]:
+def _files_of(db: Connection, edit_id: str) -> list[tuple[str, str]]:
     inputs = db.execute("SELECT sha256, ext FROM inputs WHERE edit_id = ?", (edit_id,)).fetchall()
     outputs = db.execute(
         """SELECT sha256, 'png' FROM outputs WHERE edit_id = ? AND sha256 IS NOT NULL
@@ -554,7 +535,7 @@ def _files_of(db: sqlite3.Connection, edit_id: str) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in [*inputs, *outputs]]
 
 
-def _referenced(db: sqlite3.Connection, sha256: str) -> bool:
+def _referenced(db: Connection, sha256: str) -> bool:
     return (
         db.execute("SELECT 1 FROM inputs WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
         or db.execute(
