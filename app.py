@@ -6,13 +6,13 @@ import argparse
 import logging
 import os
 import secrets
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from core.errors import EditError
 from core.settings import Settings, SettingsError
+from core.shared_secrets import shared_secret
 from core.studio import Studio
 from ui.layout import build_app, launch_options
 
@@ -62,14 +62,12 @@ def launch_arguments(args: argparse.Namespace) -> dict[str, Any]:
     return {"server_name": args.host, "server_port": args.port, "mcp_server": True if args.mcp else None}
 
 
-def browser_secret(data_dir: Path) -> str:
-    """A secret kept in the data dir, so keys that visitors stored in their browser survive restarts."""
-    path = data_dir / "browser-secret"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
-    return path.read_text().strip()
+def browser_secret(studio: Studio) -> str:
+    """The key of what visitors' browsers store, kept in the history database so it survives restarts and
+    every replica reads the same browsers (an older version's file in the data dir is its first value)."""
+    path = studio.settings.data_dir / "browser-secret"
+    first = path.read_text().strip() if path.exists() else secrets.token_urlsafe(24)
+    return shared_secret(studio.history, "browser-secret", lambda: first)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info(
             "No DashScope key configured (or --simulate): the local simulator answers at %s", studio.simulator.base_url
         )
-    demo = build_app(studio, browser_secret=browser_secret(settings.data_dir))
+    demo = build_app(studio, browser_secret=browser_secret(studio))
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_max)
     try:
         demo.launch(**launch_arguments(args), **launch_options(studio))

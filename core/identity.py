@@ -1,8 +1,9 @@
 """Owner ids the server issues: a signed token kept in each browser, verified on every call.
 
 A browser's owner id is "browser:<random id>". The page keeps only a token `<random id>.<signature>`;
-the signature is an HMAC made with a secret that never leaves the server (a file in the data dir), so
-no client can name an owner, only present a token this server issued.
+the signature is an HMAC made with a secret that never leaves the server (in the history database, which
+every replica shares; first made as a file in the data dir), so no client can name an owner, only present a
+token this server issued.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import os
 import re
 import secrets
 from pathlib import Path
+
+from core.history import History
+from core.shared_secrets import shared_secret
 
 BROWSER_PREFIX = "browser:"
 _SECRET_FILE = "owner-secret"
@@ -45,6 +49,13 @@ class OwnerTokens:
             finally:
                 partial.unlink()
         return cls(bytes.fromhex(path.read_text().strip()))
+
+    @classmethod
+    def shared(cls, history: History, data_dir: Path) -> OwnerTokens:
+        """Tokens signed with the secret kept in the history database, so every replica on it issues and
+        accepts the same ones. The first time, the data dir's secret (`in_data_dir`) becomes it: tokens issued
+        before stay valid."""
+        return cls(bytes.fromhex(shared_secret(history, _SECRET_FILE, lambda: cls.in_data_dir(data_dir)._secret.hex())))
 
     def issue(self) -> str:
         """A token for a new owner id."""

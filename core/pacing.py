@@ -4,6 +4,9 @@ One line per (account, rate group). Turns are given in arrival order, one per in
 divided by its requests, plus a little slack for the way to the service), never in bursts: the service also
 limits bursts per second, so 2 a minute means one call every 30 s. A 429 pushes a line back for everyone in
 it. Each line has its own lock; nothing is held while a call waits.
+
+Replicas of the app that share one account take turns through a `Board` (`core.shared_pacing`): when a
+line's turn is due here, it is claimed there too, and a 429 pushes the line back there for every replica.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.catalog import RateLimit
 
@@ -76,11 +80,24 @@ class Waiting:
         return texts["limit"].format(model=self.model, limit=describe_limit(self.limit, lang), seconds=seconds)
 
 
+class Board(Protocol):
+    """Where every process that shares an account records when its lines last started and were pushed back."""
+
+    def claim(self, account: str, group: str, interval: float) -> float:
+        """Start a call of this line now and return 0, or return the seconds until it may (nothing claimed)."""
+        ...
+
+    def push_back(self, account: str, group: str, seconds: float) -> None:
+        """No call of this line starts within `seconds` from now, in any process."""
+        ...
+
+
 class Line:
     """The turns waiting under one (account, rate group), in order, and when the last one started."""
 
-    def __init__(self, pacer: Pacer, interval: float) -> None:
+    def __init__(self, pacer: Pacer, interval: float, key: tuple[str, str]) -> None:
         self.interval = interval
+        self.key = key
         self._pacer = pacer
         self.changed = threading.Condition()
         self.turns: list[Turn] = []  # in arrival order
@@ -106,6 +123,20 @@ class Line:
         with self.changed:
             self.blocked_until = max(self.blocked_until, self._pacer.clock() + seconds)
             self.changed.notify_all()
+        if self._pacer.board is not None:
+            self._pacer.board.push_back(*self.key, seconds)
+
+    def claim(self) -> bool:
+        """True when the board (if any) lets a call of this line start now; else the line waits as long as it
+        says (call with `changed` held)."""
+        board = self._pacer.board
+        if board is None:
+            return True
+        wait = board.claim(*self.key, self.interval)
+        if wait <= 0:
+            return True
+        self.blocked_until = max(self.blocked_until, self._pacer.clock() + wait)
+        return False
 
     def start_of(self, turn: Turn) -> float:
         """When `turn` starts, as now known (call with `changed` held): one interval after each earlier turn
@@ -176,10 +207,12 @@ class Turn:
                     return False
                 left = line.start_of(self) - clock()
                 if left <= 0 and line.first_due() is self:
-                    line.turns.remove(self)
-                    line.last_start = clock()
-                    line.changed.notify_all()
-                    return True
+                    if line.claim():
+                        line.turns.remove(self)
+                        line.last_start = clock()
+                        line.changed.notify_all()
+                        return True
+                    left = line.start_of(self) - clock()  # another process has the account's turn
                 if on_wait is None or left <= 0 or math.ceil(left) == told:
                     # Nothing new to tell: sleep until the turn comes, the line changes or it is time to
                     # ask `cancelled` again.
@@ -222,8 +255,9 @@ class WaitCap:
 class Pacer:
     """Lines of turns, one per (account, rate group); one Pacer serves a whole Studio."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, board: Board | None = None) -> None:
         self.clock = clock
+        self.board = board
         self.closed = False
         self._lines: dict[tuple[str, str], Line] = {}
         self._lines_lock = threading.Lock()  # only while a line is looked up or made
@@ -233,7 +267,7 @@ class Pacer:
         with self._lines_lock:
             line = self._lines.get((account, group))
             if line is None:
-                line = self._lines[(account, group)] = Line(self, interval_of(limit))
+                line = self._lines[(account, group)] = Line(self, interval_of(limit), (account, group))
             return line
 
     def close(self) -> None:

@@ -57,6 +57,7 @@ class Settings:
     region_feather: int = 16  # pixels of Image 1 over which a region edit fades out around the mask
     price_per_image: Price | None = None
     request_timeout: float = 180.0
+    lease_seconds: float = 30.0  # how long a replica's edit stays its own without renewal (then others resume it)
     trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For (1 on Spaces)
     # The operator's account limits by rate group (None: not paced), over the catalog's.
     rate_limits: Mapping[str, catalog.RateLimit | None] = field(default_factory=dict)
@@ -111,6 +112,7 @@ class Settings:
             region_feather=_int(env, "QWEN_EDIT_REGION_FEATHER", 16),
             price_per_image=_price(env.get("QWEN_EDIT_PRICE_PER_IMAGE")),
             request_timeout=float(_int(env, "QWEN_EDIT_REQUEST_TIMEOUT", 180)),
+            lease_seconds=float(_int(env, "QWEN_EDIT_LEASE_SECONDS", 30)),
             trusted_proxies=_count(env, "QWEN_EDIT_TRUSTED_PROXIES", 1 if env.get("SPACE_ID") else 0),
             rate_limits=parse_rate_limits(env.get("QWEN_EDIT_RATE_LIMITS") or ""),
         )

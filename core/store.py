@@ -23,7 +23,7 @@ from typing import BinaryIO, Protocol
 
 from PIL import Image
 
-from core.processes import pid_alive
+from core.processes import process_tag, tag_alive
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class _Unrecorded:
 class Hold:
     """The files one task stores and has not recorded yet (see `ContentStore.hold`)."""
 
-    token: str = field(default_factory=lambda: f"{os.getpid()}.{uuid.uuid4().hex}")
+    token: str = field(default_factory=lambda: f"{process_tag()}.{uuid.uuid4().hex}")
     files: dict[str, str] = field(default_factory=dict)  # sha256 -> ext
 
 
@@ -117,10 +117,10 @@ class ContentStore:
         self._remove_orphans()
 
     def _remove_orphans(self) -> None:
-        """Delete partial files and holds left by processes that died (their pid is in the name)."""
+        """Delete partial files and holds left by processes that died (their process tag is in the name; on a
+        store that replicas on other machines share, theirs once they are old: see `tag_alive`)."""
         for part in self._tmp.glob("*.part"):
-            pid = part.name.split("-", 1)[0]
-            if pid.isdigit() and not pid_alive(int(pid)):
+            if not tag_alive(part.name.split(".", 1)[0].rsplit("-", 1)[0], part):
                 part.unlink(missing_ok=True)
         for marker in self._holds.iterdir():
             if not _marker_alive(marker):
@@ -150,7 +150,7 @@ class ContentStore:
 
         The caller reads the StoredFile from `writer.stored` after the block.
         """
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=f"{os.getpid()}-", suffix=".part")
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=f"{process_tag()}-", suffix=".part")
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -197,7 +197,7 @@ class ContentStore:
             small.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
         buffer = io.BytesIO()
         small.save(buffer, "JPEG", quality=82)
-        fd, partial = tempfile.mkstemp(dir=self._tmp, prefix=f"{os.getpid()}-", suffix=".part")
+        fd, partial = tempfile.mkstemp(dir=self._tmp, prefix=f"{process_tag()}-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(buffer.getvalue())
@@ -255,9 +255,9 @@ class ContentStore:
 
 
 def _marker_alive(marker: Path) -> bool:
-    """A hold marker (`<sha256>.<pid>.<token>`) whose process still runs."""
+    """A hold marker (`<sha256>.<process tag>.<token>`) whose process may still hold the file."""
     parts = marker.name.split(".")
-    return len(parts) == 3 and parts[1].isdigit() and pid_alive(int(parts[1]))
+    return len(parts) == 3 and tag_alive(parts[1], marker)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -27,6 +27,7 @@ from core.client import Endpoint, RetryNotice, RetryPolicy, ServiceResult, Usage
 from core.downloads import DownloadPolicy, SavedImage, download_all
 from core.drafts import Drafts
 from core.history import EditRow, FileRow, History, InputRow, NotFoundError
+from core.history.repository import Pending
 from core.images import PreparedImage
 from core.pacing import Pacer, Turn, WaitCap, Waiting, account_of
 from core.pins import PinGroup, Pins
@@ -37,6 +38,7 @@ from core.regions.plan import RegionPlan, RegionSettings
 from core.regions.plan import configure as configure_regions
 from core.request import EditRequest, Tool
 from core.settings import Settings
+from core.shared_pacing import SharedPacing
 from core.simulator import Simulator
 from core.sizes import Size
 from core.store import ContentStore, Hold
@@ -207,7 +209,7 @@ class Studio:
     """Owns what every edit shares: settings, the content store, history, and the simulator when there is
     no key. Every result that DashScope made ends up in the store and in history, whatever happens."""
 
-    RESUME_EVERY = 120.0  # seconds between looks for results still to download
+    RESUME_EVERY = 120.0  # seconds between two tries of results left pending after a failure
 
     def __init__(
         self, settings: Settings, *, simulator: Simulator | None = None, retry: RetryPolicy | None = None
@@ -215,14 +217,17 @@ class Studio:
         self.settings = settings
         images.configure(settings)  # the decode budget and upload cap are the process's, as the settings say
         configure_regions(settings.region_margin, settings.region_feather)
-        self.history = History(settings.database_url or settings.data_dir / "history.sqlite3")
+        self.history = History(
+            settings.database_url or settings.data_dir / "history.sqlite3", lease_seconds=settings.lease_seconds
+        )
         self.store = ContentStore(settings.data_dir / "store", registry=self.history)
         self.drafts = Drafts(self.history, self.store, private=settings.data_dir)  # each owner's Studio setup
         self._own_simulator = simulator is None and settings.uses_simulator
         self.simulator = Simulator().start() if self._own_simulator else simulator
         self.retry = retry or RetryPolicy()
-        self.rate_limiter = RateLimiter(settings.rate_limit_per_hour)
-        self.pacer = Pacer()  # every call of this studio waits its turn under the account's rate limits
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_hour, self.history)
+        # Every call waits its turn under the account's rate limits, taken in turn with every other replica.
+        self.pacer = Pacer(board=SharedPacing(self.history))
         self.wait_cap = WaitCap(settings.max_waiting)  # edits waiting at once, per address
         # Twice the page's concurrency, so edits whose visitors left can finish while new ones start.
         self._workers = ThreadPoolExecutor(max_workers=2 * settings.concurrency, thread_name_prefix="edit")
@@ -240,6 +245,8 @@ class Studio:
             )
         self._resumer = threading.Thread(target=self._resume_loop, name="resume-downloads", daemon=True)
         self._resumer.start()
+        self._leases = threading.Thread(target=self._lease_loop, name="leases", daemon=True)
+        self._leases.start()
 
     @property
     def simulated(self) -> bool:
@@ -318,15 +325,15 @@ class Studio:
         started = time.monotonic()
         endpoint = self.endpoint(request.params.region, caller.key)
         counted = self.allowance(caller) is not None
-        if counted:  # the host's key pays: bound what each visitor spends
-            self.rate_limiter.acquire(caller.owner, caller.address)
+        # The host's key pays: bound what each visitor spends.
+        ticket = self.rate_limiter.acquire(caller.owner, caller.address) if counted else None
         try:
             go = sending or (lambda: not (cancelled is not None and cancelled()))
             with self._background.busy():
                 return self._edit(request, caller, endpoint, started, on_progress, cancelled, go, pin_to)
         except (errors.EditCancelledError, errors.TooManyWaitingError):
-            if counted:  # ended unsent: it spent nothing of the hour's allowance
-                self.rate_limiter.release(caller.owner, caller.address)
+            if ticket is not None:  # ended unsent: it spent nothing of the hour's allowance
+                self.rate_limiter.release(ticket)
             raise
 
     def _edit(
@@ -357,14 +364,18 @@ class Studio:
             if pin_to is not None:
                 pin_to.add(edit_id)
             # Pinned from before it can be evicted at all (a calling edit is not): finished edits of the owner
-            # may be evicted meanwhile, by this edit's quota check or another's, but never this one.
+            # may be evicted meanwhile, by this edit's quota check or another's, but never this one. Leased
+            # to this process until it is done with it (`_lease_loop` renews the lease meanwhile).
             with self._pins.pinned(edit_id):
-                turn, waited = self._wait_turn(endpoint, request, caller, edit_id, notify, cancelled)
-                notify(Progress(Stage.CALLING))
-                if not sending():
-                    self._not_sent(caller.owner, edit_id, waited)
-                answer = self._call(request, endpoint, edit_id, notify, turn, cancelled, sending)
-                kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
+                try:
+                    turn, waited = self._wait_turn(endpoint, request, caller, edit_id, notify, cancelled)
+                    notify(Progress(Stage.CALLING))
+                    if not sending():
+                        self._not_sent(caller.owner, edit_id, waited)
+                    answer = self._call(request, endpoint, edit_id, notify, turn, cancelled, sending)
+                    kept, failures = self._download(edit_id, request, answer, endpoint.base_url, hold, notify)
+                finally:
+                    self.history.release(edit_id)
                 self.enforce_quotas(caller.owner)
         return EditResult(
             edit_id=edit_id,
@@ -528,12 +539,22 @@ class Studio:
         job.future.add_done_callback(job.finish)
         return job
 
-    def resume_pending(self) -> int:
-        """Download results that history still lists as pending while their links live; return how many
-        were saved. Links of a simulator that has since stopped, and expired links, are marked failed."""
+    def resume_pending(self, *, orphans_only: bool = False) -> int:
+        """Download results that history still lists as pending, and that no running process works on, while
+        their links live; return how many were saved. Links of a simulator that has since stopped, and expired
+        links, are marked failed. With `orphans_only`, only those of a process that stopped mid-way (not
+        those left pending after a failure, which wait for the next round)."""
+        pending = self.history.claim_pending(orphans_only=orphans_only)
+        try:
+            return self._resume(pending)
+        finally:
+            for edit_id in sorted({output.edit_id for *_, output in pending}):
+                self.history.release(edit_id)
+
+    def _resume(self, pending: list[Pending]) -> int:
         saved = 0
         now = time.time()
-        for owner, base_url, exact_size, regional, output in self.history.pending_outputs():
+        for owner, base_url, exact_size, regional, output in pending:
             if output.expires <= now:
                 self.history.mark_output(output.edit_id, output.index, failed=True, reason=EXPIRED)
                 continue
@@ -626,6 +647,7 @@ class Studio:
         self._workers.shutdown(wait=True)
         self._background.shutdown()
         self._resumer.join()
+        self._leases.join()
         if self._own_simulator and self.simulator is not None:
             self.simulator.stop()
         self.history.close()
@@ -733,12 +755,30 @@ class Studio:
         return not port_open(parts.hostname, parts.port or 80)
 
     def _resume_loop(self) -> None:
+        """Resume what stopped processes (this one's earlier run, another replica) left mid-way as soon as
+        their leases run out, and retry what failed for now every RESUME_EVERY."""
+        tick = self.history.lease_seconds / 3
+        last_full = -math.inf
         while True:
             try:
-                resumed = self.resume_pending()
+                if self._stopping.is_set():
+                    return
+                self.history.interrupted_calls(INTERRUPTED, STOPPED_WAITING)
+                full = time.monotonic() - last_full >= self.RESUME_EVERY
+                if full:
+                    last_full = time.monotonic()
+                resumed = self.resume_pending(orphans_only=not full)
                 if resumed:
-                    log.info("saved %d result(s) left pending by an earlier run", resumed)
+                    log.info("saved %d result(s) left pending by an earlier run or another replica", resumed)
             except Exception:  # the loop must survive anything: it is what makes results durable
                 log.exception("resuming pending downloads failed; will try again")
-            if self._stopping.wait(self.RESUME_EVERY):
+            if self._stopping.wait(tick):
                 return
+
+    def _lease_loop(self) -> None:
+        """Renew the leases of the edits this process works on, three times per lease."""
+        while not self._stopping.wait(self.history.lease_seconds / 3):
+            try:
+                self.history.renew_leases()
+            except Exception:  # a database hiccup: the next round renews them
+                log.exception("renewing this process's leases failed; will try again")

@@ -5,6 +5,7 @@ from conftest import FAST_RETRY
 
 from core import errors
 from core.caller import Caller
+from core.history import History
 from core.ratelimit import RateLimiter
 from core.request import EditRequest
 from core.settings import Settings
@@ -47,9 +48,9 @@ def test_a_visitor_with_their_own_key_is_not_limited(hosted, make_image):
         hosted.edit(request, Caller("visitor", key="sk-visitor-own", address="10.0.0.1"))
 
 
-def test_the_window_slides_after_an_hour():
+def test_the_window_slides_after_an_hour(tmp_path):
     now = [0.0]
-    limiter = RateLimiter(1, clock=lambda: now[0])
+    limiter = RateLimiter(1, History(tmp_path / "history.sqlite3"), clock=lambda: now[0])
     limiter.acquire("me", None)
     assert limiter.remaining("me", None) == 0 and limiter.remaining("you", None) == 1
     with pytest.raises(errors.RateLimitedError) as caught:

@@ -51,7 +51,7 @@ def build_app(studio: Studio, *, browser_secret: str) -> gr.Blocks:
     ) as demo:
         key_state = gr.BrowserState({"api_key": ""}, storage_key="qwen-edit-key", secret=browser_secret)
         owner_state = gr.BrowserState({"token": ""}, storage_key="qwen-edit-owner", secret=browser_secret)
-        visitors = Visitors(OwnerTokens.in_data_dir(settings.data_dir), settings.trusted_proxies)
+        visitors = Visitors(OwnerTokens.shared(studio.history, settings.data_dir), settings.trusted_proxies)
         page = Page(studio, visitors, owner_state, key_state, exports)
 
         with gr.Row(elem_id="header"):

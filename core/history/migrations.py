@@ -231,6 +231,30 @@ def m009_versions(db: Connection) -> None:
     db.execute(PARENTS)
 
 
+@migration
+def m010_replicas(db: Connection) -> None:
+    """What replicas of the app share besides history: the hourly edit counts, each (account, rate group)'s
+    pacing, the owner-token secret, and a lease on each edit a process works on (renewed while it does)."""
+    _run(
+        db,
+        """
+        CREATE TABLE hourly_edits (key TEXT NOT NULL, at REAL NOT NULL, token TEXT NOT NULL);
+        CREATE INDEX hourly_edits_by_key ON hourly_edits (key, at);
+        CREATE INDEX hourly_edits_by_time ON hourly_edits (at);
+        CREATE TABLE pacing (
+            account TEXT NOT NULL,
+            rate_group TEXT NOT NULL,
+            last_start REAL NOT NULL,
+            blocked_until REAL NOT NULL,
+            PRIMARY KEY (account, rate_group)
+        );
+        CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        ALTER TABLE edits ADD COLUMN lease_until REAL;
+        CREATE INDEX edits_by_runner ON edits (runner) WHERE lease_until IS NOT NULL;
+        """,
+    )
+
+
 def apply(db: Connection, upto: int | None = None) -> int:
     """Apply the migrations not applied yet (only the first `upto`, for tests) inside the caller's
     transaction; return how many are applied now."""

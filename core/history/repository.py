@@ -23,6 +23,9 @@ from core.links import link_expiry
 from core.parameters import EditParameters
 from core.processes import RUNNER, runner_alive
 
+LEASE_SECONDS = 30.0
+"""How long an edit stays its runner's without a renewal: after that, any replica may take it over."""
+
 # The edits table's parameter columns, in EditParameters.as_dict's spelling (booleans are stored as 0/1).
 _PARAMETER_COLUMNS = (
     "model",
@@ -42,8 +45,11 @@ class History:
     """The history database: a SQLite file under the data dir, or PostgreSQL shared by replicas
     (`core.history.database`). Thread-safe."""
 
-    def __init__(self, location: str | os.PathLike[str], *, pool_size: int = 8) -> None:
+    def __init__(
+        self, location: str | os.PathLike[str], *, pool_size: int = 8, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
         self.location = location
+        self.lease_seconds = lease_seconds
         self.database = open_database(location, pool_size=pool_size)
         self.migrate()
 
@@ -100,8 +106,8 @@ class History:
             db.execute(
                 """INSERT INTO edits (id, owner, created, model, region, prompt, negative_prompt, size, n, seed,
                    seed_was_random, prompt_extend, watermark, simulated, base_url, status, last_used, exact_size,
-                   runner, region_plan, rerun_of)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?, ?, ?,
+                   runner, lease_until, region_plan, rerun_of)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'calling', ?, ?, ?, ?, ?,
                    (SELECT id FROM edits WHERE id = ? AND owner = ?))""",
                 (
                     edit_id,
@@ -113,6 +119,7 @@ class History:
                     now,
                     values["exact_size"],
                     RUNNER,
+                    now + self.lease_seconds,
                     json.dumps(region) if region is not None else None,
                     rerun_of,
                     owner,
@@ -209,19 +216,61 @@ class History:
             db.execute("UPDATE edits SET status = ? WHERE id = ? AND status = ?", (status, edit_id, before))
 
     def interrupted_calls(self, reason: str, waiting_reason: str) -> int:
-        """Mark edits of a process that has since stopped: a call under way failed (`reason`), an edit that was
-        still waiting for its turn cancelled (`waiting_reason`: it was never sent). Return how many calls were
-        cut off mid-way.
-
-        Edits of processes still running (another app or CLI on the same data dir) are left alone."""
+        """Mark edits whose runner has stopped (`abandoned`): a call under way failed (`reason`), an edit that
+        was still waiting for its turn cancelled (`waiting_reason`: it was never sent). Return how many calls
+        were cut off mid-way. Edits of runners still at work (another replica, the CLI) are left alone."""
+        now = time.time()
         with self._write() as db:
-            rows = db.execute("SELECT id, runner, status FROM edits WHERE status IN ('calling', 'waiting')").fetchall()
-            dead = [row for row in rows if not runner_alive(row["runner"])]
+            rows = db.execute(
+                "SELECT id, runner, lease_until, status FROM edits WHERE status IN ('calling', 'waiting')"
+            ).fetchall()
+            dead = [row for row in rows if abandoned(row["runner"], row["lease_until"], now)]
             calls = [(reason, row["id"]) for row in dead if row["status"] == "calling"]
             waits = [(waiting_reason, row["id"]) for row in dead if row["status"] == "waiting"]
             db.executemany("UPDATE edits SET status = 'failed', error = ? WHERE id = ?", calls)
             db.executemany("UPDATE edits SET status = 'cancelled', error = ? WHERE id = ?", waits)
             return len(calls)
+
+    def renew_leases(self) -> int:
+        """Extend the lease of every edit this process is working on; return how many it holds."""
+        with self._write() as db:
+            return db.execute(
+                "UPDATE edits SET lease_until = ? WHERE runner = ? AND lease_until IS NOT NULL",
+                (time.time() + self.lease_seconds, RUNNER),
+            ).rowcount
+
+    def release(self, edit_id: str) -> None:
+        """This process is done with the edit: what it left pending is anyone's to resume."""
+        with self._write() as db:
+            db.execute("UPDATE edits SET lease_until = NULL WHERE id = ? AND runner = ?", (edit_id, RUNNER))
+
+    def claim_pending(self, *, orphans_only: bool = False) -> list[Pending]:
+        """Take the lease of every edit with outputs still to download that nobody works on, and return those
+        outputs (release each edit when done with it). With `orphans_only`, only edits whose runner stopped
+        while it held them: not those it finished with and left pending to retry later."""
+        now = time.time()
+        with self._write() as db:
+            rows = db.execute(
+                """SELECT e.owner, e.base_url, e.exact_size, e.region_plan IS NOT NULL AS regional,
+                          e.runner, e.lease_until, o.*
+                   FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending'
+                   ORDER BY o.edit_id, o.idx"""
+            ).fetchall()
+            free = [
+                row
+                for row in rows
+                if abandoned(row["runner"], row["lease_until"], now)
+                and not (orphans_only and row["lease_until"] is None)
+            ]
+            edits = sorted({row["edit_id"] for row in free})
+            db.executemany(
+                "UPDATE edits SET runner = ?, lease_until = ? WHERE id = ?",
+                [(RUNNER, now + self.lease_seconds, edit_id) for edit_id in edits],
+            )
+        return [
+            Pending(row["owner"], row["base_url"], row["exact_size"], bool(row["regional"]), _output(row))
+            for row in free
+        ]
 
     @staticmethod
     def _settle(db: Connection, edit_id: str) -> None:
@@ -502,6 +551,16 @@ class Pending(NamedTuple):
     exact_size: str | None
     regional: bool
     output: OutputRow
+
+
+def abandoned(runner: str | None, lease_until: float | None, now: float) -> bool:
+    """True when nobody works on an edit: its lease was let go (None) or ran out, or its runner is a process of
+    this machine that has stopped. A lease of this very process is always held."""
+    if lease_until is None:
+        return True
+    if runner == RUNNER:
+        return False
+    return lease_until <= now or not runner_alive(runner)
 
 
 def _output(row: Any) -> OutputRow:

@@ -86,6 +86,7 @@ class EditRow:
     last_used: float
     exact_size: str | None = None
     runner: str | None = None
+    lease_until: float | None = None  # until when `runner` holds the edit (None: nobody works on it)
     call_seconds: float | None = None  # how long DashScope took to answer, retries included
     plan: dict[str, Any] | None = None  # a region edit's plan (`core.regions`), its files' digests included
     rerun_of: str | None = None  # the edit this one re-ran
