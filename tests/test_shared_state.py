@@ -6,6 +6,7 @@ other once its lease runs out, and never while the lease lives."""
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -18,9 +19,11 @@ from core.caller import Caller
 from core.history import History
 from core.identity import OwnerTokens
 from core.pacing import account_of
+from core.processes import FOREIGN_STALE_SECONDS
 from core.request import EditRequest
 from core.settings import Settings
 from core.simulator import Simulator
+from core.store import ContentStore
 from core.studio import INTERRUPTED, Stage, Studio
 
 ELSEWHERE = "another-host:4026531836:4242"  # a runner on another machine: its pid says nothing here
@@ -174,3 +177,26 @@ def test_a_call_cut_off_on_another_machine_is_marked_interrupted_when_its_lease_
     first.history.interrupted_calls(INTERRUPTED, "never sent")  # (or the resume loop's round did already)
     edit = first.history.get("me", result.edit_id)
     assert (edit.status, edit.error) == ("failed", INTERRUPTED)
+
+
+def test_a_hold_from_a_replica_on_another_machine_keeps_its_file_until_the_hold_is_an_hour_old(tmp_path):
+    store = ContentStore(tmp_path / "store", registry=History(tmp_path / "history.sqlite3"))  # no row refers to it
+    stored = store.put_bytes(b"shared bytes", "png")
+    marker = tmp_path / "store" / "holds" / f"{stored.sha256}.0badc0de-4242.{'0' * 32}"  # its pid means nothing here
+    marker.touch()
+    assert not store.remove(stored.sha256, "png") and stored.path.is_file()
+    an_hour_ago = time.time() - FOREIGN_STALE_SECONDS - 1
+    os.utime(marker, (an_hour_ago, an_hour_ago))
+    assert store.remove(stored.sha256, "png") and not stored.path.exists()
+
+
+def test_a_partial_file_of_another_machine_survives_a_start_until_it_is_an_hour_old(tmp_path):
+    ContentStore(tmp_path / "store")
+    partial = tmp_path / "store" / "tmp" / "0badc0de-4242-abcdefgh.part"
+    partial.write_bytes(b"half a download")
+    ContentStore(tmp_path / "store")  # another replica starts and sweeps what stopped processes left
+    assert partial.is_file()
+    an_hour_ago = time.time() - FOREIGN_STALE_SECONDS - 1
+    os.utime(partial, (an_hour_ago, an_hour_ago))
+    ContentStore(tmp_path / "store")
+    assert not partial.exists()
