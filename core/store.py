@@ -114,9 +114,9 @@ class ContentStore:
         self.root.chmod(0o700)  # also a store made before it was private: other users may not look inside
         for folder in (self.objects, self.thumbs, self._tmp, self._holds):
             folder.mkdir(parents=True, exist_ok=True)
-        self._remove_orphans()
+        self.remove_orphans()
 
-    def _remove_orphans(self) -> None:
+    def remove_orphans(self) -> None:
         """Delete partial files and holds left by processes that died (their process tag is in the name; on a
         store that replicas on other machines share, theirs once they are old: see `tag_alive`)."""
         for part in self._tmp.glob("*.part"):

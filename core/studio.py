@@ -764,6 +764,7 @@ class Studio:
                 if self._stopping.is_set():
                     return
                 self.history.interrupted_calls(INTERRUPTED, STOPPED_WAITING)
+                self.store.remove_orphans()  # what stopped processes left half-written, or held
                 full = time.monotonic() - last_full >= self.RESUME_EVERY
                 if full:
                     last_full = time.monotonic()

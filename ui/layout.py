@@ -15,6 +15,7 @@ from core.studio import Studio
 from core.workflows.plan import PlanForm
 from core.workflows.shelf import ExportShelf
 from ui import api
+from ui.affinity import ReplicaCookie
 from ui.guards import RefuseRemoteFiles
 from ui.strings import I18N, language_of, status
 from ui.tabs import explore, explore_grid, history, versions_tree
@@ -128,6 +129,9 @@ def launch_options(studio: Studio) -> dict[str, Any]:
     """
     os.environ["FORWARDED_ALLOW_IPS"] = ""
     settings = studio.settings
+    middleware = [Middleware(RefuseRemoteFiles)]
+    if settings.replica:  # behind nginx with other replicas: the browser keeps coming back here
+        middleware.append(Middleware(ReplicaCookie, name=settings.replica))
     return {
         "i18n": I18N,
         "theme": THEME,
@@ -136,5 +140,5 @@ def launch_options(studio: Studio) -> dict[str, Any]:
         "max_file_size": f"{settings.max_upload_mb}mb",
         "max_threads": max(40, 3 * settings.concurrency),
         "show_error": False,
-        "app_kwargs": {"middleware": [Middleware(RefuseRemoteFiles)]},
+        "app_kwargs": {"middleware": middleware},
     }
