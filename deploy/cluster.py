@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import getpass
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from types import TracebackType
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_PORT = 7861
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian's, off a user's PATH
 START_SECONDS = 120.0  # a replica's cold start (imports, Gradio's app) on a loaded 2-core host
 
 
@@ -140,7 +142,7 @@ class Cluster:
             config.write_text(nginx_config(ports, listen=self.listen, upload_mb=upload_mb, prefix=self.run_dir))
             with open(self.run_dir / "nginx.out", "ab") as out:
                 self.nginx = subprocess.Popen(
-                    ["nginx", "-p", str(self.run_dir), "-c", str(config), "-g", "daemon off;"],
+                    [NGINX, "-p", str(self.run_dir), "-c", str(config), "-g", "daemon off;"],
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 )
