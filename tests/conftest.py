@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from postgres_server import PostgresServer
 
 from core import catalog
 from core.client import RetryPolicy
 from core.settings import Settings
 from core.simulator import Simulator
 from core.studio import Studio
+from deploy.postgres import PostgresServer
 
 # Rate limits off for every model: for tests of concurrency, where pacing would only space the calls out.
 UNPACED = {model.rate_group: None for model in catalog.MODELS}

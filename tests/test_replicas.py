@@ -21,7 +21,6 @@ import pytest
 from conftest import FAST_RETRY
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from postgres_server import PostgresServer
 from queue_calls import call, fn_index
 
 from core.caller import Caller
@@ -31,6 +30,7 @@ from core.request import EditRequest
 from core.settings import Settings
 from core.studio import Studio
 from deploy.cluster import Cluster
+from deploy.postgres import PostgresServer
 from ui.affinity import COOKIE
 
 HOST_KEY = "sk-replicas-host"

@@ -1,5 +1,6 @@
-"""A real PostgreSQL server for the tests: Debian's, started in a temp dir on 127.0.0.1 (as the `postgres` user
-when the tests run as root, since initdb refuses root), one fresh database per test."""
+"""A throwaway PostgreSQL server, Debian's, in a folder on 127.0.0.1 (as the `postgres` user when run as root,
+since initdb refuses root), with a fresh database on demand: for the tests, the benchmarks, and trying the
+replicas on one machine."""
 
 from __future__ import annotations
 
