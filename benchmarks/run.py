@@ -28,7 +28,18 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 from gradio_client import handle_file
 
-from benchmarks import memory, one_edit, photo_sized, prep, region_pipeline, regions, reopen, startup, visitors
+from benchmarks import (
+    memory,
+    one_edit,
+    photo_sized,
+    prep,
+    region_pipeline,
+    regions,
+    reopen,
+    replicas,
+    startup,
+    visitors,
+)
 from benchmarks.figures import Figure, Report, Row, Target, percentile, ratios, table
 from benchmarks.inputs import photo_file
 from benchmarks.note import markdown
@@ -448,10 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     plot(report, out / "benchmarks.png")
     page, previous = markdown(report, image="benchmarks.png"), out / "benchmarks.md"
-    # The memory and region sections come from their own commands (benchmarks/memory.py, regions.py,
-    # region_pipeline.py): kept from the page it replaces.
+    # The memory, region and replica sections come from their own commands (benchmarks/memory.py, regions.py,
+    # region_pipeline.py, replicas.py): kept from the page it replaces.
     old = previous.read_text() if previous.exists() else ""
-    for heading in (memory.SECTION, regions.SECTION, region_pipeline.SEAMS, region_pipeline.OVERHEAD):
+    for heading in (memory.SECTION, regions.SECTION, region_pipeline.SEAMS, region_pipeline.OVERHEAD, replicas.SECTION):
         kept = memory.kept_section(old, heading)
         page = memory.with_section(page, kept, heading) if kept else page
     previous.write_text(page)

@@ -17,13 +17,14 @@ class SharedPacing:
         self._clock = clock
 
     def claim(self, account: str, group: str, interval: float) -> float:
-        now = self._clock()
         with self._history.transaction() as db:
+            now = self._clock()  # read under the write lock: the claims' times go up in the order they are made
             row = db.execute(
                 "SELECT last_start, blocked_until FROM pacing WHERE account = ? AND rate_group = ?", (account, group)
             ).fetchone()
             if row is not None:
-                start = max(row["last_start"] + interval, row["blocked_until"])
+                # A line without a limit is held back only by a 429 (another host's clock may be a little ahead).
+                start = max(row["last_start"] + interval if interval else 0.0, row["blocked_until"])
                 if start > now:
                     return start - now
             db.execute(

@@ -5,8 +5,9 @@ cookie, failover to the others) and a launcher for the replicas and nginx.
     python -m deploy.cluster --replicas 2 --print-nginx > /etc/nginx/conf.d/qwen-edit.conf   (hand deployment)
 
 Every replica gets the environment this is started with (the shared `QWEN_EDIT_DATABASE_URL`,
-`QWEN_EDIT_DATA_DIR`, `DASHSCOPE_API_KEY` ...) plus its own `QWEN_EDIT_REPLICA=rN` and `GRADIO_SERVER_PORT`,
-and `QWEN_EDIT_TRUSTED_PROXIES=1` (nginx writes the visitor's address into X-Forwarded-For).
+`QWEN_EDIT_DATA_DIR`, `DASHSCOPE_API_KEY` ...) plus its own `QWEN_EDIT_REPLICA=rN`, `GRADIO_SERVER_PORT` and
+Gradio temp dir (uploads stay with the replica that took them, as on separate machines), and
+`QWEN_EDIT_TRUSTED_PROXIES=1` (nginx writes the visitor's address into X-Forwarded-For).
 """
 
 from __future__ import annotations
@@ -27,20 +28,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from core.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_PORT = 7861
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian's, off a user's PATH
 START_SECONDS = 120.0  # a replica's cold start (imports, Gradio's app) on a loaded 2-core host
 
 
-def nginx_config(replicas: Mapping[str, int], *, listen: str, upload_mb: int = 50, prefix: Path | None = None) -> str:
+def nginx_config(replicas: Mapping[str, int], *, listen: str, upload_mb: int, prefix: Path | None = None) -> str:
     """nginx's config for `replicas` (name -> port on 127.0.0.1), listening on `listen` ("host:port").
 
     A browser goes to the replica its `qwen_edit_replica` cookie names (Gradio's queue joins an event with one
     request and streams it with another: both must reach the replica that runs it); a replica that is down
     hands its browsers to the others (`backup`), and the one that answers names itself in the cookie from
-    then on. A client without the cookie (a script through gradio_client) is placed by its address. With
-    `prefix`, nginx runs unprivileged from that folder (pid, logs, temp files), as the launcher starts it."""
+    then on. A request without the cookie is placed by its address (gradio_client keeps the cookie its first
+    request was given). With `prefix`, nginx runs unprivileged from that folder (pid, logs, temp files), as the
+    launcher starts it."""
     servers = {name: f"127.0.0.1:{port}" for name, port in replicas.items()}
     lines = []
     if prefix is not None:
@@ -137,7 +141,7 @@ class Cluster:
             for number, port in enumerate(ports[: self.count], start=1):
                 self.start_replica(f"r{number}", port)
             ports = {name: replica.port for name, replica in self.replicas.items()}
-            upload_mb = int(self.env.get("QWEN_EDIT_MAX_UPLOAD_MB") or 50)
+            upload_mb = Settings.from_env(self.env).max_upload_mb
             config = self.run_dir / "nginx.conf"
             config.write_text(nginx_config(ports, listen=self.listen, upload_mb=upload_mb, prefix=self.run_dir))
             with open(self.run_dir / "nginx.out", "ab") as out:
@@ -154,7 +158,8 @@ class Cluster:
 
     def start_replica(self, name: str, port: int) -> Replica:
         """Start replica `name` on `port` and wait until it serves its page."""
-        env = {**self.env, "QWEN_EDIT_REPLICA": name, "GRADIO_SERVER_PORT": str(port)}
+        temp = Path(self.env.get("GRADIO_TEMP_DIR") or self.run_dir / "gradio") / name
+        env = {**self.env, "QWEN_EDIT_REPLICA": name, "GRADIO_SERVER_PORT": str(port), "GRADIO_TEMP_DIR": str(temp)}
         env.setdefault("QWEN_EDIT_TRUSTED_PROXIES", "1")
         log = self.run_dir / f"{name}.log"
         with open(log, "ab") as out:
@@ -209,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.print_nginx:
         ports = {f"r{n}": FIRST_PORT + n - 1 for n in range(1, args.replicas + 1)}
-        sys.stdout.write(nginx_config(ports, listen=args.listen))
+        sys.stdout.write(nginx_config(ports, listen=args.listen, upload_mb=Settings.from_env().max_upload_mb))
         return
     for needed in ("QWEN_EDIT_DATABASE_URL", "QWEN_EDIT_DATA_DIR"):
         if not os.environ.get(needed):

@@ -22,6 +22,7 @@ from conftest import FAST_RETRY
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from queue_calls import call, fn_index
+from test_app import _free_port
 
 from core.caller import Caller
 from core.history import History
@@ -73,14 +74,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:  # renamed into place meanwhile
         return 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +144,17 @@ def test_a_new_browser_is_given_a_replica_and_keeps_it(deployment):
     assert named in ("r1", "r2")
     again = httpx.get(deployment.cluster.url, cookies={COOKIE: named}, timeout=30)
     assert again.status_code == 200 and COOKIE not in again.cookies  # already where it should be
+
+
+def test_a_script_without_the_cookie_stays_on_the_replica_its_first_request_reached(deployment, picture):
+    client = Client(deployment.cluster.url, verbose=False)  # its /config answer names a replica
+    named = client.cookies.get(COOKIE)
+    assert named in ("r1", "r2")
+    # The upload lands in that replica's own Gradio temp dir: the edit works only if /edit reaches it too.
+    _images, record = client.predict(handle_file(picture), prompt="no cookie", api_key="sk-script", api_name="/edit")
+    assert len(record["files"]) == 1
+    ((runner,),) = deployment.rows("SELECT runner FROM edits WHERE prompt = 'no cookie'")
+    assert runner.endswith(f":{_runner_of(deployment, named)}")
 
 
 def test_a_crowd_through_nginx_is_served_by_both_replicas(deployment, picture):

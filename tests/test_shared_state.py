@@ -200,3 +200,12 @@ def test_a_partial_file_of_another_machine_survives_a_start_until_it_is_an_hour_
     os.utime(partial, (an_hour_ago, an_hour_ago))
     ContentStore(tmp_path / "store")
     assert not partial.exists()
+
+
+def test_edits_at_once_through_two_replicas_on_a_model_without_a_limit_never_wait(replicas, sim, make_image):
+    env = {"QWEN_EDIT_RATE_LIMITS": "qwen-image-edit-plus=off"}
+    first, second = replicas(env), replicas(env, own_data_dir=True)
+    request = edit_request(make_image, model="qwen-image-edit-plus")
+    started = [edit_in_thread(studio, request) for studio in (first, second) * 6]
+    assert all(len(future.result(timeout=60).images) == 1 for _steps, future in started)
+    assert not any(steps.waits() for steps, _future in started)  # the replicas' claims never hold each other back
