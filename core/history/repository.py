@@ -48,7 +48,6 @@ class History:
     def __init__(
         self, location: str | os.PathLike[str], *, pool_size: int = 8, lease_seconds: float = LEASE_SECONDS
     ) -> None:
-        self.location = location
         self.lease_seconds = lease_seconds
         self.database = open_database(location, pool_size=pool_size)
         self.migrate()
@@ -231,13 +230,13 @@ class History:
             db.executemany("UPDATE edits SET status = 'cancelled', error = ? WHERE id = ?", waits)
             return len(calls)
 
-    def renew_leases(self) -> int:
-        """Extend the lease of every edit this process is working on; return how many it holds."""
+    def renew_leases(self) -> None:
+        """Extend the lease of every edit this process is working on."""
         with self._write() as db:
-            return db.execute(
+            db.execute(
                 "UPDATE edits SET lease_until = ? WHERE runner = ? AND lease_until IS NOT NULL",
                 (time.time() + self.lease_seconds, RUNNER),
-            ).rowcount
+            )
 
     def release(self, edit_id: str) -> None:
         """This process is done with the edit: what it left pending is anyone's to resume."""
@@ -250,12 +249,7 @@ class History:
         while it held them: not those it finished with and left pending to retry later."""
         now = time.time()
         with self._write() as db:
-            rows = db.execute(
-                """SELECT e.owner, e.base_url, e.exact_size, e.region_plan IS NOT NULL AS regional,
-                          e.runner, e.lease_until, o.*
-                   FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending'
-                   ORDER BY o.edit_id, o.idx"""
-            ).fetchall()
+            rows = db.execute(_PENDING).fetchall()
             free = [
                 row
                 for row in rows
@@ -267,10 +261,7 @@ class History:
                 "UPDATE edits SET runner = ?, lease_until = ? WHERE id = ?",
                 [(RUNNER, now + self.lease_seconds, edit_id) for edit_id in edits],
             )
-        return [
-            Pending(row["owner"], row["base_url"], row["exact_size"], bool(row["regional"]), _output(row))
-            for row in free
-        ]
+        return [_pending(row) for row in free]
 
     @staticmethod
     def _settle(db: Connection, edit_id: str) -> None:
@@ -283,15 +274,8 @@ class History:
     def pending_outputs(self) -> list[Pending]:
         """Every output not saved yet, across owners, with what resuming it needs."""
         with self._read() as db:
-            rows = db.execute(
-                """SELECT e.owner, e.base_url, e.exact_size, e.region_plan IS NOT NULL AS regional, o.*
-                   FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending'
-                   ORDER BY o.edit_id, o.idx"""
-            ).fetchall()
-        return [
-            Pending(row["owner"], row["base_url"], row["exact_size"], bool(row["regional"]), _output(row))
-            for row in rows
-        ]
+            rows = db.execute(_PENDING).fetchall()
+        return [_pending(row) for row in rows]
 
     def call_seconds(self, model: str, *, simulated: bool, last: int = 20) -> list[float]:
         """How long DashScope (or the simulator) took to answer the `last` answered calls of `model`, newest
@@ -561,6 +545,16 @@ def abandoned(runner: str | None, lease_until: float | None, now: float) -> bool
     if runner == RUNNER:
         return False
     return lease_until <= now or not runner_alive(runner)
+
+
+_PENDING = """SELECT e.owner, e.base_url, e.exact_size, e.region_plan IS NOT NULL AS regional, e.runner,
+                     e.lease_until, o.*
+              FROM outputs o JOIN edits e ON e.id = o.edit_id WHERE o.state = 'pending' ORDER BY o.edit_id, o.idx"""
+"""Every output still to download, with what resuming it needs and who holds its edit."""
+
+
+def _pending(row: Any) -> Pending:
+    return Pending(row["owner"], row["base_url"], row["exact_size"], bool(row["regional"]), _output(row))
 
 
 def _output(row: Any) -> OutputRow:
